@@ -1,0 +1,84 @@
+"""Public article endpoints."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from api.deps import SLUG_PATTERN, LocaleDep, PaginationDep, SessionDep, SettingsDep
+from api.http_cache import cached_json
+from api.pagination import page_links
+from schemas.articles import ArticleList, ArticlePublic, SectionPublic
+from schemas.common import PageMeta, problem_responses
+from services import articles
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=120, examples=["iv-ketamine-for-ptsd"])]
+TermQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)]
+
+
+@router.get(
+    "",
+    name="list_articles",
+    summary="List published articles",
+    response_model=ArticleList,
+    responses=problem_responses(304, 422),
+)
+def list_articles(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    pagination: PaginationDep,
+    therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
+    condition: Annotated[TermQuery, Query(description="Condition slug, e.g. `ptsd`.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Full-text search over title, summary, sections.")
+    ] = None,
+) -> Response:
+    """Published articles, newest first, as summaries (no section bodies)."""
+    filters = articles.ArticleFilters(locale=locale, therapy=therapy, condition=condition, q=q)
+    items, total = articles.list_published(
+        session=session, filters=filters, page=pagination.page, page_size=pagination.page_size
+    )
+    meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
+    return cached_json(request, ArticleList(data=items, meta=meta, links=page_links(request, meta)),
+                       settings)
+
+
+@router.get(
+    "/{slug}",
+    name="get_article",
+    summary="Get a published article",
+    response_model=ArticlePublic,
+    responses=problem_responses(304, 404, 422),
+)
+def get_article(
+    request: Request, session: SessionDep, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
+) -> Response:
+    """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
+    article = articles.get_published(
+        session=session, slug=slug, locale=locale, clinic_name=settings.name
+    )
+    return cached_json(request, article, settings)
+
+
+@router.get(
+    "/{slug}/sections/{key}",
+    name="get_article_section",
+    summary="Get one section of a published article",
+    response_model=SectionPublic,
+    responses=problem_responses(304, 404, 422),
+)
+def get_article_section(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    locale: LocaleDep,
+    slug: SlugPath,
+    key: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=80, examples=["fear-extinction"])],
+) -> Response:
+    """One section by its stable key (the anchor used on the page)."""
+    section = articles.get_section(session=session, slug=slug, locale=locale, key=key)
+    return cached_json(request, section, settings)

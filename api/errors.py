@@ -1,0 +1,71 @@
+"""Exception handlers: every error leaves as problem+json, never a stack trace."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from api.problems import problem_response
+from core.errors import DomainError
+
+log = logging.getLogger("clinic.errors")
+
+_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_failed", 429: "rate_limited",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}."
+    return problem_response(
+        status=exc.status_code, title=_title(exc.status_code),
+        code=_CODES.get(exc.status_code, "error"), detail=detail,
+        instance=request.url.path, headers=dict(exc.headers or {}),
+    )
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    return problem_response(
+        status=422, title="Unprocessable Content", code="validation_failed",
+        detail=f"{len(errors)} field(s) failed validation.", instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        status=exc.status, title=exc.title, code=exc.code, detail=exc.detail,
+        instance=request.url.path, **exc.extra,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on the app."""
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DomainError, _domain)

@@ -1,0 +1,121 @@
+"""SQLModel table models: what the database holds. Never returned to clients as-is."""
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Therapy(SQLModel, table=True):
+    """A therapy the clinic offers (taxonomy)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True, index=True)
+    name: str = Field(max_length=200)
+    description: str
+    regulatory_note: str
+
+
+class Condition(SQLModel, table=True):
+    """A condition the articles discuss (taxonomy)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True, index=True)
+    name: str = Field(max_length=200)
+    description: str
+
+
+class Disclaimer(SQLModel, table=True):
+    """One version of a disclaimer; new text makes a new version, old ones are kept."""
+
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_disclaimer_key_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, index=True)
+    version: int
+    title: str = Field(max_length=200)
+    text: str
+    placement: str = Field(max_length=10)
+    applies_to: str = Field(max_length=20)
+    rule_slugs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArticleTherapy(SQLModel, table=True):
+    """Link: an article is about a therapy."""
+
+    article_id: uuid.UUID = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    therapy_id: int = Field(foreign_key="therapy.id", primary_key=True, index=True)
+
+
+class ArticleCondition(SQLModel, table=True):
+    """Link: an article discusses a condition."""
+
+    article_id: uuid.UUID = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    condition_id: int = Field(foreign_key="condition.id", primary_key=True, index=True)
+
+
+class Article(SQLModel, table=True):
+    """A therapy article; public only while published."""
+
+    __table_args__ = (
+        UniqueConstraint("slug", "locale", name="uq_article_slug_locale"),
+        Index("ix_article_status_published_at", "status", "published_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slug: str = Field(max_length=120)
+    locale: str = Field(max_length=10)
+    title: str = Field(max_length=200)
+    summary: str
+    status: str = Field(max_length=20)
+    call_to_action: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    reviewer: str | None = Field(default=None, max_length=200)
+    reviewed_at: date | None = None
+    next_review_due: date | None = None
+    seo_meta_title: str | None = Field(default=None, max_length=200)
+    seo_meta_description: str | None = Field(default=None, max_length=320)
+    canonical_url: str | None = Field(default=None, max_length=500)
+    published_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    revision: int = 1
+    content_hash: str = Field(max_length=64)
+    source_path: str = Field(max_length=300)
+
+
+class ArticleSection(SQLModel, table=True):
+    """One ordered section of an article, rendered and sanitized at import."""
+
+    __table_args__ = (UniqueConstraint("article_id", "key", name="uq_section_article_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: uuid.UUID = Field(foreign_key="article.id", index=True, ondelete="CASCADE")
+    position: int
+    key: str = Field(max_length=80)
+    heading: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    markdown: str
+    html: str
+    text: str
+
+
+class ArticleRevision(SQLModel, table=True):
+    """A snapshot of an article as it was when a revision was imported."""
+
+    __table_args__ = (UniqueConstraint("article_id", "revision", name="uq_revision_article"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: uuid.UUID = Field(foreign_key="article.id", index=True, ondelete="CASCADE")
+    revision: int
+    status: str = Field(max_length=20)
+    snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

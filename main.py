@@ -1,0 +1,88 @@
+"""The ASGI application: `uvicorn main:app` serves it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
+
+from api import articles, health, taxonomy
+from api.errors import install_error_handlers
+from api.middleware import AccessLogMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
+from core.config import Settings, get_settings
+from core.logging import configure_logging
+from db.migrate import head_revision
+from db.session import make_engine
+from schemas.common import Problem
+
+API_DESCRIPTION = """
+Headless content and patient-lead API for a clinic offering IV ketamine, Stellate Ganglion Block
+and NAD+ therapies. Public reads need no key. Every article is served with the disclaimers its
+rules require. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the route's name."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for the given settings (default: from CLINIC_* environment variables)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.name,
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.migration_head = head_revision(settings.database_url)
+    install_error_handlers(app)
+    for router in (articles.router, taxonomy.router, health.router):
+        app.include_router(router)
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        expose_headers=["ETag", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                        "RateLimit-Reset", "Idempotent-Replayed"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Make `Problem` a named component even before any route references it by model."""
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = create_app()

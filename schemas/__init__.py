@@ -1,0 +1,1 @@
+"""Pydantic models that are the public contract: what clients send and receive."""

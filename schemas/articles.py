@@ -1,0 +1,89 @@
+"""Articles as clients see them: summaries in lists, the whole article by slug."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.common import PageLinks, PageMeta
+from schemas.taxonomy import DisclaimerGroups, DisclaimerPublic, DisclaimerRef, TermRef
+
+SectionKind = Literal[
+    "overview", "mechanism", "treatment", "evidence", "safety", "faq", "call_to_action", "other"
+]
+
+
+class SectionPublic(BaseModel):
+    """One ordered section; `key` is its stable anchor."""
+
+    key: str = Field(examples=["memory-consolidation"])
+    heading: str = Field(examples=["Memory consolidation"])
+    kind: SectionKind
+    markdown: str = Field(description="The section body as authored (Markdown).")
+    html: str = Field(description="The body rendered to HTML and sanitized; safe to inject.")
+    text: str = Field(description="The body as plain text.")
+
+
+class CallToAction(BaseModel):
+    """What the article asks the reader to do next."""
+
+    heading: str
+    text: str
+    button_label: str
+    url: str = Field(description="Where the button leads (a URL or an app route).")
+
+
+class MedicalReview(BaseModel):
+    """Who reviewed the article medically and when it is due again."""
+
+    reviewer: str | None
+    reviewed_at: date | None
+    next_review_due: date | None
+    review_overdue: bool = Field(description="True once `next_review_due` has passed.")
+
+
+class Seo(BaseModel):
+    """Search-engine metadata."""
+
+    meta_title: str | None
+    meta_description: str | None
+    canonical_url: str | None
+
+
+class ArticleBase(BaseModel):
+    """Fields that list items and whole articles share."""
+
+    slug: str = Field(examples=["iv-ketamine-for-ptsd"])
+    locale: str = Field(examples=["en"])
+    title: str
+    summary: str
+    therapies: list[TermRef]
+    conditions: list[TermRef]
+    call_to_action: CallToAction | None
+    medical_review: MedicalReview
+    seo: Seo
+    published_at: datetime | None
+    updated_at: datetime
+    revision: int = Field(ge=1)
+
+
+class ArticleSummary(ArticleBase):
+    """An article in a list: no section bodies, disclaimers without their text."""
+
+    disclaimers: DisclaimerGroups[DisclaimerRef]
+
+
+class ArticlePublic(ArticleBase):
+    """A whole published article with its ordered sections and required disclaimers."""
+
+    sections: list[SectionPublic]
+    json_ld: dict[str, Any] = Field(description="schema.org MedicalWebPage for the page head.")
+    disclaimers: DisclaimerGroups[DisclaimerPublic]
+
+
+class ArticleList(BaseModel):
+    """A page of article summaries."""
+
+    data: list[ArticleSummary]
+    meta: PageMeta
+    links: PageLinks

@@ -1,0 +1,83 @@
+"""Shared wire shapes: problem details, list envelopes and pagination."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FieldError(BaseModel):
+    """One invalid field in a 422 problem."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `query.page_size`.")
+    message: str
+    type: str = Field(description="Machine-readable error type.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "type": "https://clinic.example/problems/article_not_found",
+                "title": "Not found",
+                "status": 404,
+                "detail": "No published article 'foo' in locale 'en'.",
+                "instance": "/v1/articles/foo",
+                "code": "article_not_found",
+            }
+        },
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str
+    errors: list[FieldError] | None = None
+
+
+class PageMeta(BaseModel):
+    """Where a page sits in the whole list."""
+
+    total: int
+    page: int
+    page_size: int
+
+
+class PageLinks(BaseModel):
+    """Links to neighbouring pages (relative URLs with the same filters)."""
+
+    self: str
+    first: str
+    last: str
+    next: str | None = None
+    prev: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem+json errors."""
+    descriptions = {
+        304: "Not modified: the `If-None-Match` ETag is current.",
+        400: "Bad request.",
+        401: "Missing or invalid API key.",
+        403: "The API key lacks the required scope.",
+        404: "Not found.",
+        409: "Conflict.",
+        413: "Request body too large.",
+        415: "Unsupported media type.",
+        422: "Validation failed; `errors` names each bad field.",
+        429: "Rate limited; see `Retry-After`.",
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        if status == 304:
+            out[status] = {"description": descriptions[status]}
+            continue
+        out[status] = {
+            "description": descriptions.get(status, "Error."),
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out

@@ -1,0 +1,108 @@
+"""Therapies, conditions and disclaimers as clients see them."""
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+Placement = Literal["top", "bottom"]
+
+
+class TermRef(BaseModel):
+    """A taxonomy term referenced from an article."""
+
+    slug: str = Field(examples=["iv-ketamine"])
+    name: str = Field(examples=["IV ketamine infusion therapy"])
+
+
+class TherapyPublic(BaseModel):
+    """A therapy the clinic offers."""
+
+    slug: str = Field(examples=["iv-ketamine"])
+    name: str
+    description: str
+    regulatory_note: str = Field(description="Regulatory status, e.g. off-label use.")
+
+
+class ConditionPublic(BaseModel):
+    """A condition the articles discuss."""
+
+    slug: str = Field(examples=["ptsd"])
+    name: str
+    description: str
+
+
+class DisclaimerRef(BaseModel):
+    """A disclaimer an article carries, without its text (list views)."""
+
+    key: str = Field(examples=["fda-off-label"])
+    version: int = Field(ge=1, examples=[1])
+    title: str
+    placement: Placement
+
+
+class DisclaimerPublic(DisclaimerRef):
+    """A disclaimer with the text a reader must be shown."""
+
+    text: str
+
+
+class DisclaimerRule(BaseModel):
+    """Which articles a disclaimer applies to."""
+
+    applies_to: Literal["all", "therapies", "conditions"]
+    slugs: list[str] = Field(description="Therapy or condition slugs; empty for `all`.")
+
+
+class DisclaimerWithRule(DisclaimerPublic):
+    """A current disclaimer with the rule that attaches it to articles."""
+
+    rule: DisclaimerRule
+
+
+D = TypeVar("D", bound=DisclaimerRef)
+
+
+class DisclaimerGroups(BaseModel, Generic[D]):
+    """Disclaimers grouped by where the page must show them."""
+
+    top: list[D]
+    bottom: list[D]
+
+
+class ArticleLink(BaseModel):
+    """A pointer to a published article."""
+
+    slug: str
+    locale: str
+    title: str
+    summary: str
+
+
+class TherapyDetail(TherapyPublic):
+    """A therapy with its published articles."""
+
+    articles: list[ArticleLink]
+
+
+class ConditionDetail(ConditionPublic):
+    """A condition with its published articles."""
+
+    articles: list[ArticleLink]
+
+
+class TherapyList(BaseModel):
+    """Every therapy."""
+
+    data: list[TherapyPublic]
+
+
+class ConditionList(BaseModel):
+    """Every condition."""
+
+    data: list[ConditionPublic]
+
+
+class DisclaimerList(BaseModel):
+    """Every current disclaimer with its rule."""
+
+    data: list[DisclaimerWithRule]

@@ -1,0 +1,247 @@
+"""Read the content folder into validated models; every problem names its file and field."""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import frontmatter
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.errors import ContentError
+from schemas.articles import CallToAction, SectionKind
+from services.disclaimers import rule_matches
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_SECTION_HEADING = re.compile(r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TherapyFile(_Strict):
+    """A therapy as written in therapies.yaml."""
+
+    slug: str = Field(pattern=SLUG, max_length=80)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1)
+    regulatory_note: str = Field(min_length=1)
+
+
+class ConditionFile(_Strict):
+    """A condition as written in conditions.yaml."""
+
+    slug: str = Field(pattern=SLUG, max_length=80)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1)
+
+
+class DisclaimerFile(_Strict):
+    """A disclaimer as written in disclaimers.yaml; its version is assigned on import."""
+
+    key: str = Field(pattern=SLUG, max_length=80)
+    title: str = Field(min_length=1, max_length=200)
+    placement: Literal["top", "bottom"]
+    applies_to: Literal["all", "therapies", "conditions"]
+    slugs: list[str] = Field(default_factory=list)
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rule_is_complete(self) -> "DisclaimerFile":
+        if self.applies_to == "all" and self.slugs:
+            raise ValueError("slugs must be empty when applies_to is 'all'")
+        if self.applies_to != "all" and not self.slugs:
+            raise ValueError(f"slugs must list the {self.applies_to} it applies to")
+        return self
+
+
+class SectionFile(_Strict):
+    """One section parsed from an article body."""
+
+    key: str = Field(pattern=SLUG, max_length=80)
+    heading: str = Field(min_length=1, max_length=200)
+    kind: SectionKind
+    markdown: str = Field(min_length=1)
+
+
+class MedicalReviewFile(_Strict):
+    """Medical review front matter."""
+
+    reviewer: str = Field(min_length=1, max_length=200)
+    reviewed_at: date
+    next_review_due: date
+
+
+class SeoFile(_Strict):
+    """SEO front matter."""
+
+    meta_title: str | None = Field(default=None, max_length=200)
+    meta_description: str | None = Field(default=None, max_length=320)
+    canonical_url: str | None = Field(default=None, max_length=500)
+
+
+class ArticleFile(_Strict):
+    """An article: YAML front matter plus sections parsed from the Markdown body."""
+
+    slug: str = Field(pattern=SLUG, max_length=120)
+    locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1)
+    status: Literal["draft", "published", "archived"]
+    published_at: datetime | None = None
+    therapies: list[str] = Field(min_length=1)
+    conditions: list[str] = Field(default_factory=list)
+    call_to_action: CallToAction | None = None
+    medical_review: MedicalReviewFile | None = None
+    seo: SeoFile = Field(default_factory=SeoFile)
+    sections: list[SectionFile] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _published_is_reviewed(self) -> "ArticleFile":
+        if self.status == "published" and self.medical_review is None:
+            raise ValueError("a published article needs medical_review")
+        return self
+
+    def content_hash(self) -> str:
+        """A digest of everything the file says; equal digests mean nothing changed."""
+        return hashlib.sha256(orjson.dumps(self.model_dump(mode="json"))).hexdigest()
+
+
+@dataclass
+class ContentBundle:
+    """Everything in a content folder, validated."""
+
+    therapies: list[TherapyFile] = field(default_factory=list)
+    conditions: list[ConditionFile] = field(default_factory=list)
+    disclaimers: list[DisclaimerFile] = field(default_factory=list)
+    articles: dict[str, ArticleFile] = field(default_factory=dict)  # by relative path
+
+
+def _errors(source: str, exc: ValidationError, prefix: str = "") -> list[str]:
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        out.append(f"{source}: {where or '(file)'}: {err['msg']}")
+    return out
+
+
+def _load_yaml_list(path: Path, problems: list[str]) -> list[Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path.name}: (file): {exc}")
+        return []
+    if not isinstance(data, list):
+        problems.append(f"{path.name}: (file): expected a YAML list")
+        return []
+    return data
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse_models(path: Path, model: type[M], problems: list[str]) -> list[M]:
+    items: list[M] = []
+    for index, raw in enumerate(_load_yaml_list(path, problems)):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            problems.extend(_errors(path.name, exc, prefix=f"[{index}]"))
+    return items
+
+
+def split_sections(body: str) -> tuple[list[dict[str, str]], list[str]]:
+    """Split a Markdown body at `## Heading {#key kind=...}` lines into section dicts."""
+    sections: list[dict[str, str]] = []
+    problems: list[str] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        match = _SECTION_HEADING.match(line)
+        if match:
+            sections.append({**match.groupdict(), "markdown": ""})
+        elif line.startswith("## "):
+            problems.append(f"body line {number}: section heading needs '{{#key kind=...}}'")
+        elif sections:
+            sections[-1]["markdown"] += line + "\n"
+        elif line.strip():
+            problems.append(f"body line {number}: text before the first section heading")
+    for section in sections:
+        section["markdown"] = section["markdown"].strip()
+    return sections, problems
+
+
+def parse_article(path: Path, relative: str) -> tuple[ArticleFile | None, list[str]]:
+    """Parse one article file; returns the model or the problems found."""
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return None, [f"{relative}: (file): {exc}"]
+    sections, problems = split_sections(post.content)
+    problems = [f"{relative}: {p}" for p in problems]
+    keys = [s["key"] for s in sections]
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.append(f"{relative}: sections.{key}: duplicate section key")
+    try:
+        article = ArticleFile.model_validate({**post.metadata, "sections": sections})
+    except ValidationError as exc:
+        return None, [*problems, *_errors(relative, exc)]
+    return (article if not problems else None), problems
+
+
+def _check_references(bundle: ContentBundle, problems: list[str]) -> None:
+    therapies = {t.slug for t in bundle.therapies}
+    conditions = {c.slug for c in bundle.conditions}
+    for d in bundle.disclaimers:
+        known = therapies if d.applies_to == "therapies" else conditions
+        for slug in d.slugs:
+            if slug not in known:
+                problems.append(f"disclaimers.yaml: {d.key}.slugs: unknown {d.applies_to} '{slug}'")
+    seen: dict[tuple[str, str], str] = {}
+    for relative, a in bundle.articles.items():
+        for slug in a.therapies:
+            if slug not in therapies:
+                problems.append(f"{relative}: therapies: unknown therapy slug '{slug}'")
+        for slug in a.conditions:
+            if slug not in conditions:
+                problems.append(f"{relative}: conditions: unknown condition slug '{slug}'")
+        if a.status == "published" and not any(
+            rule_matches(d.applies_to, d.slugs, a.therapies, a.conditions) for d in bundle.disclaimers
+        ):
+            problems.append(f"{relative}: status: no disclaimer applies; cannot publish")
+        other = seen.setdefault((a.slug, a.locale), relative)
+        if other != relative:
+            problems.append(f"{relative}: slug: '{a.slug}' ({a.locale}) is also used by {other}")
+
+
+def _check_unique(name: str, keys: list[str], problems: list[str]) -> None:
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.append(f"{name}: {key}: defined more than once")
+
+
+def load_bundle(content_dir: Path) -> ContentBundle:
+    """Read and validate a whole content folder; raise ContentError listing every problem."""
+    problems: list[str] = []
+    if not content_dir.is_dir():
+        raise ContentError([f"{content_dir}: (folder): not found"])
+    bundle = ContentBundle(
+        therapies=_parse_models(content_dir / "therapies.yaml", TherapyFile, problems),
+        conditions=_parse_models(content_dir / "conditions.yaml", ConditionFile, problems),
+        disclaimers=_parse_models(content_dir / "disclaimers.yaml", DisclaimerFile, problems),
+    )
+    _check_unique("therapies.yaml", [t.slug for t in bundle.therapies], problems)
+    _check_unique("conditions.yaml", [c.slug for c in bundle.conditions], problems)
+    _check_unique("disclaimers.yaml", [d.key for d in bundle.disclaimers], problems)
+    for path in sorted((content_dir / "articles").glob("*.md")):
+        relative = path.relative_to(content_dir).as_posix()
+        article, found = parse_article(path, relative)
+        problems.extend(found)
+        if article is not None:
+            bundle.articles[relative] = article
+    _check_references(bundle, problems)
+    if problems:
+        raise ContentError(problems)
+    return bundle

@@ -1,0 +1,213 @@
+"""Apply a validated content bundle to the database in one transaction, idempotently."""
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, col, select
+
+from db.models import (
+    Article,
+    ArticleCondition,
+    ArticleRevision,
+    ArticleSection,
+    ArticleTherapy,
+    Condition,
+    Disclaimer,
+    Therapy,
+    utcnow,
+)
+from db.session import session_scope
+from services import search
+from services.content_files import (
+    ArticleFile,
+    ConditionFile,
+    ContentBundle,
+    DisclaimerFile,
+    TherapyFile,
+    load_bundle,
+)
+from services.rendering import render_markdown
+
+
+@dataclass
+class ImportReport:
+    """What an import changed; all zeros but `unchanged` on a repeated run."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    taxonomy_changes: int = 0
+    disclaimer_versions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything in the database changed."""
+        return bool(
+            self.created or self.updated or self.archived or self.taxonomy_changes
+            or self.disclaimer_versions
+        )
+
+
+def import_content(*, engine: Engine, content_dir: Path) -> ImportReport:
+    """Validate the whole folder first, then apply it; a bad file changes nothing."""
+    bundle = load_bundle(content_dir)
+    with session_scope(engine) as session:
+        return apply_bundle(session=session, bundle=bundle)
+
+
+def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
+    """Upsert taxonomies, version disclaimers, and create, update or archive articles."""
+    report = ImportReport()
+    therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
+    condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
+    _sync_disclaimers(session, bundle.disclaimers, report)
+    seen: set[uuid.UUID] = set()
+    for relative, file in bundle.articles.items():
+        seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
+    _archive_missing(session, seen, report)
+    return report
+
+
+def _upsert_terms(
+    session: Session,
+    model: type[Therapy] | type[Condition],
+    files: list[TherapyFile] | list[ConditionFile],
+    report: ImportReport,
+) -> dict[str, int]:
+    existing = {row.slug: row for row in session.exec(select(model))}
+    for f in files:
+        values = f.model_dump()
+        row = existing.get(f.slug)
+        if row is None:
+            row = model(**values)
+            session.add(row)
+            existing[f.slug] = row
+            report.taxonomy_changes += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            report.taxonomy_changes += 1
+    session.flush()
+    return {slug: row.id for slug, row in existing.items() if row.id is not None}
+
+
+def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: ImportReport) -> None:
+    rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
+    latest: dict[str, Disclaimer] = {row.key: row for row in rows}
+    wanted = {f.key for f in files}
+    for f in files:
+        current = latest.get(f.key)
+        same = current is not None and (
+            current.title, current.text, current.placement, current.applies_to, current.rule_slugs
+        ) == (f.title, f.text, f.placement, f.applies_to, f.slugs)
+        if same and current is not None:
+            if not current.active:
+                current.active = True
+                report.disclaimer_versions.append(f"{f.key} v{current.version} reactivated")
+            continue
+        for row in rows:
+            if row.key == f.key:
+                row.active = False
+        version = (current.version + 1) if current else 1
+        session.add(
+            Disclaimer(
+                key=f.key, version=version, title=f.title, text=f.text, placement=f.placement,
+                applies_to=f.applies_to, rule_slugs=list(f.slugs), active=True,
+            )
+        )
+        report.disclaimer_versions.append(f"{f.key} v{version}")
+    for row in rows:
+        if row.key not in wanted and row.active:
+            row.active = False
+            report.disclaimer_versions.append(f"{row.key} v{row.version} retired")
+    session.flush()
+
+
+def _upsert_article(
+    session: Session,
+    relative: str,
+    file: ArticleFile,
+    therapy_ids: dict[str, int],
+    condition_ids: dict[str, int],
+    report: ImportReport,
+) -> uuid.UUID:
+    digest = file.content_hash()
+    article = session.exec(
+        select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
+    ).first()
+    if article is not None and article.content_hash == digest and article.source_path == relative:
+        report.unchanged += 1
+        return article.id
+    now = utcnow()
+    if article is None:
+        article = Article(slug=file.slug, locale=file.locale, revision=1, created_at=now,
+                          title="", summary="", status="draft", content_hash="", source_path="")
+        report.created.append(f"{file.slug} ({file.locale})")
+    else:
+        article.revision += 1
+        report.updated.append(f"{file.slug} ({file.locale})")
+    _apply_fields(article, file, relative, digest, now)
+    session.add(article)
+    session.flush()
+    _replace_children(session, article, file, therapy_ids, condition_ids)
+    session.add(
+        ArticleRevision(article_id=article.id, revision=article.revision, status=article.status,
+                        snapshot=file.model_dump(mode="json"), created_at=now)
+    )
+    return article.id
+
+
+def _apply_fields(article: Article, file: ArticleFile, relative: str, digest: str, now: Any) -> None:
+    review = file.medical_review
+    article.title, article.summary, article.status = file.title, file.summary, file.status
+    article.call_to_action = file.call_to_action.model_dump() if file.call_to_action else None
+    article.reviewer = review.reviewer if review else None
+    article.reviewed_at = review.reviewed_at if review else None
+    article.next_review_due = review.next_review_due if review else None
+    article.seo_meta_title = file.seo.meta_title
+    article.seo_meta_description = file.seo.meta_description
+    article.canonical_url = file.seo.canonical_url
+    if file.status == "published":
+        article.published_at = file.published_at or article.published_at or now
+    else:
+        article.published_at = file.published_at
+    article.updated_at, article.content_hash, article.source_path = now, digest, relative
+
+
+def _replace_children(
+    session: Session,
+    article: Article,
+    file: ArticleFile,
+    therapy_ids: dict[str, int],
+    condition_ids: dict[str, int],
+) -> None:
+    for model in (ArticleSection, ArticleTherapy, ArticleCondition):
+        session.execute(delete(model).where(col(model.article_id) == article.id))
+    bodies = []
+    for position, s in enumerate(file.sections):
+        html, plain = render_markdown(s.markdown)
+        bodies.append(f"{s.heading}\n{plain}")
+        session.add(ArticleSection(article_id=article.id, position=position, key=s.key,
+                                   heading=s.heading, kind=s.kind, markdown=s.markdown,
+                                   html=html, text=plain))
+    session.add_all(ArticleTherapy(article_id=article.id, therapy_id=therapy_ids[t])
+                    for t in dict.fromkeys(file.therapies))
+    session.add_all(ArticleCondition(article_id=article.id, condition_id=condition_ids[c])
+                    for c in dict.fromkeys(file.conditions))
+    search.index_article(session=session, article_id=article.id, title=file.title,
+                         summary=file.summary, body="\n".join(bodies))
+    session.flush()
+
+
+def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportReport) -> None:
+    """An article whose file was removed is archived (kept, never public), not deleted."""
+    for article in session.exec(select(Article).where(col(Article.status) != "archived")):
+        if article.id not in seen:
+            article.status = "archived"
+            article.revision += 1
+            article.updated_at = utcnow()
+            report.archived.append(f"{article.slug} ({article.locale})")

@@ -1,0 +1,79 @@
+"""Disclaimer rules: which disclaimers an article must carry. The one place they are resolved."""
+
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session, col, select
+
+from db.models import Disclaimer
+from schemas.taxonomy import (
+    DisclaimerGroups,
+    DisclaimerPublic,
+    DisclaimerRef,
+    DisclaimerRule,
+    DisclaimerWithRule,
+)
+
+
+def rule_matches(
+    applies_to: str, slugs: Iterable[str], therapies: Iterable[str], conditions: Iterable[str]
+) -> bool:
+    """Whether a disclaimer rule applies to an article with these therapies and conditions."""
+    if applies_to == "all":
+        return True
+    wanted = set(slugs)
+    if applies_to == "therapies":
+        return not wanted.isdisjoint(therapies)
+    if applies_to == "conditions":
+        return not wanted.isdisjoint(conditions)
+    raise ValueError(f"unknown disclaimer rule {applies_to!r}")
+
+
+def active_disclaimers(*, session: Session) -> list[Disclaimer]:
+    """The current version of every active disclaimer, in a stable order."""
+    stmt = select(Disclaimer).where(col(Disclaimer.active)).order_by(col(Disclaimer.key))
+    return list(session.exec(stmt))
+
+
+def required_disclaimers(
+    active: Sequence[Disclaimer], therapies: Iterable[str], conditions: Iterable[str]
+) -> list[Disclaimer]:
+    """The disclaimers an article with these therapies and conditions must show."""
+    therapies, conditions = list(therapies), list(conditions)
+    return [d for d in active if rule_matches(d.applies_to, d.rule_slugs, therapies, conditions)]
+
+
+def _ref(d: Disclaimer) -> DisclaimerRef:
+    return DisclaimerRef(key=d.key, version=d.version, title=d.title, placement=d.placement)  # type: ignore[arg-type]
+
+
+def _full(d: Disclaimer) -> DisclaimerPublic:
+    return DisclaimerPublic(
+        key=d.key, version=d.version, title=d.title, placement=d.placement, text=d.text  # type: ignore[arg-type]
+    )
+
+
+def group_refs(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerRef]:
+    """Disclaimers without text, grouped by placement."""
+    return DisclaimerGroups[DisclaimerRef](
+        top=[_ref(d) for d in disclaimers if d.placement == "top"],
+        bottom=[_ref(d) for d in disclaimers if d.placement == "bottom"],
+    )
+
+
+def group_full(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerPublic]:
+    """Disclaimers with their text, grouped by placement."""
+    return DisclaimerGroups[DisclaimerPublic](
+        top=[_full(d) for d in disclaimers if d.placement == "top"],
+        bottom=[_full(d) for d in disclaimers if d.placement == "bottom"],
+    )
+
+
+def list_current(*, session: Session) -> list[DisclaimerWithRule]:
+    """Every active disclaimer with its rule, for editors and frontends."""
+    return [
+        DisclaimerWithRule(
+            **_full(d).model_dump(),
+            rule=DisclaimerRule(applies_to=d.applies_to, slugs=d.rule_slugs),  # type: ignore[arg-type]
+        )
+        for d in active_disclaimers(session=session)
+    ]

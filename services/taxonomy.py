@@ -1,0 +1,62 @@
+"""Therapies and conditions, each with its published articles."""
+
+from sqlmodel import Session, col, select
+
+from core.errors import NotFoundError
+from db.models import Article, ArticleCondition, ArticleTherapy, Condition, Therapy
+from schemas.taxonomy import (
+    ArticleLink,
+    ConditionDetail,
+    ConditionPublic,
+    TherapyDetail,
+    TherapyPublic,
+)
+
+
+def list_therapies(*, session: Session) -> list[TherapyPublic]:
+    """Every therapy, by slug."""
+    rows = session.exec(select(Therapy).order_by(col(Therapy.slug)))
+    return [TherapyPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def list_conditions(*, session: Session) -> list[ConditionPublic]:
+    """Every condition, by slug."""
+    rows = session.exec(select(Condition).order_by(col(Condition.slug)))
+    return [ConditionPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def _links(articles: list[Article]) -> list[ArticleLink]:
+    return [ArticleLink(slug=a.slug, locale=a.locale, title=a.title, summary=a.summary)
+            for a in articles]
+
+
+def get_therapy(*, session: Session, slug: str, locale: str) -> TherapyDetail:
+    """A therapy with its published articles in a locale."""
+    therapy = session.exec(select(Therapy).where(Therapy.slug == slug)).first()
+    if therapy is None:
+        raise NotFoundError(f"No therapy '{slug}'.", code="therapy_not_found")
+    articles = session.exec(
+        select(Article).join(ArticleTherapy, col(ArticleTherapy.article_id) == col(Article.id))
+        .where(ArticleTherapy.therapy_id == therapy.id, Article.status == "published",
+               Article.locale == locale)
+        .order_by(col(Article.published_at).desc(), col(Article.slug))
+    ).all()
+    return TherapyDetail(**TherapyPublic.model_validate(therapy, from_attributes=True).model_dump(),
+                         articles=_links(list(articles)))
+
+
+def get_condition(*, session: Session, slug: str, locale: str) -> ConditionDetail:
+    """A condition with its published articles in a locale."""
+    condition = session.exec(select(Condition).where(Condition.slug == slug)).first()
+    if condition is None:
+        raise NotFoundError(f"No condition '{slug}'.", code="condition_not_found")
+    articles = session.exec(
+        select(Article).join(ArticleCondition, col(ArticleCondition.article_id) == col(Article.id))
+        .where(ArticleCondition.condition_id == condition.id, Article.status == "published",
+               Article.locale == locale)
+        .order_by(col(Article.published_at).desc(), col(Article.slug))
+    ).all()
+    return ConditionDetail(
+        **ConditionPublic.model_validate(condition, from_attributes=True).model_dump(),
+        articles=_links(list(articles)),
+    )
