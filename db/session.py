@@ -20,9 +20,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def normalize_url(database_url: str) -> str:
+    """Map plain `postgresql://` URLs to the psycopg 3 driver that we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url.removeprefix(prefix)
+    return database_url
+
+
 def make_engine(database_url: str) -> Engine:
     """Create an engine for any SQLAlchemy URL; creates the SQLite file's folder if needed."""
-    url = make_url(database_url)
+    url = make_url(normalize_url(database_url))
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,149 @@
+"""Caching, errors, CORS, security headers, body cap and health probes."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from db.migrate import upgrade
+from main import create_app
+from tests.conftest import settings_for
+
+PUBLIC_GETS = [
+    "/v1/articles", "/v1/articles/iv-ketamine-for-ptsd",
+    "/v1/articles/iv-ketamine-for-ptsd/sections/overview", "/v1/therapies",
+    "/v1/therapies/iv-ketamine", "/v1/conditions", "/v1/conditions/ptsd", "/v1/disclaimers",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_GETS)
+def test_every_public_get_has_strong_etag_and_answers_304(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    etag = r.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert "public" in r.headers["cache-control"]
+    assert "max-age=60" in r.headers["cache-control"]
+    assert "stale-while-revalidate=300" in r.headers["cache-control"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    weak = client.get(path, headers={"If-None-Match": f'"other", W/{etag}'})
+    assert weak.status_code == 304
+    stale = client.get(path, headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200 and stale.content == r.content
+
+
+def test_etag_differs_between_resources(client):
+    a = client.get("/v1/articles/iv-ketamine-for-ptsd").headers["etag"]
+    b = client.get("/v1/articles/nad-plus-iv-therapy").headers["etag"]
+    assert a != b
+
+
+def test_cache_control_comes_from_settings(make_client):
+    c = make_client(cache_max_age=5, cache_stale_while_revalidate=7)
+    cc = c.get("/v1/articles").headers["cache-control"]
+    assert cc == "public, max-age=5, stale-while-revalidate=7"
+
+
+def test_unknown_route_and_wrong_method_are_problems(client):
+    r = client.get("/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "not_found" and r.json()["instance"] == "/v1/nothing-here"
+    r = client.post("/v1/articles", json={})
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.json()["code"] == "method_not_allowed"
+
+
+def test_unhandled_errors_are_500_problems_without_internals(make_client):
+    c = make_client()
+
+    @c.app.get("/boom")  # type: ignore[attr-defined]
+    def boom() -> None:
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    r = c.get("/boom")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "secret" not in r.text and "Traceback" not in r.text
+    assert r.json()["code"] == "internal_error"
+
+
+def test_security_headers_on_json_and_docs(client):
+    r = client.get("/v1/articles")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert client.get("/v1/nope").headers["x-frame-options"] == "DENY"
+
+
+def test_cors_allows_listed_origins_only(client):
+    ok = client.get("/v1/articles", headers={"Origin": "https://www.clinic.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://www.clinic.example"
+    assert "ETag" in ok.headers["access-control-expose-headers"]
+    other = client.get("/v1/articles", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    preflight = client.options(
+        "/v1/articles",
+        headers={"Origin": "https://www.clinic.example", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "if-none-match"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://www.clinic.example"
+    denied = client.options(
+        "/v1/articles",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert denied.status_code == 400
+
+
+def test_cors_origins_read_from_environment_as_json_list(monkeypatch):
+    from core.config import Settings
+
+    monkeypatch.setenv("CLINIC_CORS_ORIGINS", '["https://a.example", "https://b.example"]')
+    assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_oversized_bodies_are_413_before_parsing(client):
+    r = client.post("/v1/articles", content=b"x" * (16 * 1024 + 1),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"
+
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 1024
+
+    r = client.post("/v1/articles", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code in (405, 413)
+
+
+def test_nul_bytes_in_urls_are_rejected(client):
+    r = client.get("/v1/articles?q=fear%00")
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_readiness_fails_until_migrated(database):
+    with TestClient(create_app(settings_for(database.url))) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["code"] == "migrations_pending"
+        upgrade(database.url)
+        assert c.get("/readyz").status_code == 200
+
+
+def test_readiness_fails_when_database_is_unreachable():
+    settings = settings_for("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503 and r.json()["code"] == "database_unavailable"

@@ -1,0 +1,138 @@
+"""Fixtures: a real SQLite file always, and real PostgreSQL when TEST_DATABASE_URL is set."""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import PROJECT_ROOT, Settings
+from db.migrate import upgrade
+from db.session import make_engine, normalize_url
+from main import create_app
+from services.content_import import import_content
+
+DEMO_CONTENT = PROJECT_ROOT / "content"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+class Database:
+    """One isolated database: a SQLite file, or a fresh PostgreSQL schema."""
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend = backend
+        if backend == "sqlite":
+            self.url = f"sqlite:///{folder / 'test.db'}"
+            self.schema: str | None = None
+            return
+        assert PG_URL is not None
+        self.schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        admin.dispose()
+        url = make_url(normalize_url(PG_URL)).update_query_dict(
+            {"options": f"-csearch_path={self.schema}"}
+        )
+        self.url = url.render_as_string(hide_password=False)
+
+    def engine(self) -> Engine:
+        """A new engine on this database (dispose it when done)."""
+        return make_engine(self.url)
+
+    def drop(self) -> None:
+        """Remove the PostgreSQL schema (SQLite files go with tmp_path)."""
+        if self.schema and PG_URL:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test app, independent of the environment."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "content_dir": DEMO_CONTENT,
+        "cors_origins": ["https://www.clinic.example"],
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that needs a database runs once per configured backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """An empty, unmigrated database for one test."""
+    db = Database(backend, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def migrated(database: Database) -> Database:
+    """A database at the newest migration, with no content."""
+    upgrade(database.url)
+    return database
+
+
+@pytest.fixture
+def seeded(migrated: Database) -> Iterator[Database]:
+    """A migrated database with the demo content imported."""
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=DEMO_CONTENT)
+    engine.dispose()
+    return migrated
+
+
+@pytest.fixture(scope="session")
+def shared_seeded(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One seeded database per backend, shared by tests that only read."""
+    db = Database(backend, tmp_path_factory.mktemp(f"shared-{backend}"))
+    upgrade(db.url)
+    engine = db.engine()
+    import_content(engine=engine, content_dir=DEMO_CONTENT)
+    engine.dispose()
+    yield db
+    db.drop()
+
+
+@pytest.fixture(scope="session")
+def public_app(shared_seeded: Database) -> FastAPI:
+    """The app over the shared, read-only demo database."""
+    return create_app(settings_for(shared_seeded.url))
+
+
+@pytest.fixture
+def client(public_app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for read-only tests."""
+    with TestClient(public_app) as c:
+        yield c
+
+
+@pytest.fixture
+def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
+    """Build clients over this test's own seeded database, with setting overrides."""
+    clients: list[TestClient] = []
+
+    def factory(**overrides: object) -> TestClient:
+        c = TestClient(create_app(settings_for(seeded.url, **overrides)), raise_server_exceptions=False)
+        c.__enter__()
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        c.__exit__(None, None, None)
