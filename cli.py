@@ -1,6 +1,5 @@
 """Operator commands: `python -m cli --help`."""
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -68,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -14,7 +14,9 @@ from services import articles
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=120, examples=["iv-ketamine-for-ptsd"])]
+SlugPath = Annotated[
+    str, Path(pattern=SLUG_PATTERN, max_length=120, examples=["iv-ketamine-for-ptsd"])
+]
 TermQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)]
 
 
@@ -34,7 +36,8 @@ def list_articles(
     therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
     condition: Annotated[TermQuery, Query(description="Condition slug, e.g. `ptsd`.")] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Full-text search over title, summary, sections.")
+        str | None,
+        Query(max_length=200, description="Full-text search over title, summary, sections."),
     ] = None,
 ) -> Response:
     """Published articles, newest first, as summaries (no section bodies)."""
@@ -43,8 +46,9 @@ def list_articles(
         session=session, filters=filters, page=pagination.page, page_size=pagination.page_size
     )
     meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
-    return cached_json(request, ArticleList(data=items, meta=meta, links=page_links(request, meta)),
-                       settings)
+    return cached_json(
+        request, ArticleList(data=items, meta=meta, links=page_links(request, meta)), settings
+    )
 
 
 @router.get(

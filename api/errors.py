@@ -15,9 +15,17 @@ from core.errors import DomainError
 log = logging.getLogger("clinic.errors")
 
 _CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_failed", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
 }
 
 
@@ -38,9 +46,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
     return problem_response(
-        status=exc.status_code, title=_title(exc.status_code),
-        code=_CODES.get(exc.status_code, "error"), detail=detail,
-        instance=request.url.path, headers=dict(exc.headers or {}),
+        status=exc.status_code,
+        title=_title(exc.status_code),
+        code=_CODES.get(exc.status_code, "error"),
+        detail=detail,
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
     )
 
 
@@ -50,8 +61,11 @@ async def _validation(request: Request, exc: Exception) -> Response:
         {"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
     ]
     return problem_response(
-        status=422, title="Unprocessable Content", code="validation_failed",
-        detail=f"{len(errors)} field(s) failed validation.", instance=request.url.path,
+        status=422,
+        title="Unprocessable Content",
+        code="validation_failed",
+        detail=f"{len(errors)} field(s) failed validation.",
+        instance=request.url.path,
         errors=errors,
     )
 
@@ -59,8 +73,12 @@ async def _validation(request: Request, exc: Exception) -> Response:
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     return problem_response(
-        status=exc.status, title=exc.title, code=exc.code, detail=exc.detail,
-        instance=request.url.path, **exc.extra,
+        status=exc.status,
+        title=exc.title,
+        code=exc.code,
+        detail=exc.detail,
+        instance=request.url.path,
+        **exc.extra,
     )
 
 

@@ -25,8 +25,13 @@ async def healthz() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
-@router.get("/readyz", name="readyz", summary="Readiness probe", response_model=HealthStatus,
-            responses={503: problem_responses(503)[503]})
+@router.get(
+    "/readyz",
+    name="readyz",
+    summary="Readiness probe",
+    response_model=HealthStatus,
+    responses={503: problem_responses(503)[503]},
+)
 def readyz(request: Request) -> JSONResponse:
     """The database answers and its schema is at the newest migration."""
     engine = request.app.state.engine
@@ -36,11 +41,19 @@ def readyz(request: Request) -> JSONResponse:
             connection.execute(text("SELECT 1"))
         current = current_revision(engine)
     except Exception:
-        return problem_response(status=503, title="Service Unavailable", code="database_unavailable",
-                                detail="The database does not answer.", instance="/readyz")  # type: ignore[return-value]
+        return problem_response(
+            status=503,
+            title="Service Unavailable",
+            code="database_unavailable",
+            detail="The database does not answer.",
+            instance="/readyz",
+        )  # type: ignore[return-value]
     if current != head:
         return problem_response(  # type: ignore[return-value]
-            status=503, title="Service Unavailable", code="migrations_pending",
-            detail=f"Database at {current}, code expects {head}.", instance="/readyz",
+            status=503,
+            title="Service Unavailable",
+            code="migrations_pending",
+            detail=f"Database at {current}, code expects {head}.",
+            instance="/readyz",
         )
     return JSONResponse({"status": "ready", "migration": current})

@@ -54,7 +54,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
@@ -72,9 +72,13 @@ class RequestGuardMiddleware:
             return
         path = scope["path"]
         if "\x00" in path or b"%00" in scope.get("query_string", b""):
-            await problem_response(status=400, title="Bad Request", code="bad_request",
-                                   detail="NUL bytes are not allowed in URLs.",
-                                   instance=None)(scope, receive, send)
+            await problem_response(
+                status=400,
+                title="Bad Request",
+                code="bad_request",
+                detail="NUL bytes are not allowed in URLs.",
+                instance=None,
+            )(scope, receive, send)
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -89,7 +93,7 @@ class RequestGuardMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLargeError
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -100,20 +104,25 @@ class RequestGuardMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             if not started:
                 await self._too_large(scope, receive, send)
         except Exception:
             log.exception("unhandled error path=%s", path)
             if not started:
                 await problem_response(
-                    status=500, title="Internal Server Error", code="internal_error",
-                    detail="The server could not complete the request.", instance=path,
+                    status=500,
+                    title="Internal Server Error",
+                    code="internal_error",
+                    detail="The server could not complete the request.",
+                    instance=path,
                 )(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await problem_response(
-            status=413, title="Content Too Large", code="payload_too_large",
+            status=413,
+            title="Content Too Large",
+            code="payload_too_large",
             detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
             instance=scope["path"],
         )(scope, receive, send)
@@ -152,6 +161,8 @@ class AccessLogMiddleware:
         finally:
             log.info(
                 "request method=%s path=%s status=%s duration_ms=%.1f",
-                scope["method"], scope["path"], status["code"],
+                scope["method"],
+                scope["path"],
+                status["code"],
                 (time.perf_counter() - start) * 1000,
             )

@@ -13,7 +13,9 @@ def page_links(request: Request, meta: PageMeta) -> PageLinks:
     params = dict(request.query_params)
 
     def link(page: int) -> str:
-        return f"{request.url.path}?{urlencode({**params, 'page': page, 'page_size': meta.page_size})}"
+        return (
+            f"{request.url.path}?{urlencode({**params, 'page': page, 'page_size': meta.page_size})}"
+        )
 
     return PageLinks(
         self=link(meta.page),

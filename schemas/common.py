@@ -78,6 +78,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             continue
         out[status] = {
             "description": descriptions.get(status, "Error."),
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     return out

@@ -68,7 +68,9 @@ def _terms(session: Session, ids: Sequence[uuid.UUID]) -> tuple[dict[Any, list[T
     return therapies, conditions
 
 
-def _common(article: Article, therapies: list[TermRef], conditions: list[TermRef]) -> dict[str, Any]:
+def _common(
+    article: Article, therapies: list[TermRef], conditions: list[TermRef]
+) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     due = article.next_review_due
     return {
@@ -78,13 +80,20 @@ def _common(article: Article, therapies: list[TermRef], conditions: list[TermRef
         "summary": article.summary,
         "therapies": therapies,
         "conditions": conditions,
-        "call_to_action": CallToAction(**article.call_to_action) if article.call_to_action else None,
+        "call_to_action": CallToAction(**article.call_to_action)
+        if article.call_to_action
+        else None,
         "medical_review": MedicalReview(
-            reviewer=article.reviewer, reviewed_at=article.reviewed_at,
-            next_review_due=due, review_overdue=due is not None and due < today,
+            reviewer=article.reviewer,
+            reviewed_at=article.reviewed_at,
+            next_review_due=due,
+            review_overdue=due is not None and due < today,
         ),
-        "seo": Seo(meta_title=article.seo_meta_title, meta_description=article.seo_meta_description,
-                   canonical_url=article.canonical_url),
+        "seo": Seo(
+            meta_title=article.seo_meta_title,
+            meta_description=article.seo_meta_description,
+            canonical_url=article.canonical_url,
+        ),
         "published_at": article.published_at,
         "updated_at": article.updated_at,
         "revision": article.revision,
@@ -120,11 +129,7 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
     ).all()
     therapies, conditions = (m[article.id] for m in _terms(session, [article.id]))
     disclaimers = _required(active_disclaimers(session=session), therapies, conditions)
-    public_sections = [
-        SectionPublic(key=s.key, heading=s.heading, kind=s.kind, markdown=s.markdown,  # type: ignore[arg-type]
-                      html=s.html, text=s.text)
-        for s in sections
-    ]
+    public_sections = [_section(s) for s in sections]
     common = _common(article, therapies, conditions)
     return ArticlePublic(
         **common,
@@ -138,12 +143,17 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
     """One section of a published article."""
     article = _published(session, slug, locale)
     s = session.exec(
-        select(ArticleSection).where(ArticleSection.article_id == article.id, ArticleSection.key == key)
+        select(ArticleSection).where(
+            ArticleSection.article_id == article.id, ArticleSection.key == key
+        )
     ).first()
     if s is None:
         raise NotFoundError(f"Article '{slug}' has no section '{key}'.", code="section_not_found")
-    return SectionPublic(key=s.key, heading=s.heading, kind=s.kind, markdown=s.markdown,  # type: ignore[arg-type]
-                         html=s.html, text=s.text)
+    return _section(s)
+
+
+def _section(s: ArticleSection) -> SectionPublic:
+    return SectionPublic.model_validate(s, from_attributes=True)
 
 
 def list_published(
@@ -152,20 +162,30 @@ def list_published(
     """One page of published article summaries, newest first, and the total count."""
     conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
     if filters.therapy:
-        conditions.append(exists().where(
-            ArticleTherapy.article_id == Article.id, ArticleTherapy.therapy_id == Therapy.id,
-            Therapy.slug == filters.therapy))
+        conditions.append(
+            exists().where(
+                col(ArticleTherapy.article_id) == col(Article.id),
+                col(ArticleTherapy.therapy_id) == col(Therapy.id),
+                col(Therapy.slug) == filters.therapy,
+            )
+        )
     if filters.condition:
-        conditions.append(exists().where(
-            ArticleCondition.article_id == Article.id,
-            ArticleCondition.condition_id == Condition.id, Condition.slug == filters.condition))
+        conditions.append(
+            exists().where(
+                col(ArticleCondition.article_id) == col(Article.id),
+                col(ArticleCondition.condition_id) == col(Condition.id),
+                col(Condition.slug) == filters.condition,
+            )
+        )
     if filters.q:
         conditions.append(search.article_matches(session, filters.q))
     total = session.exec(select(func.count()).select_from(Article).where(*conditions)).one()
     articles = session.exec(
-        select(Article).where(*conditions)
+        select(Article)
+        .where(*conditions)
         .order_by(col(Article.published_at).desc(), col(Article.slug))
-        .offset((page - 1) * page_size).limit(page_size)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     ).all()
     therapies, conds = _terms(session, [a.id for a in articles])
     active = active_disclaimers(session=session)
@@ -192,12 +212,14 @@ def _json_ld(
         "description": common["summary"],
         "inLanguage": common["locale"],
         "about": [{"@type": "MedicalCondition", "name": c.name} for c in common["conditions"]],
-        "mainEntity": [
-            {"@type": "MedicalTherapy", "name": t.name} for t in common["therapies"]
-        ],
+        "mainEntity": [{"@type": "MedicalTherapy", "name": t.name} for t in common["therapies"]],
         "hasPart": [
-            {"@type": "WebPageElement", "name": s.heading, "identifier": s.key,
-             **({"url": f"{url}#{s.key}"} if url else {})}
+            {
+                "@type": "WebPageElement",
+                "name": s.heading,
+                "identifier": s.key,
+                **({"url": f"{url}#{s.key}"} if url else {}),
+            }
             for s in sections
         ],
         "publisher": {"@type": "MedicalClinic", "name": clinic_name},

@@ -17,7 +17,9 @@ from schemas.articles import CallToAction, SectionKind
 from services.disclaimers import rule_matches
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-_SECTION_HEADING = re.compile(r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$")
+_SECTION_HEADING = re.compile(
+    r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$"
+)
 
 
 class _Strict(BaseModel):
@@ -209,7 +211,8 @@ def _check_references(bundle: ContentBundle, problems: list[str]) -> None:
             if slug not in conditions:
                 problems.append(f"{relative}: conditions: unknown condition slug '{slug}'")
         if a.status == "published" and not any(
-            rule_matches(d.applies_to, d.slugs, a.therapies, a.conditions) for d in bundle.disclaimers
+            rule_matches(d.applies_to, d.slugs, a.therapies, a.conditions)
+            for d in bundle.disclaimers
         ):
             problems.append(f"{relative}: status: no disclaimer applies; cannot publish")
         other = seen.setdefault((a.slug, a.locale), relative)

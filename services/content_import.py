@@ -1,9 +1,10 @@
 """Apply a validated content bundle to the database in one transaction, idempotently."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
@@ -47,7 +48,10 @@ class ImportReport:
     def changed(self) -> bool:
         """Whether anything in the database changed."""
         return bool(
-            self.created or self.updated or self.archived or self.taxonomy_changes
+            self.created
+            or self.updated
+            or self.archived
+            or self.taxonomy_changes
             or self.disclaimer_versions
         )
 
@@ -72,13 +76,16 @@ def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
     return report
 
 
+Term = TypeVar("Term", Therapy, Condition)
+
+
 def _upsert_terms(
     session: Session,
-    model: type[Therapy] | type[Condition],
-    files: list[TherapyFile] | list[ConditionFile],
+    model: type[Term],
+    files: Sequence[TherapyFile | ConditionFile],
     report: ImportReport,
 ) -> dict[str, int]:
-    existing = {row.slug: row for row in session.exec(select(model))}
+    existing: dict[str, Term] = {row.slug: row for row in session.exec(select(model))}
     for f in files:
         values = f.model_dump()
         row = existing.get(f.slug)
@@ -102,7 +109,11 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
     for f in files:
         current = latest.get(f.key)
         same = current is not None and (
-            current.title, current.text, current.placement, current.applies_to, current.rule_slugs
+            current.title,
+            current.text,
+            current.placement,
+            current.applies_to,
+            current.rule_slugs,
         ) == (f.title, f.text, f.placement, f.applies_to, f.slugs)
         if same and current is not None:
             if not current.active:
@@ -115,8 +126,14 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
         version = (current.version + 1) if current else 1
         session.add(
             Disclaimer(
-                key=f.key, version=version, title=f.title, text=f.text, placement=f.placement,
-                applies_to=f.applies_to, rule_slugs=list(f.slugs), active=True,
+                key=f.key,
+                version=version,
+                title=f.title,
+                text=f.text,
+                placement=f.placement,
+                applies_to=f.applies_to,
+                rule_slugs=list(f.slugs),
+                active=True,
             )
         )
         report.disclaimer_versions.append(f"{f.key} v{version}")
@@ -144,8 +161,17 @@ def _upsert_article(
         return article.id
     now = utcnow()
     if article is None:
-        article = Article(slug=file.slug, locale=file.locale, revision=1, created_at=now,
-                          title="", summary="", status="draft", content_hash="", source_path="")
+        article = Article(
+            slug=file.slug,
+            locale=file.locale,
+            revision=1,
+            created_at=now,
+            title="",
+            summary="",
+            status="draft",
+            content_hash="",
+            source_path="",
+        )
         report.created.append(f"{file.slug} ({file.locale})")
     else:
         article.revision += 1
@@ -155,13 +181,20 @@ def _upsert_article(
     session.flush()
     _replace_children(session, article, file, therapy_ids, condition_ids)
     session.add(
-        ArticleRevision(article_id=article.id, revision=article.revision, status=article.status,
-                        snapshot=file.model_dump(mode="json"), created_at=now)
+        ArticleRevision(
+            article_id=article.id,
+            revision=article.revision,
+            status=article.status,
+            snapshot=file.model_dump(mode="json"),
+            created_at=now,
+        )
     )
     return article.id
 
 
-def _apply_fields(article: Article, file: ArticleFile, relative: str, digest: str, now: Any) -> None:
+def _apply_fields(
+    article: Article, file: ArticleFile, relative: str, digest: str, now: Any
+) -> None:
     review = file.medical_review
     article.title, article.summary, article.status = file.title, file.summary, file.status
     article.call_to_action = file.call_to_action.model_dump() if file.call_to_action else None
@@ -191,15 +224,33 @@ def _replace_children(
     for position, s in enumerate(file.sections):
         html, plain = render_markdown(s.markdown)
         bodies.append(f"{s.heading}\n{plain}")
-        session.add(ArticleSection(article_id=article.id, position=position, key=s.key,
-                                   heading=s.heading, kind=s.kind, markdown=s.markdown,
-                                   html=html, text=plain))
-    session.add_all(ArticleTherapy(article_id=article.id, therapy_id=therapy_ids[t])
-                    for t in dict.fromkeys(file.therapies))
-    session.add_all(ArticleCondition(article_id=article.id, condition_id=condition_ids[c])
-                    for c in dict.fromkeys(file.conditions))
-    search.index_article(session=session, article_id=article.id, title=file.title,
-                         summary=file.summary, body="\n".join(bodies))
+        session.add(
+            ArticleSection(
+                article_id=article.id,
+                position=position,
+                key=s.key,
+                heading=s.heading,
+                kind=s.kind,
+                markdown=s.markdown,
+                html=html,
+                text=plain,
+            )
+        )
+    session.add_all(
+        ArticleTherapy(article_id=article.id, therapy_id=therapy_ids[t])
+        for t in dict.fromkeys(file.therapies)
+    )
+    session.add_all(
+        ArticleCondition(article_id=article.id, condition_id=condition_ids[c])
+        for c in dict.fromkeys(file.conditions)
+    )
+    search.index_article(
+        session=session,
+        article_id=article.id,
+        title=file.title,
+        summary=file.summary,
+        body="\n".join(bodies),
+    )
     session.flush()
 
 

@@ -43,12 +43,16 @@ def required_disclaimers(
 
 
 def _ref(d: Disclaimer) -> DisclaimerRef:
-    return DisclaimerRef(key=d.key, version=d.version, title=d.title, placement=d.placement)  # type: ignore[arg-type]
+    return DisclaimerRef(key=d.key, version=d.version, title=d.title, placement=d.placement)
 
 
 def _full(d: Disclaimer) -> DisclaimerPublic:
     return DisclaimerPublic(
-        key=d.key, version=d.version, title=d.title, placement=d.placement, text=d.text  # type: ignore[arg-type]
+        key=d.key,
+        version=d.version,
+        title=d.title,
+        placement=d.placement,
+        text=d.text,
     )
 
 
@@ -73,7 +77,7 @@ def list_current(*, session: Session) -> list[DisclaimerWithRule]:
     return [
         DisclaimerWithRule(
             **_full(d).model_dump(),
-            rule=DisclaimerRule(applies_to=d.applies_to, slugs=d.rule_slugs),  # type: ignore[arg-type]
+            rule=DisclaimerRule(applies_to=d.applies_to, slugs=d.rule_slugs),
         )
         for d in active_disclaimers(session=session)
     ]

@@ -26,8 +26,10 @@ def list_conditions(*, session: Session) -> list[ConditionPublic]:
 
 
 def _links(articles: list[Article]) -> list[ArticleLink]:
-    return [ArticleLink(slug=a.slug, locale=a.locale, title=a.title, summary=a.summary)
-            for a in articles]
+    return [
+        ArticleLink(slug=a.slug, locale=a.locale, title=a.title, summary=a.summary)
+        for a in articles
+    ]
 
 
 def get_therapy(*, session: Session, slug: str, locale: str) -> TherapyDetail:
@@ -36,13 +38,19 @@ def get_therapy(*, session: Session, slug: str, locale: str) -> TherapyDetail:
     if therapy is None:
         raise NotFoundError(f"No therapy '{slug}'.", code="therapy_not_found")
     articles = session.exec(
-        select(Article).join(ArticleTherapy, col(ArticleTherapy.article_id) == col(Article.id))
-        .where(ArticleTherapy.therapy_id == therapy.id, Article.status == "published",
-               Article.locale == locale)
+        select(Article)
+        .join(ArticleTherapy, col(ArticleTherapy.article_id) == col(Article.id))
+        .where(
+            ArticleTherapy.therapy_id == therapy.id,
+            Article.status == "published",
+            Article.locale == locale,
+        )
         .order_by(col(Article.published_at).desc(), col(Article.slug))
     ).all()
-    return TherapyDetail(**TherapyPublic.model_validate(therapy, from_attributes=True).model_dump(),
-                         articles=_links(list(articles)))
+    return TherapyDetail(
+        **TherapyPublic.model_validate(therapy, from_attributes=True).model_dump(),
+        articles=_links(list(articles)),
+    )
 
 
 def get_condition(*, session: Session, slug: str, locale: str) -> ConditionDetail:
@@ -51,9 +59,13 @@ def get_condition(*, session: Session, slug: str, locale: str) -> ConditionDetai
     if condition is None:
         raise NotFoundError(f"No condition '{slug}'.", code="condition_not_found")
     articles = session.exec(
-        select(Article).join(ArticleCondition, col(ArticleCondition.article_id) == col(Article.id))
-        .where(ArticleCondition.condition_id == condition.id, Article.status == "published",
-               Article.locale == locale)
+        select(Article)
+        .join(ArticleCondition, col(ArticleCondition.article_id) == col(Article.id))
+        .where(
+            ArticleCondition.condition_id == condition.id,
+            Article.status == "published",
+            Article.locale == locale,
+        )
         .order_by(col(Article.published_at).desc(), col(Article.slug))
     ).all()
     return ConditionDetail(

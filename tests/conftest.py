@@ -89,7 +89,7 @@ def migrated(database: Database) -> Database:
 
 
 @pytest.fixture
-def seeded(migrated: Database) -> Iterator[Database]:
+def seeded(migrated: Database) -> Database:
     """A migrated database with the demo content imported."""
     engine = migrated.engine()
     import_content(engine=engine, content_dir=DEMO_CONTENT)
@@ -128,7 +128,9 @@ def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def factory(**overrides: object) -> TestClient:
-        c = TestClient(create_app(settings_for(seeded.url, **overrides)), raise_server_exceptions=False)
+        c = TestClient(
+            create_app(settings_for(seeded.url, **overrides)), raise_server_exceptions=False
+        )
         c.__enter__()
         clients.append(c)
         return c

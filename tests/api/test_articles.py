@@ -3,12 +3,30 @@
 import pytest
 
 SEVEN_SECTIONS = [
-    "overview", "memory-consolidation", "fear-extinction", "cognitive-rigidity",
-    "comorbid-depression-anxiety", "stellate-ganglion-block", "consultation",
+    "overview",
+    "memory-consolidation",
+    "fear-extinction",
+    "cognitive-rigidity",
+    "comorbid-depression-anxiety",
+    "stellate-ganglion-block",
+    "consultation",
 ]
 ARTICLE_FIELDS = {
-    "slug", "locale", "title", "summary", "therapies", "conditions", "sections", "call_to_action",
-    "medical_review", "seo", "json_ld", "disclaimers", "published_at", "updated_at", "revision",
+    "slug",
+    "locale",
+    "title",
+    "summary",
+    "therapies",
+    "conditions",
+    "sections",
+    "call_to_action",
+    "medical_review",
+    "seo",
+    "json_ld",
+    "disclaimers",
+    "published_at",
+    "updated_at",
+    "revision",
 }
 
 
@@ -82,7 +100,9 @@ def test_list_is_newest_first_with_summaries_only(client):
     r = client.get("/v1/articles")
     body = r.json()
     assert [a["slug"] for a in body["data"]] == [
-        "nad-plus-iv-therapy", "stellate-ganglion-block-for-ptsd", "iv-ketamine-for-ptsd"
+        "nad-plus-iv-therapy",
+        "stellate-ganglion-block-for-ptsd",
+        "iv-ketamine-for-ptsd",
     ]
     assert body["meta"] == {"total": 3, "page": 1, "page_size": 20}
     item = body["data"][0]
@@ -98,8 +118,14 @@ def test_list_is_newest_first_with_summaries_only(client):
     ("query", "expected"),
     [
         ("therapy=iv-ketamine", {"iv-ketamine-for-ptsd"}),
-        ("therapy=stellate-ganglion-block", {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"}),
-        ("condition=anxiety&therapy=stellate-ganglion-block", {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"}),
+        (
+            "therapy=stellate-ganglion-block",
+            {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"},
+        ),
+        (
+            "condition=anxiety&therapy=stellate-ganglion-block",
+            {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"},
+        ),
         ("condition=depression", {"iv-ketamine-for-ptsd"}),
         ("therapy=unknown-therapy", set()),
         ("locale=fr", set()),
@@ -132,7 +158,9 @@ def test_pagination_links_keep_filters(client):
     assert len(second["data"]) == 1 and second["links"]["next"] is None
     assert second["links"]["prev"] == "/v1/articles?page_size=2&page=1"
     assert {a["slug"] for a in body["data"] + second["data"]} == {
-        "nad-plus-iv-therapy", "stellate-ganglion-block-for-ptsd", "iv-ketamine-for-ptsd"
+        "nad-plus-iv-therapy",
+        "stellate-ganglion-block-for-ptsd",
+        "iv-ketamine-for-ptsd",
     }
     beyond = client.get("/v1/articles?page=9").json()
     assert beyond["data"] == [] and beyond["meta"]["total"] == 3

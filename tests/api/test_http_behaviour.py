@@ -8,9 +8,14 @@ from main import create_app
 from tests.conftest import settings_for
 
 PUBLIC_GETS = [
-    "/v1/articles", "/v1/articles/iv-ketamine-for-ptsd",
-    "/v1/articles/iv-ketamine-for-ptsd/sections/overview", "/v1/therapies",
-    "/v1/therapies/iv-ketamine", "/v1/conditions", "/v1/conditions/ptsd", "/v1/disclaimers",
+    "/v1/articles",
+    "/v1/articles/iv-ketamine-for-ptsd",
+    "/v1/articles/iv-ketamine-for-ptsd/sections/overview",
+    "/v1/therapies",
+    "/v1/therapies/iv-ketamine",
+    "/v1/conditions",
+    "/v1/conditions/ptsd",
+    "/v1/disclaimers",
 ]
 
 
@@ -57,7 +62,7 @@ def test_unknown_route_and_wrong_method_are_problems(client):
 def test_unhandled_errors_are_500_problems_without_internals(make_client):
     c = make_client()
 
-    @c.app.get("/boom")  # type: ignore[attr-defined]
+    @c.app.get("/boom")  # type: ignore[untyped-decorator]
     def boom() -> None:
         raise RuntimeError("secret internal detail /etc/passwd")
 
@@ -89,8 +94,11 @@ def test_cors_allows_listed_origins_only(client):
     assert "access-control-allow-origin" not in other.headers
     preflight = client.options(
         "/v1/articles",
-        headers={"Origin": "https://www.clinic.example", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "if-none-match"},
+        headers={
+            "Origin": "https://www.clinic.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
     )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://www.clinic.example"
@@ -109,8 +117,9 @@ def test_cors_origins_read_from_environment_as_json_list(monkeypatch):
 
 
 def test_oversized_bodies_are_413_before_parsing(client):
-    r = client.post("/v1/articles", content=b"x" * (16 * 1024 + 1),
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/articles", content=b"x" * (16 * 1024 + 1), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     assert r.json()["code"] == "payload_too_large"
 

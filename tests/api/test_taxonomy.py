@@ -7,7 +7,8 @@ def test_therapies_list_and_detail(client):
     assert all("off-label" in t["regulatory_note"] for t in data)
     sgb = client.get("/v1/therapies/stellate-ganglion-block").json()
     assert {a["slug"] for a in sgb["articles"]} == {
-        "iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"
+        "iv-ketamine-for-ptsd",
+        "stellate-ganglion-block-for-ptsd",
     }
     ketamine = client.get("/v1/therapies/iv-ketamine").json()
     assert [a["slug"] for a in ketamine["articles"]] == ["iv-ketamine-for-ptsd"]  # no draft
@@ -29,7 +30,8 @@ def test_disclaimers_list_carries_rules(client):
     data = {d["key"]: d for d in client.get("/v1/disclaimers").json()["data"]}
     assert set(data) == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
     assert data["fda-off-label"]["rule"] == {
-        "applies_to": "therapies", "slugs": ["iv-ketamine", "nad-plus"]
+        "applies_to": "therapies",
+        "slugs": ["iv-ketamine", "nad-plus"],
     }
     assert data["risks-and-benefits"]["rule"] == {"applies_to": "all", "slugs": []}
     assert data["crisis-resources"]["placement"] == "top"

@@ -1,0 +1,195 @@
+"""The content import: idempotent, revisioned, versioned disclaimers, all-or-nothing."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from core.errors import ContentError
+from db.models import Article, ArticleRevision, ArticleSection, Disclaimer
+from services.content_import import import_content
+from tests.conftest import DEMO_CONTENT
+
+KETAMINE = "articles/iv-ketamine-for-ptsd.md"
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A private copy of the demo content that a test may edit."""
+    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+
+
+def _snapshot(engine) -> list[tuple[object, ...]]:
+    with Session(engine) as s:
+        articles = [
+            (a.slug, a.revision, a.updated_at, a.status, a.content_hash)
+            for a in s.exec(select(Article).order_by(col(Article.slug)))
+        ]
+        disclaimers = [(d.key, d.version, d.active) for d in s.exec(select(Disclaimer))]
+        revisions = s.exec(select(func.count()).select_from(ArticleRevision)).one()
+    return [*articles, *disclaimers, ("revisions", revisions)]
+
+
+def test_second_import_changes_nothing(migrated, content):
+    engine = migrated.engine()
+    first = import_content(engine=engine, content_dir=content)
+    assert len(first.created) == 4 and first.changed
+    before = _snapshot(engine)
+    second = import_content(engine=engine, content_dir=content)
+    assert not second.changed and second.unchanged == 4
+    assert _snapshot(engine) == before
+    engine.dispose()
+
+
+def test_edited_article_updates_and_bumps_revision(migrated, content):
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=content)
+    path = content / KETAMINE
+    path.write_text(
+        path.read_text().replace(
+            "## Fear extinction {#fear-extinction", "## Unlearning fear {#fear-extinction"
+        )
+    )
+    report = import_content(engine=engine, content_dir=content)
+    assert report.updated == ["iv-ketamine-for-ptsd (en)"] and report.unchanged == 3
+    with Session(engine) as s:
+        article = s.exec(select(Article).where(Article.slug == "iv-ketamine-for-ptsd")).one()
+        assert article.revision == 2
+        heading = s.exec(
+            select(ArticleSection.heading).where(
+                ArticleSection.article_id == article.id, ArticleSection.key == "fear-extinction"
+            )
+        ).one()
+        assert heading == "Unlearning fear"
+        revisions = s.exec(
+            select(ArticleRevision.revision)
+            .where(ArticleRevision.article_id == article.id)
+            .order_by(col(ArticleRevision.revision))
+        ).all()
+        assert revisions == [1, 2]
+    engine.dispose()
+
+
+def test_changed_disclaimer_text_makes_a_new_version_and_keeps_the_old(migrated, content):
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=content)
+    path = content / "disclaimers.yaml"
+    path.write_text(path.read_text().replace("call or text 988", "call or text 988 at any hour"))
+    report = import_content(engine=engine, content_dir=content)
+    assert report.disclaimer_versions == ["crisis-resources v2"]
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Disclaimer)
+            .where(Disclaimer.key == "crisis-resources")
+            .order_by(col(Disclaimer.version))
+        ).all()
+        assert [(d.version, d.active) for d in rows] == [(1, False), (2, True)]
+        assert "any hour" in rows[1].text and "any hour" not in rows[0].text
+    engine.dispose()
+
+
+def test_removed_article_file_is_archived_not_deleted(migrated, content):
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=content)
+    (content / "articles/nad-plus-iv-therapy.md").unlink()
+    report = import_content(engine=engine, content_dir=content)
+    assert report.archived == ["nad-plus-iv-therapy (en)"]
+    with Session(engine) as s:
+        article = s.exec(select(Article).where(Article.slug == "nad-plus-iv-therapy")).one()
+        assert article.status == "archived" and article.revision == 2
+    engine.dispose()
+
+
+BAD_EDITS = [
+    (
+        KETAMINE,
+        "therapies: [iv-ketamine, stellate-ganglion-block]",
+        "therapies: [iv-ketamine, laser-therapy]",
+        "articles/iv-ketamine-for-ptsd.md: therapies: unknown therapy slug 'laser-therapy'",
+    ),
+    (
+        KETAMINE,
+        "title: IV ketamine for PTSD\n",
+        "",
+        "articles/iv-ketamine-for-ptsd.md: title: Field required",
+    ),
+    (
+        KETAMINE,
+        "{#cognitive-rigidity kind=mechanism}",
+        "{#fear-extinction kind=mechanism}",
+        "articles/iv-ketamine-for-ptsd.md: sections.fear-extinction: duplicate section key",
+    ),
+    (
+        KETAMINE,
+        "{#overview kind=overview}",
+        "{#overview kind=poem}",
+        "articles/iv-ketamine-for-ptsd.md: sections.0.kind: Input should be",
+    ),
+    (
+        KETAMINE,
+        "## Overview {#overview kind=overview}",
+        "## Overview",
+        "articles/iv-ketamine-for-ptsd.md: body line 1: section heading needs",
+    ),
+    (
+        KETAMINE,
+        "status: published",
+        "status: live",
+        "articles/iv-ketamine-for-ptsd.md: status: Input should be",
+    ),
+    (
+        "disclaimers.yaml",
+        "slugs: [ptsd, depression]",
+        "slugs: [ptsd, insomnia]",
+        "disclaimers.yaml: crisis-resources.slugs: unknown conditions 'insomnia'",
+    ),
+    (
+        "disclaimers.yaml",
+        "placement: bottom",
+        "placement: middle",
+        "disclaimers.yaml: [1].placement: Input should be",
+    ),
+    (
+        "articles/nad-plus-iv-therapy.md",
+        "slug: nad-plus-iv-therapy",
+        "slug: iv-ketamine-for-ptsd",
+        "articles/nad-plus-iv-therapy.md: slug: 'iv-ketamine-for-ptsd' (en) is also used by",
+    ),
+    (
+        "therapies.yaml",
+        "- slug: nad-plus",
+        "- slug: Nad Plus",
+        "therapies.yaml: [2].slug: String should match pattern",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "message"), BAD_EDITS)
+def test_bad_files_are_rejected_naming_file_and_field_without_touching_the_db(
+    migrated, content, file, old, new, message
+):
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=content)
+    before = _snapshot(engine)
+    path = content / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    # another, valid edit in the same run must not land either
+    other = content / "articles/stellate-ganglion-block-for-ptsd.md"
+    other.write_text(other.read_text().replace("What SGB is", "What an SGB is"))
+    with pytest.raises(ContentError) as excinfo:
+        import_content(engine=engine, content_dir=content)
+    assert any(p.startswith(message) for p in excinfo.value.problems), excinfo.value.problems
+    assert _snapshot(engine) == before
+    engine.dispose()
+
+
+def test_a_published_article_needs_a_disclaimer_and_a_review(migrated, content):
+    (content / "disclaimers.yaml").write_text("[]\n")
+    with pytest.raises(ContentError) as excinfo:
+        import_content(engine=migrated.engine(), content_dir=content)
+    assert "articles/nad-plus-iv-therapy.md: status: no disclaimer applies; cannot publish" in (
+        excinfo.value.problems
+    )

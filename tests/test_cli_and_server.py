@@ -1,0 +1,97 @@
+"""The operator commands as an operator runs them, and the API behind a real uvicorn."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.config import PROJECT_ROOT
+
+
+def _run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CLINIC_DATABASE_URL": database_url, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_migrate_and_import_are_repeatable(database):
+    assert _run(["migrate"], database.url).returncode == 0
+    first = _run(["import-content"], database.url)
+    assert first.returncode == 0, first.stderr
+    assert "created 4" in first.stdout
+    second = _run(["import-content"], database.url)
+    assert "created 0, updated 0, archived 0, unchanged 4" in second.stdout
+
+
+def test_import_rejects_bad_content_naming_file_and_field(database, tmp_path: Path):
+    _run(["migrate"], database.url)
+    bad = tmp_path / "content"
+    subprocess.run(["cp", "-r", str(PROJECT_ROOT / "content"), str(bad)], check=True)
+    article = bad / "articles" / "nad-plus-iv-therapy.md"
+    article.write_text(article.read_text().replace("therapies: [nad-plus]", "therapies: [nad]"))
+    result = _run(["import-content", "--content-dir", str(bad)], database.url)
+    assert result.returncode == 1
+    assert "articles/nad-plus-iv-therapy.md: therapies: unknown therapy slug 'nad'" in result.stderr
+    assert "nothing was changed" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(database):
+    """`python -m cli serve` on a loopback port: migrate, import, uvicorn."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "CLINIC_DATABASE_URL": database.url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("server did not become ready")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_serve_command_serves_the_demo_over_real_http(served):
+    r = httpx.get(f"{served}/v1/articles/iv-ketamine-for-ptsd")
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["sections"]) == 7
+    keys = {d["key"] for g in body["disclaimers"].values() for d in g}
+    assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
+    cached = httpx.get(
+        f"{served}/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
+    )
+    assert cached.status_code == 304 and cached.content == b""
+    assert httpx.get(f"{served}/v1/articles/ketamine-for-chronic-pain").status_code == 404
+    too_big = httpx.get(f"{served}/v1/articles?page_size=101")
+    assert too_big.status_code == 422
+    assert too_big.headers["content-type"] == "application/problem+json"
