@@ -7,9 +7,10 @@ import typer
 import uvicorn
 
 from core.config import get_settings
-from core.errors import ContentError
+from core.errors import ContentError, NotFoundError, ValidationFailedError
 from db import migrate as migrations
-from db.session import make_engine
+from db.session import make_engine, session_scope
+from services import api_keys
 from services.content_import import import_content
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
@@ -47,6 +48,60 @@ def import_content_command(
         f"taxonomy changes {report.taxonomy_changes}, "
         f"disclaimer versions {', '.join(report.disclaimer_versions) or 'none'}"
     )
+
+
+@cli.command("create-api-key")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. 'CRM'.")],
+    scopes: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(api_keys.SCOPES)}.")],
+) -> None:
+    """Create an API key and print it once, alone on the last line."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            key, token = api_keys.create_key(
+                session=session,
+                name=name,
+                scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+            )
+    except ValidationFailedError as exc:
+        typer.echo(f"error: {exc.extra['errors'][0]['message']}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"created API key {key.id} '{key.name}' prefix {key.prefix} scopes {','.join(key.scopes)}"
+    )
+    typer.echo("store it now; it is not shown again:")
+    typer.echo(token)
+
+
+@cli.command("list-api-keys")
+def list_api_keys() -> None:
+    """List keys (never the keys themselves)."""
+    engine = make_engine(get_settings().database_url)
+    with session_scope(engine) as session:
+        for key in api_keys.list_keys(session=session):
+            state = "revoked" if key.revoked_at else "active"
+            typer.echo(f"{key.id}  {key.prefix}  {state:7}  {','.join(key.scopes):40}  {key.name}")
+    engine.dispose()
+
+
+@cli.command("revoke-api-key")
+def revoke_api_key(
+    key: Annotated[str, typer.Argument(help="The key's id or prefix.")],
+) -> None:
+    """Revoke a key by id or prefix; it stops working at once."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with session_scope(engine) as session:
+            row = api_keys.revoke(session=session, key_ref=key)
+            typer.echo(f"revoked {row.id} ({row.prefix})")
+    except NotFoundError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.dispose()
 
 
 @cli.command()

@@ -7,14 +7,18 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
-from api import articles, health, taxonomy
+from api import articles, consultations, health, taxonomy
+from api.admin import audit as admin_audit
+from api.admin import consultation_requests as admin_leads
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from core.config import Settings, get_settings
 from core.logging import configure_logging
+from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine
 from schemas.common import Problem
+from services.rate_limit import RateLimiter
 
 API_DESCRIPTION = """
 Headless content and patient-lead API for a clinic offering IV ketamine, Stellate Ganglion Block
@@ -49,8 +53,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.migration_head = head_revision(settings.database_url)
+    app.state.trusted_networks = parse_networks(settings.trusted_proxies)
+    app.state.lead_limiter = RateLimiter(
+        settings.leads_rate_limit,
+        redis_url=settings.redis_url,
+        namespace=settings.rate_limit_namespace,
+    )
     install_error_handlers(app)
-    for router in (articles.router, taxonomy.router, health.router):
+    routers = (
+        articles.router,
+        taxonomy.router,
+        consultations.router,
+        admin_leads.router,
+        admin_audit.router,
+        health.router,
+    )
+    for router in routers:
         app.include_router(router)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -78,6 +78,7 @@ async def _domain(request: Request, exc: Exception) -> Response:
         code=exc.code,
         detail=exc.detail,
         instance=request.url.path,
+        headers=exc.headers,
         **exc.extra,
     )
 

@@ -9,12 +9,21 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    headers: dict[str, str] = {}
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        self.headers = {**self.headers, **(headers or {})}
         self.extra = extra
 
 
@@ -40,3 +49,47 @@ class ContentError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class ValidationFailedError(DomainError):
+    """Input is well-formed but wrong; `errors` names each bad field."""
+
+    status = 422
+    code = "validation_failed"
+    title = "Unprocessable Content"
+
+    def __init__(self, errors: list[dict[str, str]], *, code: str | None = None) -> None:
+        super().__init__(f"{len(errors)} field(s) failed validation.", code=code, errors=errors)
+
+
+class UnauthorizedError(DomainError):
+    """No valid API key."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="clinic"'}
+
+
+class ForbiddenError(DomainError):
+    """The API key lacks the scope the operation needs."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class RateLimitedError(DomainError):
+    """Too many requests from one client."""
+
+    status = 429
+    code = "rate_limited"
+    title = "Too Many Requests"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    """The request body is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported Media Type"

@@ -139,6 +139,20 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
     )
 
 
+def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[str, Any]] | None:
+    """The disclaimer versions a reader of this published article sees now (None: no article)."""
+    article = session.exec(
+        select(Article).where(
+            Article.slug == slug, Article.locale == locale, Article.status == PUBLISHED
+        )
+    ).first()
+    if article is None:
+        return None
+    therapies, conditions = (m[article.id] for m in _terms(session, [article.id]))
+    shown = _required(active_disclaimers(session=session), therapies, conditions)
+    return [{"key": d.key, "version": d.version} for d in shown]
+
+
 def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionPublic:
     """One section of a published article."""
     article = _published(session, slug, locale)

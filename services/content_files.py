@@ -62,6 +62,14 @@ class DisclaimerFile(_Strict):
         return self
 
 
+class ConsentFile(_Strict):
+    """A consent text version as written in consent.yaml."""
+
+    version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")
+    text: str = Field(min_length=1)
+    sms_text: str = Field(min_length=1)
+
+
 class SectionFile(_Strict):
     """One section parsed from an article body."""
 
@@ -121,6 +129,7 @@ class ContentBundle:
     therapies: list[TherapyFile] = field(default_factory=list)
     conditions: list[ConditionFile] = field(default_factory=list)
     disclaimers: list[DisclaimerFile] = field(default_factory=list)
+    consent_texts: list[ConsentFile] = field(default_factory=list)
     articles: dict[str, ArticleFile] = field(default_factory=dict)  # by relative path
 
 
@@ -234,7 +243,9 @@ def load_bundle(content_dir: Path) -> ContentBundle:
         therapies=_parse_models(content_dir / "therapies.yaml", TherapyFile, problems),
         conditions=_parse_models(content_dir / "conditions.yaml", ConditionFile, problems),
         disclaimers=_parse_models(content_dir / "disclaimers.yaml", DisclaimerFile, problems),
+        consent_texts=_parse_models(content_dir / "consent.yaml", ConsentFile, problems),
     )
+    _check_unique("consent.yaml", [c.version for c in bundle.consent_texts], problems)
     _check_unique("therapies.yaml", [t.slug for t in bundle.therapies], problems)
     _check_unique("conditions.yaml", [c.slug for c in bundle.conditions], problems)
     _check_unique("disclaimers.yaml", [d.key for d in bundle.disclaimers], problems)

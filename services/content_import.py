@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
+from core.errors import ContentError
+from db.lead_models import ConsentText
 from db.models import (
     Article,
     ArticleCondition,
@@ -25,6 +27,7 @@ from services import search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
+    ConsentFile,
     ContentBundle,
     DisclaimerFile,
     TherapyFile,
@@ -43,6 +46,7 @@ class ImportReport:
     unchanged: int = 0
     taxonomy_changes: int = 0
     disclaimer_versions: list[str] = field(default_factory=list)
+    consent_versions: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -53,6 +57,7 @@ class ImportReport:
             or self.archived
             or self.taxonomy_changes
             or self.disclaimer_versions
+            or self.consent_versions
         )
 
 
@@ -69,6 +74,7 @@ def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
     _sync_disclaimers(session, bundle.disclaimers, report)
+    _sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
     for relative, file in bundle.articles.items():
         seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
@@ -141,6 +147,28 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
         if row.key not in wanted and row.active:
             row.active = False
             report.disclaimer_versions.append(f"{row.key} v{row.version} retired")
+    session.flush()
+
+
+def _sync_consent_texts(session: Session, files: list[ConsentFile], report: ImportReport) -> None:
+    """Add new consent versions; the last in the file is current. Old versions never change."""
+    existing = {row.version: row for row in session.exec(select(ConsentText))}
+    for f in files:
+        row = existing.get(f.version)
+        if row is None:
+            row = ConsentText(version=f.version, text=f.text, sms_text=f.sms_text)
+            session.add(row)
+            existing[f.version] = row
+            report.consent_versions.append(f.version)
+        elif (row.text, row.sms_text) != (f.text, f.sms_text):
+            raise ContentError(
+                [f"consent.yaml: {f.version}.text: leads refer to this version; add a new one"]
+            )
+    current = files[-1].version if files else None
+    for version, row in existing.items():
+        if row.current != (version == current):
+            row.current = version == current
+            report.taxonomy_changes += 1
     session.flush()
 
 

@@ -127,9 +127,11 @@ def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
     """Build clients over this test's own seeded database, with setting overrides."""
     clients: list[TestClient] = []
 
-    def factory(**overrides: object) -> TestClient:
+    def factory(peer: str = "testclient", **overrides: object) -> TestClient:
         c = TestClient(
-            create_app(settings_for(seeded.url, **overrides)), raise_server_exceptions=False
+            create_app(settings_for(seeded.url, **overrides)),
+            raise_server_exceptions=False,
+            client=(peer, 50000),
         )
         c.__enter__()
         clients.append(c)
@@ -138,3 +140,47 @@ def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
     yield factory
     for c in clients:
         c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def issue_key(seeded: Database) -> Callable[..., str]:
+    """Create an API key with the given scopes in this test's database; returns the token."""
+    from db.session import session_scope
+    from services.api_keys import create_key
+
+    def factory(*scopes: str, name: str = "test") -> str:
+        engine = seeded.engine()
+        with session_scope(engine) as session:
+            _, token = create_key(session=session, name=name, scopes=list(scopes))
+        engine.dispose()
+        return token
+
+    return factory
+
+
+def lead_body(**changes: object) -> dict[str, object]:
+    """A valid consultation request body, with top-level fields replaced."""
+    body: dict[str, object] = {
+        "first_name": "Ana",
+        "last_name": "Diaz",
+        "email": "Ana.Diaz@Example.com",
+        "phone": "(415) 555-0132",
+        "preferred_contact_method": "phone",
+        "preferred_time": "weekday evenings",
+        "therapies": ["iv-ketamine"],
+        "conditions": ["ptsd"],
+        "message": "Flashbacks every night since the accident.",
+        "consent": {"contact": True, "sms": False, "consent_version": "2026-11-01"},
+        "source": {
+            "article_slug": "iv-ketamine-for-ptsd",
+            "page_url": "https://www.clinic.example/articles/iv-ketamine-for-ptsd",
+            "referrer": "https://search.example/",
+            "utm_source": "newsletter",
+            "utm_medium": "email",
+            "utm_campaign": "autumn",
+            "channel": "web",
+        },
+        "website": "",
+    }
+    body.update(changes)
+    return body

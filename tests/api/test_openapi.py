@@ -2,6 +2,7 @@
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 EXPECTED_OPERATIONS = {
     "list_articles",
@@ -25,7 +26,7 @@ def test_every_operation_is_documented(client):
     assert set(ids) >= EXPECTED_OPERATIONS
     for op in operations:
         assert op["summary"] and op["tags"], op["operationId"]
-        assert "200" in op["responses"]
+        assert any(status.startswith("2") for status in op["responses"]), op["operationId"]
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):
                 assert "application/problem+json" in response["content"], (
@@ -44,6 +45,18 @@ def test_article_schema_names_the_wire_fields(client):
     assert set(section) == {"key", "heading", "kind", "markdown", "html", "text"}
 
 
+# Schema-valid lead bodies can still fail checks that need the data (a therapy slug that does
+# not exist, a phone number that is not real), so "positive data acceptance" does not apply.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.response_schema_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+]
+
+
 def test_api_conforms_to_its_schema(public_app):
     """Every operation, fuzzed: no 5xx, documented status codes, responses match their schema."""
     spec = schemathesis.openapi.from_asgi("/openapi.json", public_app)
@@ -58,7 +71,7 @@ def test_api_conforms_to_its_schema(public_app):
             max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def check(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
-            case.call_and_validate()
+            case.call_and_validate(checks=CHECKS)
 
         try:
             check()

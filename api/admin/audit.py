@@ -1,0 +1,46 @@
+"""The audit trail of lead access."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import LeadsRead
+from api.deps import SessionDep
+from schemas.common import problem_responses
+from schemas.leads import AuditList, CursorMeta
+from services import audit
+
+router = APIRouter(prefix="/v1/admin/audit", tags=["admin: audit"])
+
+
+@router.get(
+    "",
+    name="list_audit_entries",
+    summary="List audit entries",
+    response_model=AuditList,
+    responses=problem_responses(401, 403, 422),
+)
+def list_audit_entries(
+    session: SessionDep,
+    _principal: LeadsRead,
+    lead_id: uuid.UUID | None = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**62, description="From `meta.next_cursor`.")
+    ] = None,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AuditList:
+    """Who read, changed, exported or erased which lead, newest first."""
+    items, next_id = audit.list_entries(
+        session=session, before_id=cursor, page_size=page_size, lead_id=lead_id
+    )
+    next_cursor = str(next_id) if next_id else None
+    return AuditList(
+        data=items,
+        meta=CursorMeta(page_size=page_size, next_cursor=next_cursor),
+        links={
+            "next": f"/v1/admin/audit?cursor={next_cursor}&page_size={page_size}"
+            if next_cursor
+            else None
+        },
+    )

@@ -1,0 +1,44 @@
+"""Bearer API keys with scopes: 401 without a valid key, 403 without the scope."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.deps import SessionDep
+from core.errors import ForbiddenError, UnauthorizedError
+from services import api_keys
+from services.api_keys import Principal
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="`Authorization: Bearer <key>`; create keys with `python -m cli create-api-key`.",
+)
+
+
+def require_scope(scope: str) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks one scope."""
+
+    def dependency(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise UnauthorizedError("An API key is required: `Authorization: Bearer <key>`.")
+        principal = api_keys.authenticate(session=session, token=credentials.credentials)
+        if principal is None:
+            raise UnauthorizedError("The API key is not valid.", code="invalid_api_key")
+        if scope not in principal.scopes:
+            raise ForbiddenError(
+                f"This API key lacks the '{scope}' scope.", code="insufficient_scope"
+            )
+        return principal
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency
+
+
+LeadsRead = Annotated[Principal, Depends(require_scope("leads:read"))]
+LeadsWrite = Annotated[Principal, Depends(require_scope("leads:write"))]

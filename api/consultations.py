@@ -1,0 +1,105 @@
+"""Public lead intake: the consultation request form and the consent text it shows."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.responses import Response
+
+from api.deps import SessionDep, SettingsDep
+from api.http_cache import cached_json
+from core.errors import RateLimitedError, UnsupportedMediaTypeError
+from core.net import client_ip
+from schemas.common import problem_responses
+from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
+from services import consent, leads
+
+router = APIRouter(prefix="/v1", tags=["consultation requests"])
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
+
+def _client(request: Request) -> str | None:
+    peer = request.client.host if request.client else None
+    return client_ip(
+        peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_networks
+    )
+
+
+def guard_intake(request: Request) -> None:
+    """Rate limit by client IP and insist on JSON, before the body is validated."""
+    decision = request.app.state.lead_limiter.hit("consultation-requests", _client(request) or "-")
+    if decision is not None:
+        request.state.rate_headers = decision.headers()
+        if not decision.allowed:
+            raise RateLimitedError(
+                "Too many consultation requests from this address; retry later.",
+                headers=decision.headers(),
+            )
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaTypeError("Send the request as application/json.")
+
+
+@router.post(
+    "/consultation-requests",
+    name="create_consultation_request",
+    summary="Request a free consultation",
+    status_code=201,
+    response_model=ConsultationRequestReceipt,
+    responses={
+        201: {
+            "description": "Received. `Location` names the stored request (staff only).",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(409, 413, 415, 422, 429),
+    },
+    dependencies=[Depends(guard_intake)],
+)
+def create_consultation_request(
+    request: Request,
+    body: ConsultationRequestCreate,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            description="Any unique string (e.g. a UUID); retries with it are answered once.",
+        ),
+    ] = None,
+) -> Response:
+    """Store a consultation request once; answers with its id and time, never personal data."""
+    result = leads.intake(
+        engine=request.app.state.engine,
+        data=body,
+        ctx=leads.SubmissionContext(
+            client_ip=_client(request),
+            user_agent=request.headers.get("user-agent"),
+            default_region=settings.phone_default_region,
+            default_locale=settings.default_locale,
+        ),
+        idempotency_key=idempotency_key,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    headers = dict(getattr(request.state, "rate_headers", {}))
+    if result.location:
+        headers["Location"] = result.location
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        result.body, status_code=result.status, media_type="application/json", headers=headers
+    )
+
+
+@router.get(
+    "/consent-texts/current",
+    name="get_current_consent_text",
+    summary="Get the consent text a form must show",
+    response_model=ConsentTextPublic,
+    responses=problem_responses(304, 404),
+)
+def get_current_consent_text(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The current consent wording and the `version` to send back in `consent.consent_version`."""
+    return cached_json(request, consent.current_consent(session=session), settings)

@@ -1,0 +1,107 @@
+"""Tables for leads and staff access: consent texts, consultation requests, idempotency,
+API keys and the audit trail."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.models import utcnow
+
+
+class ConsentText(SQLModel, table=True):
+    """One version of the consent wording a lead form shows; versions are immutable."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=40, unique=True, index=True)
+    text: str
+    sms_text: str
+    current: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConsultationRequest(SQLModel, table=True):
+    """A patient lead. Personal fields become NULL on erasure; the tombstone stays."""
+
+    __table_args__ = (Index("ix_lead_created_id", "created_at", "id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(max_length=20, index=True)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=20)
+    preferred_contact_method: str = Field(max_length=10)
+    preferred_time: str | None = Field(default=None, max_length=100)
+    therapies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    conditions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str | None = None
+    notes: str | None = None
+    consent_contact: bool
+    consent_sms: bool
+    consent_version: str = Field(max_length=40)
+    consent_text: str | None = None
+    consent_at: datetime
+    client_ip: str | None = Field(default=None, max_length=45)
+    user_agent: str | None = Field(default=None, max_length=500)
+    source_article_slug: str | None = Field(default=None, max_length=120, index=True)
+    source_page_url: str | None = Field(default=None, max_length=2000)
+    source_referrer: str | None = Field(default=None, max_length=2000)
+    utm: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    channel: str = Field(max_length=10, index=True)
+    disclaimer_versions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    erased_at: datetime | None = None
+
+
+class LeadTerm(SQLModel, table=True):
+    """Filterable index of a lead's therapies and conditions of interest (kind + slug)."""
+
+    lead_id: uuid.UUID = Field(
+        foreign_key="consultationrequest.id", primary_key=True, ondelete="CASCADE"
+    )
+    kind: str = Field(max_length=10, primary_key=True)
+    slug: str = Field(max_length=80, primary_key=True, index=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """One Idempotency-Key: its request fingerprint and, once done, the response to replay."""
+
+    key: str = Field(max_length=255, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(max_length=12)
+    response_status: int | None = None
+    response_body: str | None = None
+    response_location: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ApiKey(SQLModel, table=True):
+    """A staff or CRM key: only its SHA-256 hash and a short prefix are stored."""
+
+    __table_args__ = (UniqueConstraint("prefix", name="uq_apikey_prefix"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who read or changed which lead, when. Holds ids and filters, never personal data."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    api_key_id: uuid.UUID | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    lead_id: uuid.UUID | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,225 @@
+"""Consultation requests (leads): what a form sends and what staff read."""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_control_chars),
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control_chars)
+]
+UrlText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    AfterValidator(_no_control_chars),
+]
+MessageText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    AfterValidator(_no_control_chars),
+]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
+ContactMethod = Literal["phone", "email", "sms"]
+Channel = Literal["web", "ios", "android", "other"]
+LeadStatus = Literal["new", "contacted", "scheduled", "closed", "spam"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentIn(_Input):
+    """What the person agreed to on the form."""
+
+    contact: Literal[True] = Field(
+        description="Must be true: consent to be contacted about this request."
+    )
+    sms: bool = Field(default=False, description="Separate opt-in to text messages.")
+    consent_version: Annotated[str, StringConstraints(max_length=40)] = Field(
+        description="The `version` from `GET /v1/consent-texts/current` that the form showed."
+    )
+
+
+class SourceIn(_Input):
+    """Where the request came from, for attribution."""
+
+    article_slug: Slug | None = Field(default=None, examples=["iv-ketamine-for-ptsd"])
+    locale: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = Field(
+        default=None, description="Locale of the source article (default: the clinic's)."
+    )
+    page_url: UrlText | None = Field(default=None, examples=["https://www.clinic.example/ptsd"])
+    referrer: UrlText | None = None
+    utm_source: ShortText | None = None
+    utm_medium: ShortText | None = None
+    utm_campaign: ShortText | None = None
+    utm_term: ShortText | None = None
+    utm_content: ShortText | None = None
+    channel: Channel = "web"
+
+
+class ConsultationRequestCreate(_Input):
+    """A request for a free consultation, as a website or app form sends it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "first_name": "Ana",
+                "last_name": "Diaz",
+                "email": "ana@example.com",
+                "phone": "+1 415 555 0100",
+                "preferred_contact_method": "phone",
+                "preferred_time": "weekday evenings",
+                "therapies": ["iv-ketamine"],
+                "conditions": ["ptsd"],
+                "message": "I would like to know if this could help me.",
+                "consent": {"contact": True, "sms": False, "consent_version": "2026-11-01"},
+                "source": {
+                    "article_slug": "iv-ketamine-for-ptsd",
+                    "page_url": "https://www.clinic.example/articles/iv-ketamine-for-ptsd",
+                    "utm_source": "newsletter",
+                    "channel": "web",
+                },
+                "website": "",
+            }
+        },
+    )
+
+    first_name: Name
+    last_name: Name
+    email: EmailStr = Field(max_length=320)
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)] = (
+        Field(description="Any common format; national numbers use the clinic's default region.")
+    )
+    preferred_contact_method: ContactMethod = "phone"
+    preferred_time: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=100),
+            AfterValidator(_no_control_chars),
+        ]
+        | None
+    ) = None
+    therapies: list[Slug] = Field(default_factory=list, max_length=10)
+    conditions: list[Slug] = Field(default_factory=list, max_length=10)
+    message: MessageText | None = Field(default=None, description="At most 2000 characters.")
+    consent: ConsentIn
+    source: SourceIn = Field(default_factory=SourceIn)
+    website: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Leave empty. (A trap field that people never see.)"
+    )
+
+
+class ConsultationRequestReceipt(BaseModel):
+    """The answer to a submitted request: no personal data is echoed."""
+
+    id: uuid.UUID
+    status: Literal["received"]
+    created_at: datetime
+
+
+class ConsentTextPublic(BaseModel):
+    """The consent wording a form must show, and the version to send back."""
+
+    version: str = Field(examples=["2026-11-01"])
+    text: str
+    sms_text: str
+
+
+class DisclaimerShown(BaseModel):
+    """A disclaimer version the reader was shown on the source article."""
+
+    key: str
+    version: int
+
+
+class ConsultationRequestPublic(BaseModel):
+    """A lead as staff read it. Personal fields are null once erased."""
+
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    status: LeadStatus
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    preferred_contact_method: ContactMethod
+    preferred_time: str | None
+    therapies: list[str]
+    conditions: list[str]
+    message: str | None
+    notes: str | None
+    consent_contact: bool
+    consent_sms: bool
+    consent_version: str
+    consent_text: str | None
+    consent_at: datetime
+    client_ip: str | None
+    user_agent: str | None
+    source_article_slug: str | None
+    source_page_url: str | None
+    source_referrer: str | None
+    utm: dict[str, str]
+    channel: Channel
+    disclaimer_versions: list[DisclaimerShown]
+    erased_at: datetime | None
+
+
+class ConsultationRequestUpdate(_Input):
+    """A status change and/or internal notes."""
+
+    status: LeadStatus | None = None
+    notes: (
+        Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_control_chars)] | None
+    ) = None
+
+
+class CursorMeta(BaseModel):
+    """Cursor pagination state."""
+
+    page_size: int
+    next_cursor: str | None
+
+
+class ConsultationRequestList(BaseModel):
+    """A page of leads, newest first."""
+
+    data: list[ConsultationRequestPublic]
+    meta: CursorMeta
+    links: dict[str, str | None]
+
+
+class AuditEntryPublic(BaseModel):
+    """One audited access to leads."""
+
+    id: int
+    at: datetime
+    api_key_id: uuid.UUID | None
+    action: str
+    lead_id: uuid.UUID | None
+    detail: dict[str, object]
+
+
+class AuditList(BaseModel):
+    """A page of audit entries, newest first."""
+
+    data: list[AuditEntryPublic]
+    meta: CursorMeta
+    links: dict[str, str | None]

@@ -1,0 +1,93 @@
+"""API keys: created once and shown once; stored as a SHA-256 hash and a short prefix."""
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from core.errors import NotFoundError, ValidationFailedError
+from db.lead_models import ApiKey
+from db.models import utcnow
+
+SCOPES = ("content:write", "leads:read", "leads:write", "webhooks:manage")
+TOKEN_PREFIX = "clk"  # noqa: S105  (a label, not a secret)
+# Recording every use would turn each read into a write; once a minute is enough to audit.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    key_id: uuid.UUID
+    name: str
+    scopes: frozenset[str]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_key(*, session: Session, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the token, which is never stored or shown again."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes or not name.strip():
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "scopes",
+                    "type": "unknown_scope",
+                    "message": f"scopes must be a non-empty subset of {', '.join(SCOPES)}",
+                }
+            ]
+        )
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        name=name.strip(), prefix=prefix, key_hash=_hash(token), scopes=sorted(set(scopes))
+    )
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def authenticate(*, session: Session, token: str) -> Principal | None:
+    """The principal behind a bearer token, or None. Compares hashes in constant time."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.key_hash, _hash(token)):
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.add(key)
+        session.commit()
+    return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
+
+
+def list_keys(*, session: Session) -> list[ApiKey]:
+    """Every key, newest first (hashes are never shown)."""
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at).desc())))
+
+
+def revoke(*, session: Session, key_ref: str) -> ApiKey:
+    """Revoke a key by its id or its prefix."""
+    conditions = [ApiKey.prefix == key_ref]
+    with contextlib.suppress(ValueError):
+        conditions.append(ApiKey.id == uuid.UUID(key_ref))
+    key = session.exec(select(ApiKey).where(or_(*conditions))).first()
+    if key is None:
+        raise NotFoundError(f"No API key '{key_ref}'.", code="api_key_not_found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+    return key

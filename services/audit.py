@@ -1,0 +1,37 @@
+"""The audit trail of every read or change of leads: ids and filters, never personal data."""
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from db.lead_models import AuditEntry
+from schemas.leads import AuditEntryPublic
+
+
+def record(
+    *,
+    session: Session,
+    actor: uuid.UUID | None,
+    action: str,
+    lead_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit entry to the current transaction."""
+    session.add(AuditEntry(api_key_id=actor, action=action, lead_id=lead_id, detail=detail or {}))
+
+
+def list_entries(
+    *, session: Session, before_id: int | None, page_size: int, lead_id: uuid.UUID | None = None
+) -> tuple[list[AuditEntryPublic], int | None]:
+    """A page of entries, newest first, and the cursor of the next page."""
+    stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(page_size + 1)
+    if before_id is not None:
+        stmt = stmt.where(col(AuditEntry.id) < before_id)
+    if lead_id is not None:
+        stmt = stmt.where(AuditEntry.lead_id == lead_id)
+    rows = list(session.exec(stmt))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    items = [AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows]
+    return items, (rows[-1].id if more and rows else None)

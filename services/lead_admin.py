@@ -1,0 +1,286 @@
+"""Staff access to leads: list, read, update, export and erase, each one audited."""
+
+import base64
+import binascii
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, and_, delete, exists, or_
+from sqlmodel import Session, col, select
+
+from core.errors import ConflictError, NotFoundError, ValidationFailedError
+from db.lead_models import ConsultationRequest, LeadTerm
+from db.models import utcnow
+from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
+from services import audit
+
+# Forward moves only; any open lead may be marked spam.
+TRANSITIONS = {
+    "new": {"contacted", "scheduled", "closed", "spam"},
+    "contacted": {"scheduled", "closed", "spam"},
+    "scheduled": {"closed", "spam"},
+    "closed": {"spam"},
+    "spam": set(),
+}
+PERSONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_time",
+    "message",
+    "notes",
+    "consent_text",
+    "client_ip",
+    "user_agent",
+    "source_article_slug",
+    "source_page_url",
+    "source_referrer",
+)
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "status",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact_method",
+    "preferred_time",
+    "therapies",
+    "conditions",
+    "message",
+    "consent_sms",
+    "consent_version",
+    "source_article_slug",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """Filters for lists and exports; they hold no personal data, so they may be audited."""
+
+    status: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    therapy: str | None = None
+    condition: str | None = None
+    article: str | None = None
+    channel: str | None = None
+
+    def audit_detail(self) -> dict[str, Any]:
+        """The filters as JSON-safe values."""
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in asdict(self).items()
+            if v is not None
+        }
+
+
+def encode_cursor(lead: ConsultationRequest) -> str:
+    """An opaque cursor pointing after `lead` in newest-first order."""
+    raw = orjson.dumps({"c": lead.created_at.isoformat(), "i": lead.id.hex})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Parse a cursor; a tampered one is a 422 on `query.cursor`."""
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(data["c"]), uuid.UUID(data["i"])
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise ValidationFailedError(
+            [{"field": "query.cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
+        ) from None
+
+
+def _where(filters: LeadFilters) -> list[Any]:
+    lead = ConsultationRequest
+    conditions: list[Any] = []
+    if filters.status:
+        conditions.append(col(lead.status) == filters.status)
+    if filters.created_after:
+        conditions.append(col(lead.created_at) >= filters.created_after)
+    if filters.created_before:
+        conditions.append(col(lead.created_at) < filters.created_before)
+    if filters.channel:
+        conditions.append(col(lead.channel) == filters.channel)
+    if filters.article:
+        conditions.append(col(lead.source_article_slug) == filters.article)
+    for kind, slug in (("therapy", filters.therapy), ("condition", filters.condition)):
+        if slug:
+            conditions.append(
+                exists().where(
+                    col(LeadTerm.lead_id) == col(lead.id),
+                    col(LeadTerm.kind) == kind,
+                    col(LeadTerm.slug) == slug,
+                )
+            )
+    return conditions
+
+
+def to_public(lead: ConsultationRequest) -> ConsultationRequestPublic:
+    """Map the table row to the staff view."""
+    return ConsultationRequestPublic.model_validate(lead, from_attributes=True)
+
+
+def list_leads(
+    *, session: Session, actor: uuid.UUID, filters: LeadFilters, cursor: str | None, page_size: int
+) -> tuple[list[ConsultationRequestPublic], str | None]:
+    """A page of leads, newest first, and the next cursor; audited with its filters."""
+    lead = ConsultationRequest
+    conditions = _where(filters)
+    if cursor:
+        created, lead_id = decode_cursor(cursor)
+        conditions.append(
+            or_(
+                col(lead.created_at) < created,
+                and_(col(lead.created_at) == created, col(lead.id) < lead_id),
+            )
+        )
+    rows = list(
+        session.exec(
+            select(lead)
+            .where(*conditions)
+            .order_by(col(lead.created_at).desc(), col(lead.id).desc())
+            .limit(page_size + 1)
+        )
+    )
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    audit.record(
+        session=session,
+        actor=actor,
+        action="lead.list",
+        detail={"filters": filters.audit_detail(), "count": len(rows)},
+    )
+    session.commit()
+    return [to_public(r) for r in rows], (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _load(session: Session, lead_id: uuid.UUID) -> ConsultationRequest:
+    lead = session.get(ConsultationRequest, lead_id)
+    if lead is None:
+        raise NotFoundError(
+            f"No consultation request {lead_id}.", code="consultation_request_not_found"
+        )
+    return lead
+
+
+def get_lead(
+    *, session: Session, actor: uuid.UUID, lead_id: uuid.UUID
+) -> ConsultationRequestPublic:
+    """One lead; audited."""
+    lead = _load(session, lead_id)
+    audit.record(session=session, actor=actor, action="lead.read", lead_id=lead.id)
+    session.commit()
+    return to_public(lead)
+
+
+def update_lead(
+    *,
+    session: Session,
+    actor: uuid.UUID | None,
+    lead_id: uuid.UUID,
+    change: ConsultationRequestUpdate,
+    action: str = "lead.update",
+) -> ConsultationRequestPublic:
+    """Change status (forward only, or spam) and/or notes; audited."""
+    lead = _load(session, lead_id)
+    if lead.erased_at is not None:
+        raise ConflictError(
+            "This consultation request was erased.", code="consultation_request_erased"
+        )
+    changed: dict[str, Any] = {}
+    if change.status is not None and change.status != lead.status:
+        if change.status not in TRANSITIONS[lead.status]:
+            raise ConflictError(
+                f"Cannot move a lead from '{lead.status}' to '{change.status}'.",
+                code="invalid_status_transition",
+            )
+        changed["status"] = {"from": lead.status, "to": change.status}
+        lead.status = change.status
+    if change.notes is not None and change.notes != lead.notes:
+        lead.notes = change.notes
+        changed["notes"] = True  # that they changed, never what they say
+    if changed:
+        lead.updated_at = utcnow()
+        session.add(lead)
+    audit.record(session=session, actor=actor, action=action, lead_id=lead.id, detail=changed)
+    session.commit()
+    return to_public(lead)
+
+
+def erase_lead(*, session: Session, actor: uuid.UUID, lead_id: uuid.UUID) -> None:
+    """Scrub every personal and health field; keep a tombstone (id, times, status); audited."""
+    lead = _load(session, lead_id)
+    if lead.erased_at is None:
+        for field in PERSONAL_FIELDS:
+            setattr(lead, field, None)
+        lead.therapies, lead.conditions, lead.utm, lead.disclaimer_versions = [], [], {}, []
+        lead.erased_at = lead.updated_at = utcnow()
+        session.add(lead)
+        session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
+    audit.record(session=session, actor=actor, action="lead.erase", lead_id=lead.id)
+    session.commit()
+
+
+def _csv_safe(value: Any) -> str:
+    """Render a cell; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ";".join(value)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(*, engine: Engine, actor: uuid.UUID, filters: LeadFilters) -> Iterator[str]:
+    """Audit the export now, then stream CSV lines in batches from a session of its own."""
+    with Session(engine) as session:
+        audit.record(
+            session=session,
+            actor=actor,
+            action="lead.export",
+            detail={"filters": filters.audit_detail()},
+        )
+        session.commit()
+    return _csv_lines(engine, filters)
+
+
+def _csv_lines(engine: Engine, filters: LeadFilters) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    lead = ConsultationRequest
+    with Session(engine) as session:
+        stmt = (
+            select(lead)
+            .where(*_where(filters))
+            .order_by(col(lead.created_at).desc(), col(lead.id).desc())
+        )
+        for row in session.exec(stmt.execution_options(yield_per=500)):
+            values = {
+                **row.model_dump(),
+                **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
+            }
+            writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
+            yield flush()

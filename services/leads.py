@@ -1,0 +1,200 @@
+"""Consultation request intake: validate, snapshot consent and disclaimers, store once."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+import phonenumbers
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from core.errors import ValidationFailedError
+from db.lead_models import ConsultationRequest, LeadTerm
+from db.models import Condition, Therapy, utcnow
+from schemas.leads import ConsultationRequestCreate, ConsultationRequestReceipt
+from services import articles, consent, idempotency
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    """Facts about the HTTP request that the lead records."""
+
+    client_ip: str | None
+    user_agent: str | None
+    default_region: str
+    default_locale: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What to answer: the first response, or its replay."""
+
+    status: int
+    body: bytes
+    location: str | None
+    replayed: bool
+
+
+def _error(field: str, type_: str, message: str) -> dict[str, str]:
+    return {"field": field, "type": type_, "message": message}
+
+
+def normalize_phone(raw: str, region: str) -> str | None:
+    """The number in E.164, or None when it is not a valid phone number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _known(session: Session, model: type[Therapy] | type[Condition], slugs: list[str]) -> set[str]:
+    if not slugs:
+        return set()
+    return set(session.exec(select(model.slug).where(col(model.slug).in_(slugs))))
+
+
+def _validate(
+    session: Session, data: ConsultationRequestCreate, ctx: SubmissionContext
+) -> tuple[str, str, list[dict[str, object]]]:
+    """Checks that need the database or settings; raises one 422 listing every problem."""
+    errors: list[dict[str, str]] = []
+    phone = normalize_phone(data.phone, ctx.default_region)
+    if phone is None:
+        errors.append(_error("body.phone", "invalid_phone", "Not a valid phone number."))
+    if data.preferred_contact_method == "sms" and not data.consent.sms:
+        errors.append(
+            _error(
+                "body.consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in."
+            )
+        )
+    consent_row = consent.find_version(session=session, version=data.consent.consent_version)
+    if consent_row is None:
+        errors.append(
+            _error(
+                "body.consent.consent_version",
+                "unknown_consent_version",
+                "No consent text has this version.",
+            )
+        )
+    for field, model, slugs in (
+        ("therapies", Therapy, data.therapies),
+        ("conditions", Condition, data.conditions),
+    ):
+        known = _known(session, model, slugs)
+        for index, slug in enumerate(slugs):
+            if slug not in known:
+                errors.append(
+                    _error(
+                        f"body.{field}.{index}",
+                        f"unknown_{field[:-1]}",
+                        f"Unknown {field[:-1]} slug.",
+                    )
+                )
+    shown: list[dict[str, object]] = []
+    if data.source.article_slug:
+        found = articles.disclaimers_shown(
+            session=session,
+            slug=data.source.article_slug,
+            locale=data.source.locale or ctx.default_locale,
+        )
+        if found is None:
+            errors.append(
+                _error(
+                    "body.source.article_slug",
+                    "unknown_article",
+                    "No published article has this slug.",
+                )
+            )
+        shown = list(found or [])
+    if errors:
+        raise ValidationFailedError(errors)
+    assert phone is not None and consent_row is not None
+    return (
+        phone,
+        consent_row.text + ("\n\n" + consent_row.sms_text if data.consent.sms else ""),
+        shown,
+    )
+
+
+def create_lead(
+    *, session: Session, data: ConsultationRequestCreate, ctx: SubmissionContext
+) -> ConsultationRequest:
+    """Validate and add a lead to the session; a filled honeypot stores it as spam."""
+    phone, consent_text, shown = _validate(session, data, ctx)
+    now = utcnow()
+    source = data.source
+    utm = {k: v for k, v in source.model_dump().items() if k.startswith("utm_") and v}
+    lead = ConsultationRequest(
+        created_at=now,
+        updated_at=now,
+        status="spam" if data.website else "new",
+        first_name=data.first_name,
+        last_name=data.last_name,
+        email=str(data.email).lower(),
+        phone=phone,
+        preferred_contact_method=data.preferred_contact_method,
+        preferred_time=data.preferred_time or None,
+        therapies=list(dict.fromkeys(data.therapies)),
+        conditions=list(dict.fromkeys(data.conditions)),
+        message=data.message or None,
+        consent_contact=True,
+        consent_sms=data.consent.sms,
+        consent_version=data.consent.consent_version,
+        consent_text=consent_text,
+        consent_at=now,
+        client_ip=ctx.client_ip,
+        user_agent=(ctx.user_agent or "")[:500] or None,
+        source_article_slug=source.article_slug,
+        source_page_url=source.page_url or None,
+        source_referrer=source.referrer or None,
+        utm=utm,
+        channel=source.channel,
+        disclaimer_versions=shown,
+    )
+    session.add(lead)
+    session.flush()
+    session.add_all([LeadTerm(lead_id=lead.id, kind="therapy", slug=s) for s in lead.therapies])
+    session.add_all([LeadTerm(lead_id=lead.id, kind="condition", slug=s) for s in lead.conditions])
+    return lead
+
+
+def _receipt(lead: ConsultationRequest) -> tuple[bytes, str]:
+    receipt = ConsultationRequestReceipt(id=lead.id, status="received", created_at=lead.created_at)
+    return orjson.dumps(
+        receipt.model_dump(mode="json")
+    ), f"/v1/admin/consultation-requests/{lead.id}"
+
+
+def intake(
+    *,
+    engine: Engine,
+    data: ConsultationRequestCreate,
+    ctx: SubmissionContext,
+    idempotency_key: str | None,
+    idempotency_ttl: timedelta,
+) -> IntakeResult:
+    """Store a lead once per Idempotency-Key and answer 201, or replay the first answer."""
+    if idempotency_key is not None:
+        digest = idempotency.fingerprint(data.model_dump(mode="json"))
+        stored = idempotency.claim(
+            engine=engine, key=idempotency_key, digest=digest, ttl=idempotency_ttl
+        )
+        if stored is not None:
+            return IntakeResult(stored.status, stored.body, stored.location, replayed=True)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            lead = create_lead(session=session, data=data, ctx=ctx)
+            body, location = _receipt(lead)
+            if idempotency_key is not None:
+                idempotency.complete(
+                    session=session, key=idempotency_key, status=201, body=body, location=location
+                )
+            session.commit()
+    except BaseException:
+        if idempotency_key is not None:
+            idempotency.release(engine=engine, key=idempotency_key)
+        raise
+    return IntakeResult(201, body, location, replayed=False)

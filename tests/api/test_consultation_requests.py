@@ -1,0 +1,249 @@
+"""Public intake of consultation requests."""
+
+import uuid
+
+import pytest
+from sqlmodel import Session, select
+
+from db.lead_models import ConsultationRequest, LeadTerm
+from tests.conftest import lead_body
+
+OPEN = {"leads_rate_limit": "none"}
+
+
+def _leads(seeded) -> list[ConsultationRequest]:
+    engine = seeded.engine()
+    with Session(engine) as s:
+        rows = list(s.exec(select(ConsultationRequest)))
+    engine.dispose()
+    return rows
+
+
+def test_consent_text_is_served_with_its_version(make_client):
+    c = make_client()
+    r = c.get("/v1/consent-texts/current")
+    assert r.status_code == 200 and r.headers["etag"]
+    body = r.json()
+    assert body["version"] == "2026-11-01" and "consent" in body["text"]
+    assert "STOP" in body["sms_text"]
+
+
+def test_valid_request_is_stored_with_snapshots_and_echoes_no_personal_data(make_client, seeded):
+    c = make_client(**OPEN)
+    r = c.post(
+        "/v1/consultation-requests", json=lead_body(), headers={"User-Agent": "ClinicApp/1.0"}
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert set(body) == {"id", "status", "created_at"} and body["status"] == "received"
+    assert r.headers["location"] == f"/v1/admin/consultation-requests/{body['id']}"
+    for personal in ("Ana", "Diaz", "example.com", "555", "Flashbacks"):
+        assert personal.lower() not in r.text.lower()
+    [lead] = _leads(seeded)
+    assert str(lead.id) == body["id"] and lead.status == "new"
+    assert lead.phone == "+14155550132"
+    assert lead.email == "ana.diaz@example.com"
+    assert lead.consent_text and "withdraw this consent" in lead.consent_text
+    assert "STOP" not in lead.consent_text  # no SMS opt-in, so its wording was not agreed to
+    assert lead.consent_version == "2026-11-01" and lead.consent_contact and not lead.consent_sms
+    assert lead.client_ip == "testclient"  # the peer TestClient reports
+    assert lead.user_agent == "ClinicApp/1.0"
+    assert {d["key"] for d in lead.disclaimer_versions} == {
+        "fda-off-label",
+        "risks-and-benefits",
+        "crisis-resources",
+    }
+    assert all(d["version"] == 1 for d in lead.disclaimer_versions)
+    assert lead.utm == {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "autumn"}
+    assert lead.source_article_slug == "iv-ketamine-for-ptsd" and lead.channel == "web"
+    engine = seeded.engine()
+    with Session(engine) as s:
+        terms = {(t.kind, t.slug) for t in s.exec(select(LeadTerm))}
+    engine.dispose()
+    assert terms == {("therapy", "iv-ketamine"), ("condition", "ptsd")}
+
+
+def test_sms_opt_in_snapshots_the_sms_wording(make_client, seeded):
+    c = make_client(**OPEN)
+    body = lead_body(
+        preferred_contact_method="sms",
+        consent={"contact": True, "sms": True, "consent_version": "2026-11-01"},
+    )
+    assert c.post("/v1/consultation-requests", json=body).status_code == 201
+    [lead] = _leads(seeded)
+    assert lead.consent_sms and "STOP" in (lead.consent_text or "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"therapies": ["iv-ketamine", "reiki"]}, ["body.therapies.1"]),
+        ({"conditions": ["insomnia"]}, ["body.conditions.0"]),
+        (
+            {"consent": {"contact": False, "consent_version": "2026-11-01"}},
+            ["body.consent.contact"],
+        ),
+        ({"consent": {"consent_version": "2026-11-01"}}, ["body.consent.contact"]),
+        (
+            {"consent": {"contact": True, "consent_version": "1999-01-01"}},
+            ["body.consent.consent_version"],
+        ),
+        ({"phone": "+1 555 0000 000"}, ["body.phone"]),
+        ({"phone": "not a phone"}, ["body.phone"]),
+        ({"email": "ana@"}, ["body.email"]),
+        ({"email": "ana@localhost"}, ["body.email"]),
+        ({"message": "x" * 2001}, ["body.message"]),
+        ({"first_name": ""}, ["body.first_name"]),
+        ({"first_name": "Ana\x00"}, ["body.first_name"]),
+        ({"preferred_contact_method": "pigeon"}, ["body.preferred_contact_method"]),
+        ({"preferred_contact_method": "sms"}, ["body.consent.sms"]),
+        ({"source": {"article_slug": "ketamine-for-chronic-pain"}}, ["body.source.article_slug"]),
+        ({"source": {"channel": "fax"}}, ["body.source.channel"]),
+        ({"favourite_colour": "blue"}, ["body.favourite_colour"]),
+        ({"phone": "123", "therapies": ["reiki"]}, ["body.phone", "body.therapies.0"]),
+    ],
+)
+def test_invalid_requests_are_422_naming_each_bad_field(make_client, seeded, changes, fields):
+    c = make_client(**OPEN)
+    r = c.post("/v1/consultation-requests", json=lead_body(**changes))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert sorted(e["field"] for e in problem["errors"]) == sorted(fields)
+    assert "Ana" not in r.text or (changes.get("first_name") is not None and "\x00" not in r.text)
+    assert _leads(seeded) == []
+
+
+def test_missing_required_fields_are_listed(make_client):
+    r = make_client(**OPEN).post("/v1/consultation-requests", json={})
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {
+        "body.first_name",
+        "body.last_name",
+        "body.email",
+        "body.phone",
+        "body.consent",
+    } <= fields
+
+
+def test_non_json_is_415_and_broken_json_is_422(make_client):
+    c = make_client(**OPEN)
+    r = c.post(
+        "/v1/consultation-requests",
+        content="first_name=Ana",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+    r = c.post(
+        "/v1/consultation-requests",
+        content='{"first_name": ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+
+
+def test_oversized_request_is_413_and_stores_nothing(make_client, seeded):
+    c = make_client(**OPEN)
+    r = c.post("/v1/consultation-requests", json=lead_body(message="x" * 20_000))
+    assert r.status_code == 413
+    assert _leads(seeded) == []
+
+
+def test_honeypot_answers_like_success_but_stores_spam(make_client, seeded):
+    c = make_client(**OPEN)
+    r = c.post("/v1/consultation-requests", json=lead_body(website="http://spam.example"))
+    assert r.status_code == 201 and r.json()["status"] == "received"
+    [lead] = _leads(seeded)
+    assert lead.status == "spam"
+
+
+def test_idempotent_replay_same_key_same_body(make_client, seeded):
+    c = make_client(**OPEN)
+    key = str(uuid.uuid4())
+    first = c.post("/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": key})
+    second = c.post("/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": key})
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert second.headers["location"] == first.headers["location"]
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert len(_leads(seeded)) == 1
+
+
+def test_same_key_with_another_body_is_422(make_client, seeded):
+    c = make_client(**OPEN)
+    key = "form-123"
+    assert (
+        c.post(
+            "/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": key}
+        ).status_code
+        == 201
+    )
+    r = c.post(
+        "/v1/consultation-requests",
+        json=lead_body(first_name="Eve"),
+        headers={"Idempotency-Key": key},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
+    assert len(_leads(seeded)) == 1
+
+
+def test_a_failed_request_releases_its_key(make_client, seeded):
+    c = make_client(**OPEN)
+    bad = c.post(
+        "/v1/consultation-requests", json=lead_body(phone="123"), headers={"Idempotency-Key": "k1"}
+    )
+    assert bad.status_code == 422
+    good = c.post("/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "k1"})
+    assert good.status_code == 201 and len(_leads(seeded)) == 1
+
+
+def test_bad_idempotency_key_is_422(make_client):
+    r = make_client(**OPEN).post(
+        "/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "x" * 300}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+def test_rate_limit_answers_429_with_retry_after(make_client, seeded):
+    c = make_client(leads_rate_limit="2/minute")
+    statuses = [c.post("/v1/consultation-requests", json=lead_body()).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    r = c.post("/v1/consultation-requests", json=lead_body())
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert 0 < int(r.headers["retry-after"]) <= 60
+    assert r.headers["ratelimit-limit"] == "2" and r.headers["ratelimit-remaining"] == "0"
+    assert len(_leads(seeded)) == 2
+
+
+def test_forwarded_for_is_honoured_only_from_trusted_proxies(make_client, seeded):
+    headers = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    direct = make_client(peer="192.0.2.10", **OPEN)
+    assert (
+        direct.post("/v1/consultation-requests", json=lead_body(), headers=headers).status_code
+        == 201
+    )
+    proxied = make_client(peer="10.0.0.5", trusted_proxies=["10.0.0.0/8"], **OPEN)
+    assert (
+        proxied.post(
+            "/v1/consultation-requests", json=lead_body(first_name="Bo"), headers=headers
+        ).status_code
+        == 201
+    )
+    ips = {lead.first_name: lead.client_ip for lead in _leads(seeded)}
+    assert ips == {"Ana": "192.0.2.10", "Bo": "203.0.113.9"}
+
+
+def test_rate_limit_counts_the_real_client_behind_a_trusted_proxy(make_client):
+    c = make_client(peer="10.0.0.5", trusted_proxies=["10.0.0.0/8"], leads_rate_limit="1/minute")
+    first = c.post(
+        "/v1/consultation-requests", json=lead_body(), headers={"X-Forwarded-For": "203.0.113.1"}
+    )
+    other = c.post(
+        "/v1/consultation-requests", json=lead_body(), headers={"X-Forwarded-For": "203.0.113.2"}
+    )
+    again = c.post(
+        "/v1/consultation-requests", json=lead_body(), headers={"X-Forwarded-For": "203.0.113.1"}
+    )
+    assert (first.status_code, other.status_code, again.status_code) == (201, 201, 429)
