@@ -59,8 +59,8 @@ class _BodyTooLargeError(Exception):
 
 
 class RequestGuardMiddleware:
-    """Answers 413 for bodies over the cap (before parsing), 400 for NUL bytes in the URL,
-    and a problem+json 500 for anything unhandled, without internals."""
+    """Answers 413 for bodies over the cap (before parsing), and a problem+json 500 for
+    anything unhandled, without internals."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -71,15 +71,6 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if "\x00" in path or b"%00" in scope.get("query_string", b""):
-            await problem_response(
-                status=400,
-                title="Bad Request",
-                code="bad_request",
-                detail="NUL bytes are not allowed in URLs.",
-                instance=None,
-            )(scope, receive, send)
-            return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, receive, send)

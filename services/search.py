@@ -55,12 +55,13 @@ def fts5_query(q: str) -> str | None:
 def article_matches(session: Session, q: str) -> ColumnElement[bool] | TextClause:
     """A WHERE condition on `article.id` that holds for articles matching the free text `q`."""
     if _is_postgres(session):
-        if not _WORD.search(q):
+        words = _WORD.findall(q)  # the same "every word must match" as FTS5, and no NUL bytes
+        if not words:
             return false()
         return text(
             "article.id IN (SELECT article_id FROM article_search"
-            " WHERE document @@ websearch_to_tsquery('english', :q))"
-        ).bindparams(q=q)
+            " WHERE document @@ plainto_tsquery('english', :q))"
+        ).bindparams(q=" ".join(words))
     query = fts5_query(q)
     if query is None:
         return false()
