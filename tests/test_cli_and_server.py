@@ -1,7 +1,6 @@
 """The operator commands as an operator runs them, and the API behind a real uvicorn."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from core.config import PROJECT_ROOT
+from tests.servers import free_port
 
 
 def _run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -46,16 +46,10 @@ def test_import_rejects_bad_content_naming_file_and_field(database, tmp_path: Pa
     assert "nothing was changed" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(database):
     """`python -m cli serve` on a loopback port: migrate, import, uvicorn."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         cwd=PROJECT_ROOT,
@@ -95,3 +89,28 @@ def test_serve_command_serves_the_demo_over_real_http(served):
     too_big = httpx.get(f"{served}/v1/articles?page_size=101")
     assert too_big.status_code == 422
     assert too_big.headers["content-type"] == "application/problem+json"
+
+
+def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):
+    made = _run(
+        ["create-api-key", "--name", "CRM", "--scopes", "leads:read,leads:write"], seeded.url
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("clk_") and " " not in token
+    listed = _run(["list-api-keys"], seeded.url)
+    assert "CRM" in listed.stdout and token not in listed.stdout
+    prefix = token.split("_")[1]
+    bad = _run(["create-api-key", "--name", "x", "--scopes", "everything"], seeded.url)
+    assert bad.returncode == 2 and "scopes" in bad.stderr
+    from fastapi.testclient import TestClient
+
+    from main import create_app
+    from tests.conftest import settings_for
+
+    with TestClient(create_app(settings_for(seeded.url))) as c:
+        auth = {"Authorization": f"Bearer {token}"}
+        assert c.get("/v1/admin/consultation-requests", headers=auth).status_code == 200
+        assert _run(["revoke-api-key", prefix], seeded.url).returncode == 0
+        assert c.get("/v1/admin/consultation-requests", headers=auth).status_code == 401
+    assert _run(["revoke-api-key", "nope"], seeded.url).returncode == 1
