@@ -10,7 +10,7 @@ from core.config import get_settings
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from db import migrate as migrations
 from db.session import make_engine, session_scope
-from services import api_keys
+from services import api_keys, lead_admin
 from services.content_import import import_content
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
@@ -102,6 +102,22 @@ def revoke_api_key(
         raise typer.Exit(code=1) from None
     finally:
         engine.dispose()
+
+
+@cli.command("export-leads")
+def export_leads(
+    out: Annotated[Path, typer.Option(help="CSV file to write (it holds personal data).")],
+    status: Annotated[str | None, typer.Option(help="Only leads with this status.")] = None,
+) -> None:
+    """Write leads to a CSV file; the export is audited like one made over the API."""
+    engine = make_engine(get_settings().database_url)
+    lines = lead_admin.export_csv(
+        engine=engine, actor=None, filters=lead_admin.LeadFilters(status=status), via="cli"
+    )
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        rows = sum(1 for line in lines if handle.write(line)) - 1
+    engine.dispose()
+    typer.echo(f"wrote {rows} lead(s) to {out}")
 
 
 @cli.command()

@@ -245,14 +245,16 @@ def _csv_safe(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def export_csv(*, engine: Engine, actor: uuid.UUID, filters: LeadFilters) -> Iterator[str]:
+def export_csv(
+    *, engine: Engine, actor: uuid.UUID | None, filters: LeadFilters, via: str = "api"
+) -> Iterator[str]:
     """Audit the export now, then stream CSV lines in batches from a session of its own."""
     with Session(engine) as session:
         audit.record(
             session=session,
             actor=actor,
             action="lead.export",
-            detail={"filters": filters.audit_detail()},
+            detail={"filters": filters.audit_detail(), "via": via},
         )
         session.commit()
     return _csv_lines(engine, filters)

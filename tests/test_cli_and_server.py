@@ -114,3 +114,27 @@ def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):
         assert _run(["revoke-api-key", prefix], seeded.url).returncode == 0
         assert c.get("/v1/admin/consultation-requests", headers=auth).status_code == 401
     assert _run(["revoke-api-key", "nope"], seeded.url).returncode == 1
+
+
+def test_export_leads_writes_csv_and_is_audited(seeded, tmp_path):
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session, select
+
+    from db.lead_models import AuditEntry
+    from main import create_app
+    from tests.conftest import lead_body, settings_for
+
+    with TestClient(create_app(settings_for(seeded.url, leads_rate_limit="none"))) as c:
+        for _ in range(2):
+            assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
+    out = tmp_path / "leads.csv"
+    result = _run(["export-leads", "--out", str(out)], seeded.url)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 lead(s)" in result.stdout
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("id,created_at,status") and len(lines) == 3
+    engine = seeded.engine()
+    with Session(engine) as s:
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "lead.export")).one()
+    engine.dispose()
+    assert entry.detail == {"filters": {}, "via": "cli"} and entry.api_key_id is None
