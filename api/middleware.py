@@ -29,7 +29,8 @@ _SECURITY_HEADERS = [
 
 
 class SecurityHeadersMiddleware:
-    """Adds security headers, and a strict CSP everywhere but the interactive docs."""
+    """Adds security headers, a strict CSP everywhere but the interactive docs, and
+    `Cache-Control: no-store` wherever a route did not choose caching itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +49,9 @@ class SecurityHeadersMiddleware:
                 headers += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", csp.encode()))
+                if b"cache-control" not in present:
+                    # Only public GETs opt in to caching; leads and errors must not be kept.
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 

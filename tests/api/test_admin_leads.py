@@ -48,7 +48,8 @@ def test_keys_are_required_and_scoped(staff, issue_key):
         c.patch(f"{BASE}/{ids[0]}", json={"status": "contacted"}, headers=reader).status_code == 403
     )
     assert c.delete(f"{BASE}/{ids[0]}", headers=reader).status_code == 403
-    assert c.get(BASE, headers=reader).status_code == 200
+    ok = c.get(BASE, headers=reader)
+    assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
 
 
 def test_list_filters_and_cursor_pages(staff):

@@ -37,6 +37,7 @@ def test_valid_request_is_stored_with_snapshots_and_echoes_no_personal_data(make
     body = r.json()
     assert set(body) == {"id", "status", "created_at"} and body["status"] == "received"
     assert r.headers["location"] == f"/v1/admin/consultation-requests/{body['id']}"
+    assert r.headers["cache-control"] == "no-store"
     for personal in ("Ana", "Diaz", "example.com", "555", "Flashbacks"):
         assert personal.lower() not in r.text.lower()
     [lead] = _leads(seeded)
