@@ -1,5 +1,7 @@
 """Operator commands: `python -m cli --help`."""
 
+import asyncio
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -8,10 +10,12 @@ import uvicorn
 
 from core.config import get_settings
 from core.errors import ContentError, NotFoundError, ValidationFailedError
+from core.logging import configure_logging
 from db import migrate as migrations
 from db.session import make_engine, session_scope
 from services import api_keys, lead_admin
 from services.content_import import import_content
+from services.dispatcher import DispatchConfig, Dispatcher
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
 
@@ -118,6 +122,26 @@ def export_leads(
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
     typer.echo(f"wrote {rows} lead(s) to {out}")
+
+
+@cli.command()
+def worker() -> None:
+    """Deliver webhooks until stopped (SIGTERM/SIGINT); run as many as you need."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await dispatcher.run(stop)
+
+    typer.echo("webhook worker started")
+    asyncio.run(main())
+    engine.dispose()
 
 
 @cli.command()

@@ -1,15 +1,18 @@
 """The ASGI application: `uvicorn main:app` serves it."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from starlette.middleware.cors import CORSMiddleware
 
-from api import articles, consultations, health, taxonomy
+from api import articles, consultations, health, integrations, taxonomy
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
+from api.admin import webhooks as admin_webhooks
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from core.config import Settings, get_settings
@@ -18,6 +21,9 @@ from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine
 from schemas.common import Problem
+from schemas.webhooks import CrmEvent
+from services import outbox
+from services.dispatcher import DispatchConfig, Dispatcher
 from services.rate_limit import RateLimiter
 
 API_DESCRIPTION = """
@@ -40,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with run_dispatcher(engine, settings):
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -66,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consultations.router,
         admin_leads.router,
         admin_audit.router,
+        admin_webhooks.router,
+        integrations.router,
         health.router,
     )
     for router in routers:
@@ -89,12 +98,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
-    _register_problem_schema(app)
+    _register_schemas(app)
     return app
 
 
-def _register_problem_schema(app: FastAPI) -> None:
-    """Make `Problem` a named component even before any route references it by model."""
+@asynccontextmanager
+async def run_dispatcher(engine: Engine, settings: Settings) -> AsyncIterator[None]:
+    """The in-process webhook dispatcher, woken by commits that wrote events."""
+    if not settings.webhook_dispatcher_enabled:
+        yield
+        return
+    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings))
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        stop.set()
+        await task
+
+
+def _register_schemas(app: FastAPI) -> None:
+    """Name `Problem` and `CrmEvent` as components; routes refer to them by `$ref` only."""
     original = app.openapi
 
     def openapi() -> dict[str, object]:
@@ -102,9 +129,10 @@ def _register_problem_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(problem.pop("$defs", {}))
-        components["Problem"] = problem
+        for model in (Problem, CrmEvent):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

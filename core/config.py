@@ -32,6 +32,20 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     phone_default_region: str = "US"
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    webhook_dispatcher_enabled: bool = True
+    webhook_allow_private_urls: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Like Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; each delay gets +/-20 % jitter.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_disable_after_hours: float = Field(default=120, gt=0)
+    webhook_secret_grace_hours: float = Field(default=24, ge=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_lease_margin_seconds: float = Field(default=30.0, gt=0)
+    webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    crm_inbound_secret: str | None = None
+    crm_inbound_tolerance_seconds: int = Field(default=300, ge=1)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -23,7 +23,7 @@ from db.models import (
     utcnow,
 )
 from db.session import session_scope
-from services import search
+from services import outbox, search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
@@ -188,6 +188,7 @@ def _upsert_article(
         report.unchanged += 1
         return article.id
     now = utcnow()
+    before = article.status if article is not None else None
     if article is None:
         article = Article(
             slug=file.slug,
@@ -217,6 +218,7 @@ def _upsert_article(
             created_at=now,
         )
     )
+    outbox.emit_article_change(session=session, article=article, before=before)
     return article.id
 
 
@@ -286,7 +288,8 @@ def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportRepor
     """An article whose file was removed is archived (kept, never public), not deleted."""
     for article in session.exec(select(Article).where(col(Article.status) != "archived")):
         if article.id not in seen:
-            article.status = "archived"
+            before, article.status = article.status, "archived"
             article.revision += 1
             article.updated_at = utcnow()
+            outbox.emit_article_change(session=session, article=article, before=before)
             report.archived.append(f"{article.slug} ({article.locale})")

@@ -18,7 +18,7 @@ from core.errors import ConflictError, NotFoundError, ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
-from services import audit
+from services import audit, outbox
 
 # Forward moves only; any open lead may be marked spam.
 TRANSITIONS = {
@@ -216,6 +216,7 @@ def update_lead(
     if changed:
         lead.updated_at = utcnow()
         session.add(lead)
+        _emit_updated(session, lead)
     audit.record(session=session, actor=actor, action=action, lead_id=lead.id, detail=changed)
     session.commit()
     return to_public(lead)
@@ -231,8 +232,19 @@ def erase_lead(*, session: Session, actor: uuid.UUID, lead_id: uuid.UUID) -> Non
         lead.erased_at = lead.updated_at = utcnow()
         session.add(lead)
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
+        outbox.scrub_subject(session=session, subject_id=str(lead.id))
+        _emit_updated(session, lead)
     audit.record(session=session, actor=actor, action="lead.erase", lead_id=lead.id)
     session.commit()
+
+
+def _emit_updated(session: Session, lead: ConsultationRequest) -> None:
+    outbox.emit(
+        session=session,
+        type="consultation_request.updated",
+        data=outbox.lead_data(lead),
+        subject_id=str(lead.id),
+    )
 
 
 def _csv_safe(value: Any) -> str:

@@ -12,7 +12,7 @@ from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import Condition, Therapy, utcnow
 from schemas.leads import ConsultationRequestCreate, ConsultationRequestReceipt
-from services import articles, consent, idempotency
+from services import articles, consent, idempotency, outbox
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,13 @@ def create_lead(
     session.flush()
     session.add_all([LeadTerm(lead_id=lead.id, kind="therapy", slug=s) for s in lead.therapies])
     session.add_all([LeadTerm(lead_id=lead.id, kind="condition", slug=s) for s in lead.conditions])
+    if lead.status != "spam":
+        outbox.emit(
+            session=session,
+            type="consultation_request.created",
+            data=outbox.lead_data(lead),
+            subject_id=str(lead.id),
+        )
     return lead
 
 

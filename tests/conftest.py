@@ -20,6 +20,7 @@ from services.content_import import import_content
 DEMO_CONTENT = PROJECT_ROOT / "content"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+CRM_SECRET = "whsec_" + "Y3JtLWluYm91bmQtc2VjcmV0LWZvci10ZXN0cy0xMjM0"  # base64 test key
 
 
 class Database:
@@ -62,6 +63,8 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
         "content_dir": DEMO_CONTENT,
         "cors_origins": ["https://www.clinic.example"],
         "log_level": "INFO",
+        "webhook_allow_private_urls": True,
+        "crm_inbound_secret": CRM_SECRET,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -3,8 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import db.lead_models
-import db.models  # noqa: F401
+from db import lead_models, models, webhook_models  # noqa: F401  (register the tables)
 from db.session import make_engine
 
 config = context.config

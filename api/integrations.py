@@ -1,0 +1,48 @@
+"""Inbound integrations: status updates from the CRM, signed like our own webhooks."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import SessionDep, SettingsDep
+from schemas.common import problem_responses
+from schemas.webhooks import CrmEventAck
+from services import crm_inbound
+
+router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes that were signed (the route itself runs in the threadpool)."""
+    return await request.body()
+
+
+@router.post(
+    "/crm/events",
+    name="receive_crm_event",
+    summary="Receive a signed CRM event",
+    response_model=CrmEventAck,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CrmEvent"}}},
+        }
+    },
+    responses=problem_responses(401, 404, 409, 413, 422),
+)
+def receive_crm_event(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    raw: Annotated[bytes, Depends(raw_body)],
+) -> CrmEventAck:
+    """Signed with `CLINIC_CRM_INBOUND_SECRET` (Standard Webhooks); a repeated `webhook-id`
+    is acknowledged and changes nothing."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    crm_inbound.verify(
+        secret=settings.crm_inbound_secret,
+        body=raw,
+        headers=headers,
+        tolerance=settings.crm_inbound_tolerance_seconds,
+    )
+    return crm_inbound.apply(session=session, message_id=headers["webhook-id"], raw=raw)

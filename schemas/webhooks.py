@@ -1,0 +1,137 @@
+"""Webhook endpoints, deliveries and inbound CRM events as clients see them."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+EventType = Literal[
+    "consultation_request.created",
+    "consultation_request.updated",
+    "article.published",
+    "article.updated",
+    "article.unpublished",
+]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+PayloadMode = Literal["full", "thin"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookEndpointCreate(_Input):
+    """A new subscriber."""
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)] = (
+        Field(examples=["https://crm.example.com/hooks/clinic"])
+    )
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    event_types: list[EventType] = Field(
+        default_factory=list, description="Empty means every event type."
+    )
+    payload_mode: PayloadMode = Field(
+        default="full", description="`thin` sends ids and links only; `full` the record."
+    )
+    include_health_data: bool = Field(
+        default=False,
+        description="Send therapies, conditions, message and source article/page. Off by default.",
+    )
+
+
+class WebhookEndpointUpdate(_Input):
+    """Fields to change; omitted fields stay."""
+
+    url: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)]
+        | None
+    ) = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    event_types: list[EventType] | None = None
+    payload_mode: PayloadMode | None = None
+    include_health_data: bool | None = None
+
+
+class WebhookEndpointPublic(BaseModel):
+    """A subscriber, without its secret."""
+
+    id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    payload_mode: PayloadMode
+    include_health_data: bool
+    status: Literal["active", "paused", "disabled"]
+    disabled_reason: str | None
+    failing_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookEndpointWithSecret(WebhookEndpointPublic):
+    """Returned on create and on rotate only: the signing secret."""
+
+    secret: str = Field(description="`whsec_…`: verify deliveries with it (Standard Webhooks).")
+
+
+class WebhookEndpointList(BaseModel):
+    """Every endpoint."""
+
+    data: list[WebhookEndpointPublic]
+
+
+class WebhookAttemptPublic(BaseModel):
+    """One HTTP attempt."""
+
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    succeeded: bool
+    next_attempt_at: datetime | None
+
+
+class WebhookDeliveryPublic(BaseModel):
+    """One event to one endpoint, with every attempt."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    endpoint_id: uuid.UUID
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempt_log: list[WebhookAttemptPublic]
+
+
+class WebhookDeliveryList(BaseModel):
+    """Deliveries of an endpoint, newest first."""
+
+    data: list[WebhookDeliveryPublic]
+
+
+class CrmStatusChange(_Input):
+    """The data of a `consultation_request.status_changed` event from the CRM."""
+
+    id: uuid.UUID
+    status: Literal["contacted", "scheduled", "closed", "spam"]
+    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class CrmEvent(_Input):
+    """An event the CRM posts back, signed with the Standard Webhooks scheme."""
+
+    type: Literal["consultation_request.status_changed"]
+    timestamp: datetime | None = None
+    data: CrmStatusChange
+
+
+class CrmEventAck(BaseModel):
+    """Acknowledgement of an inbound event."""
+
+    status: Literal["applied", "duplicate"]
+    id: uuid.UUID | None = None

@@ -1,0 +1,305 @@
+"""The webhook dispatcher: claims due deliveries, signs and sends them, records every attempt,
+retries with backoff and jitter, and disables endpoints that keep failing. At least once."""
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+from standardwebhooks import Webhook
+
+from core.config import Settings
+from core.errors import ValidationFailedError
+from db.models import utcnow
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from services.outbox import render
+from services.webhook_endpoints import resolve_public, signing_secrets
+
+log = logging.getLogger("clinic.webhooks")
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """What the dispatcher needs from settings."""
+
+    timeout: float
+    schedule: list[float]
+    disable_after: timedelta
+    base_url: str
+    allow_private: bool
+    batch_size: int
+    poll_seconds: float
+    lease_margin: float = 30.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "DispatchConfig":
+        """Read the webhook settings."""
+        return cls(
+            timeout=s.webhook_timeout_seconds,
+            schedule=list(s.webhook_retry_schedule),
+            disable_after=timedelta(hours=s.webhook_disable_after_hours),
+            base_url=s.public_base_url,
+            allow_private=s.webhook_allow_private_urls,
+            batch_size=s.webhook_batch_size,
+            poll_seconds=s.webhook_poll_seconds,
+        )
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds before another worker may retry it (a crash frees it)."""
+        return timedelta(seconds=self.timeout + self.lease_margin)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery with everything needed to send it."""
+
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    msg_id: str
+    url: str
+    secrets: list[str]
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one HTTP attempt produced."""
+
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+    retry_after: timedelta | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Only 2xx counts."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
+    """Claim due deliveries by pushing their next attempt past a lease.
+
+    PostgreSQL workers skip rows another worker has locked; on any database the conditional
+    UPDATE claims a row for one worker only."""
+    now = utcnow()
+    with Session(engine) as session:
+        stmt = (
+            select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+            .where(
+                WebhookDelivery.status == "pending",
+                col(WebhookDelivery.next_attempt_at) <= now,
+                WebhookEndpoint.status == "active",
+            )
+            .order_by(col(WebhookDelivery.next_attempt_at))
+            .limit(cfg.batch_size)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
+        claimed = []
+        for delivery_id, due in session.exec(stmt).all():
+            result = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.id) == delivery_id,
+                    col(WebhookDelivery.next_attempt_at) == due,
+                    col(WebhookDelivery.status) == "pending",
+                )
+                .values(next_attempt_at=now + cfg.lease)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(delivery_id)
+        session.commit()
+        return [_job(session, delivery_id, cfg) for delivery_id in claimed]
+
+
+def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
+    delivery = session.get_one(WebhookDelivery, delivery_id)
+    endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
+    evt = session.get_one(WebhookEvent, delivery.event_id)
+    data = render(
+        evt.type,
+        evt.data,
+        mode=endpoint.payload_mode,
+        health=endpoint.include_health_data,
+        base_url=cfg.base_url,
+    )
+    envelope = {"type": evt.type, "timestamp": evt.created_at.isoformat(), "data": data}
+    return Job(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        msg_id=f"msg_{evt.id.hex}",
+        url=endpoint.url,
+        secrets=signing_secrets(endpoint),
+        body=orjson.dumps(envelope).decode(),
+    )
+
+
+def sign_headers(job: Job, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers; during a secret rotation both secrets sign."""
+    signatures = " ".join(Webhook(s).sign(job.msg_id, now, job.body) for s in job.secrets)
+    return {
+        "webhook-id": job.msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+        "content-type": "application/json",
+        "user-agent": "clinic-webhooks/1",
+    }
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    value = response.headers.get("retry-after")
+    if response.status_code not in (429, 503) or not value:
+        return None
+    try:
+        return min(timedelta(seconds=max(0, int(value))), MAX_RETRY_AFTER)
+    except ValueError:
+        with suppress(TypeError, ValueError):
+            return min(max(parsedate_to_datetime(value) - utcnow(), timedelta()), MAX_RETRY_AFTER)
+    return None
+
+
+async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> Outcome:
+    """One signed POST; never raises."""
+    start = time.perf_counter()
+    try:
+        if not cfg.allow_private:
+            parts = urlsplit(job.url)
+            await asyncio.to_thread(resolve_public, parts.hostname or "", parts.port or 443)
+        response = await client.post(
+            job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
+        )
+    except ValidationFailedError:
+        return Outcome(None, "blocked: the URL resolves to a private address", _ms(start))
+    except httpx.HTTPError as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(start))
+    return Outcome(response.status_code, None, _ms(start), _retry_after(response))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def next_delay(attempts: int, cfg: DispatchConfig, outcome: Outcome) -> timedelta | None:
+    """The wait before the next attempt, or None once the schedule is used up."""
+    if attempts > len(cfg.schedule):
+        return None
+    base = timedelta(seconds=cfg.schedule[attempts - 1] * random.uniform(0.8, 1.2))  # noqa: S311
+    return max(base, outcome.retry_after or timedelta())
+
+
+def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> None:
+    """Store the attempt and move the delivery (and its endpoint) on."""
+    now = utcnow()
+    with Session(engine) as session:
+        delivery = session.get(WebhookDelivery, job.delivery_id)
+        endpoint = session.get(WebhookEndpoint, job.endpoint_id)
+        if delivery is None or endpoint is None:
+            return  # the endpoint was deleted meanwhile
+        delivery.attempts += 1
+        delivery.last_status_code = outcome.status_code
+        next_at: datetime | None = None
+        if outcome.succeeded:
+            delivery.status, delivery.delivered_at = "succeeded", now
+            endpoint.failing_since = None
+        elif outcome.status_code == 410:
+            delivery.status = "failed"
+            _disable(endpoint, "the endpoint answered 410 Gone")
+        else:
+            delay = next_delay(delivery.attempts, cfg, outcome)
+            if delay is None:
+                delivery.status = "failed"
+            else:
+                next_at = delivery.next_attempt_at = now + delay
+            endpoint.failing_since = endpoint.failing_since or now
+            if now - endpoint.failing_since > cfg.disable_after:
+                _disable(
+                    endpoint, f"every attempt failed since {endpoint.failing_since.isoformat()}"
+                )
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                attempted_at=now,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+                succeeded=outcome.succeeded,
+                next_attempt_at=next_at,
+            )
+        )
+        session.add_all([delivery, endpoint])
+        session.commit()
+    log.info(
+        "webhook delivery=%s status=%s attempt_ok=%s latency_ms=%.1f",
+        job.delivery_id,
+        outcome.status_code,
+        outcome.succeeded,
+        outcome.latency_ms,
+    )
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.status, endpoint.disabled_reason = "disabled", reason
+    endpoint.updated_at = utcnow()
+
+
+class Dispatcher:
+    """Delivers due webhooks until stopped; `wake()` makes it look now instead of at the poll."""
+
+    def __init__(self, engine: Engine, cfg: DispatchConfig) -> None:
+        self.engine = engine
+        self.cfg = cfg
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Thread-safe: new events were committed."""
+        if self._loop is not None and not self._loop.is_closed():
+            with suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_once(self, client: httpx.AsyncClient) -> int:
+        """Send one batch of due deliveries; returns how many were sent."""
+        jobs = await asyncio.to_thread(claim_due, self.engine, self.cfg)
+        if not jobs:
+            return 0
+        outcomes = await asyncio.gather(*(send(client, job, self.cfg) for job in jobs))
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            await asyncio.to_thread(record, self.engine, job, outcome, self.cfg)
+        return len(jobs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Loop until `stop` is set."""
+        self._loop = asyncio.get_running_loop()
+        async with httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False) as client:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    sent = await self.run_once(client)
+                except Exception:
+                    log.exception("webhook dispatch failed; retrying")
+                    sent = 0
+                if sent:
+                    continue
+                waiters: list[Any] = [
+                    asyncio.ensure_future(self._wake.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                ]
+                _, pending = await asyncio.wait(
+                    waiters, timeout=self.cfg.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    waiter.cancel()

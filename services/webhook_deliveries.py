@@ -1,0 +1,85 @@
+"""Reading the delivery log, redelivering, and sending a test ping."""
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from core.errors import NotFoundError
+from db.models import utcnow
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
+from services import outbox
+
+MAX_LISTED = 200
+
+
+def _public(session: Session, delivery: WebhookDelivery, event_type: str) -> WebhookDeliveryPublic:
+    attempts = session.exec(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery.id)
+        .order_by(col(WebhookAttempt.id))
+    ).all()
+    return WebhookDeliveryPublic(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=event_type,
+        endpoint_id=delivery.endpoint_id,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+        last_status_code=delivery.last_status_code,
+        created_at=delivery.created_at,
+        delivered_at=delivery.delivered_at,
+        attempt_log=[
+            WebhookAttemptPublic.model_validate(a, from_attributes=True) for a in attempts
+        ],
+    )
+
+
+def list_for_endpoint(
+    *, session: Session, endpoint_id: uuid.UUID, status: str | None = None
+) -> list[WebhookDeliveryPublic]:
+    """The newest deliveries of an endpoint with their attempts."""
+    if session.get(WebhookEndpoint, endpoint_id) is None:
+        raise NotFoundError(
+            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
+        )
+    stmt = (
+        select(WebhookDelivery, WebhookEvent.type)
+        .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
+        .where(WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(col(WebhookDelivery.created_at).desc())
+        .limit(MAX_LISTED)
+    )
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    return [_public(session, d, t) for d, t in session.exec(stmt).all()]
+
+
+def redeliver(*, session: Session, delivery_id: uuid.UUID) -> WebhookDeliveryPublic:
+    """Send an event to its endpoint again, as a new delivery (same webhook-id)."""
+    old = session.get(WebhookDelivery, delivery_id)
+    if old is None:
+        raise NotFoundError(f"No delivery {delivery_id}.", code="webhook_delivery_not_found")
+    fresh = WebhookDelivery(
+        event_id=old.event_id, endpoint_id=old.endpoint_id, next_attempt_at=utcnow()
+    )
+    session.add(fresh)
+    session.info["webhook_events"] = True
+    session.commit()
+    event_type = session.get_one(WebhookEvent, fresh.event_id).type
+    return _public(session, fresh, event_type)
+
+
+def send_ping(*, session: Session, endpoint_id: uuid.UUID) -> WebhookDeliveryPublic:
+    """Queue a `ping` event for this endpoint alone."""
+    if session.get(WebhookEndpoint, endpoint_id) is None:
+        raise NotFoundError(
+            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
+        )
+    evt = outbox.emit(
+        session=session, type="ping", data={"message": "ping"}, endpoint_id=endpoint_id
+    )
+    session.commit()
+    delivery = session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == evt.id)).one()
+    return _public(session, delivery, "ping")

@@ -1,0 +1,149 @@
+"""Managing webhook endpoints: create, update, pause, rotate secrets; the SSRF guard."""
+
+import base64
+import ipaddress
+import secrets
+import socket
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, select
+
+from core.errors import NotFoundError, ValidationFailedError
+from db.models import utcnow
+from db.webhook_models import WebhookEndpoint
+from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _url_error(message: str) -> ValidationFailedError:
+    return ValidationFailedError([{"field": "body.url", "type": "invalid_url", "message": message}])
+
+
+def resolve_public(host: str, port: int) -> None:
+    """Refuse a host that resolves to a private, loopback, link-local or reserved address."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise _url_error("The host does not resolve.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise _url_error("The URL resolves to a private or local address.")
+
+
+def check_url(url: str, *, allow_private: bool) -> str:
+    """Validate a subscriber URL: https to a public host, unless private URLs are allowed."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise _url_error("Not a valid URL.") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise _url_error("The URL must be https://host/….")
+    if parts.username or parts.password:
+        raise _url_error("The URL must not carry credentials.")
+    if not allow_private:
+        if parts.scheme != "https":
+            raise _url_error("The URL must use https.")
+        resolve_public(parts.hostname, port)
+    return url
+
+
+def _load(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFoundError(
+            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
+        )
+    return endpoint
+
+
+def create(
+    *, session: Session, data: WebhookEndpointCreate, allow_private: bool
+) -> WebhookEndpoint:
+    """Create an endpoint with a fresh secret."""
+    endpoint = WebhookEndpoint(
+        url=check_url(data.url, allow_private=allow_private),
+        description=data.description,
+        event_types=list(dict.fromkeys(data.event_types)),
+        payload_mode=data.payload_mode,
+        include_health_data=data.include_health_data,
+        secret=new_secret(),
+    )
+    session.add(endpoint)
+    session.commit()
+    return endpoint
+
+
+def list_all(*, session: Session) -> list[WebhookEndpoint]:
+    """Every endpoint, oldest first."""
+    return list(session.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at))))
+
+
+def get(*, session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    """One endpoint."""
+    return _load(session, endpoint_id)
+
+
+def update(
+    *, session: Session, endpoint_id: uuid.UUID, change: WebhookEndpointUpdate, allow_private: bool
+) -> WebhookEndpoint:
+    """Change the given fields."""
+    endpoint = _load(session, endpoint_id)
+    values = change.model_dump(exclude_unset=True, exclude_none=True)
+    if "url" in values:
+        check_url(values["url"], allow_private=allow_private)
+    if "event_types" in values:
+        values["event_types"] = list(dict.fromkeys(values["event_types"]))
+    for field, value in values.items():
+        setattr(endpoint, field, value)
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.commit()
+    return endpoint
+
+
+def delete(*, session: Session, endpoint_id: uuid.UUID) -> None:
+    """Delete an endpoint and its deliveries."""
+    session.delete(_load(session, endpoint_id))
+    session.commit()
+
+
+def set_status(*, session: Session, endpoint_id: uuid.UUID, status: str) -> WebhookEndpoint:
+    """Pause (deliveries wait) or resume (also re-enables a disabled endpoint)."""
+    endpoint = _load(session, endpoint_id)
+    endpoint.status = status
+    if status == "active":
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.commit()
+    return endpoint
+
+
+def rotate_secret(*, session: Session, endpoint_id: uuid.UUID, grace: timedelta) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing too until the grace period ends."""
+    endpoint = _load(session, endpoint_id)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = utcnow() + grace
+    endpoint.secret = new_secret()
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.commit()
+    return endpoint
+
+
+def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous in its grace."""
+    out = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires and expires > utcnow():
+        out.append(endpoint.previous_secret)
+    return out
