@@ -41,7 +41,7 @@ class DispatchConfig:
     allow_private: bool
     batch_size: int
     poll_seconds: float
-    lease_margin: float = 30.0
+    lease_margin: float
 
     @classmethod
     def from_settings(cls, s: Settings) -> "DispatchConfig":
@@ -54,6 +54,7 @@ class DispatchConfig:
             allow_private=s.webhook_allow_private_urls,
             batch_size=s.webhook_batch_size,
             poll_seconds=s.webhook_poll_seconds,
+            lease_margin=s.webhook_lease_margin_seconds,
         )
 
     @property

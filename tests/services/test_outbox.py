@@ -1,0 +1,96 @@
+"""The outbox is written in the change's own transaction."""
+
+import shutil
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from schemas.leads import ConsultationRequestCreate
+from services.content_import import import_content
+from services.leads import SubmissionContext, create_lead
+from services.outbox import article_event_type, render
+from tests.conftest import DEMO_CONTENT, lead_body
+
+CTX = SubmissionContext(
+    client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
+)
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+def test_a_rolled_back_lead_leaves_no_event(seeded):
+    engine = seeded.engine()
+    with Session(engine) as s:
+        s.add(WebhookEndpoint(url="http://127.0.0.1:9/x", secret="whsec_QUJD"))
+        s.commit()
+    events = _count(engine, WebhookEvent)  # the demo import's article events
+    with Session(engine) as s:
+        create_lead(session=s, data=ConsultationRequestCreate.model_validate(lead_body()), ctx=CTX)
+        s.flush()
+        assert s.exec(select(func.count()).select_from(WebhookEvent)).one() == events + 1
+        s.rollback()
+    assert _count(engine, WebhookEvent) == events and _count(engine, WebhookDelivery) == 0
+    with Session(engine) as s:
+        create_lead(session=s, data=ConsultationRequestCreate.model_validate(lead_body()), ctx=CTX)
+        s.commit()
+    assert _count(engine, WebhookEvent) == events + 1 and _count(engine, WebhookDelivery) == 1
+    engine.dispose()
+
+
+def test_import_emits_article_events(migrated, tmp_path: Path):
+    content = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    engine = migrated.engine()
+    import_content(engine=engine, content_dir=content)
+
+    def types() -> list[str]:
+        with Session(engine) as s:
+            return sorted(e.type for e in s.exec(select(WebhookEvent)))
+
+    assert types() == ["article.published"] * 3  # the draft is not announced
+    import_content(engine=engine, content_dir=content)
+    assert len(types()) == 3  # nothing changed, nothing emitted
+    path = content / "articles/nad-plus-iv-therapy.md"
+    path.write_text(path.read_text().replace("coenzyme found", "coenzyme present"))
+    import_content(engine=engine, content_dir=content)
+    assert types().count("article.updated") == 1
+    (content / "articles/stellate-ganglion-block-for-ptsd.md").unlink()
+    import_content(engine=engine, content_dir=content)
+    assert types().count("article.unpublished") == 1
+    engine.dispose()
+
+
+def test_event_type_rules():
+    assert article_event_type(None, "published") == "article.published"
+    assert article_event_type("draft", "published") == "article.published"
+    assert article_event_type("published", "published") == "article.updated"
+    assert article_event_type("published", "archived") == "article.unpublished"
+    assert article_event_type(None, "draft") is None
+
+
+def test_rendering_modes():
+    data = {
+        "id": "1",
+        "email": "a@b.c",
+        "therapies": ["x"],
+        "message": "m",
+        "links": {"self": "/v1/admin/consultation-requests/1"},
+    }
+    full = render(
+        "consultation_request.created",
+        data,
+        mode="full",
+        health=False,
+        base_url="https://api.example/",
+    )
+    assert full["links"]["self"] == "https://api.example/v1/admin/consultation-requests/1"
+    assert "therapies" not in full and "message" not in full and full["email"] == "a@b.c"
+    assert render("consultation_request.created", data, mode="full", health=True, base_url="x")[
+        "therapies"
+    ] == ["x"]
+    assert set(
+        render("consultation_request.created", data, mode="thin", health=True, base_url="x")
+    ) == {"id", "links"}
