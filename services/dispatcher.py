@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import psycopg
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
@@ -23,7 +24,7 @@ from core.config import Settings
 from core.errors import ValidationFailedError
 from db.models import utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from services.outbox import render
+from services.outbox import NOTIFY_CHANNEL, render
 from services.webhook_endpoints import resolve_public, signing_secrets
 
 log = logging.getLogger("clinic.webhooks")
@@ -282,9 +283,36 @@ class Dispatcher:
             await asyncio.to_thread(record, self.engine, job, outcome, self.cfg)
         return len(jobs)
 
+    def _listen(self, stop: asyncio.Event) -> None:
+        """PostgreSQL: wake on NOTIFY from commits in any process (runs in a thread)."""
+        url = self.engine.url.set(drivername="postgresql")
+        while not stop.is_set():
+            try:
+                with psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True
+                ) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self.wake()
+            except psycopg.Error:
+                log.warning("webhook LISTEN connection lost; polling until it is back")
+                time.sleep(1)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set."""
         self._loop = asyncio.get_running_loop()
+        listener = None
+        if self.engine.dialect.name == "postgresql":
+            listener = asyncio.create_task(asyncio.to_thread(self._listen, stop))
+        try:
+            await self._loop_until(stop)
+        finally:
+            stop.set()
+            if listener is not None:
+                await listener
+
+    async def _loop_until(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False) as client:
             while not stop.is_set():
                 self._wake.clear()

@@ -5,13 +5,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, col, select
 
 from db.lead_models import ConsultationRequest
 from db.models import Article, utcnow
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
+NOTIFY_CHANNEL = "clinic_webhooks"
 # Health information: only endpoints with `include_health_data` receive these lead fields.
 HEALTH_FIELDS = ("therapies", "conditions", "message", "article_slug", "page_url")
 _WAKERS: dict[int, list[Callable[[], None]]] = {}
@@ -57,6 +58,9 @@ def emit(
             continue
         session.add(WebhookDelivery(event_id=evt.id, endpoint_id=endpoint.id, next_attempt_at=now))
     session.info["webhook_events"] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit to every worker LISTENing, in any process.
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return evt
 
 

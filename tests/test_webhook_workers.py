@@ -1,0 +1,120 @@
+"""Webhook workers as separate processes: a worker killed with SIGKILL loses nothing, and two
+workers never send the same delivery twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from core.config import PROJECT_ROOT
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from schemas.leads import ConsultationRequestCreate
+from services.leads import SubmissionContext, create_lead
+from services.webhook_endpoints import new_secret
+from tests.conftest import lead_body
+from tests.webhook_receiver import Receiver, serve_receiver
+
+CTX = SubmissionContext(
+    client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
+)
+
+
+def _prepare(db, receiver: Receiver, leads: int) -> None:
+    """An endpoint for the receiver, then `leads` leads whose events wait in the outbox."""
+    engine = db.engine()
+    secret = new_secret()
+    receiver.secrets.append(secret)
+    with Session(engine) as s:
+        s.add(WebhookEndpoint(url=receiver.url, secret=secret))
+        s.commit()
+        body = ConsultationRequestCreate.model_validate(lead_body())
+        for _ in range(leads):
+            create_lead(session=s, data=body, ctx=CTX)
+        s.commit()
+    engine.dispose()
+
+
+def _worker(db, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CLINIC_DATABASE_URL": db.url,
+        "CLINIC_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+        "CLINIC_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "CLINIC_WEBHOOK_LEASE_MARGIN_SECONDS": "1",
+        "CLINIC_WEBHOOK_BATCH_SIZE": "5",
+        "CLINIC_WEBHOOK_POLL_SECONDS": "0.1",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _deliveries(db) -> list[WebhookDelivery]:
+    engine = db.engine()
+    with Session(engine) as s:
+        rows = list(s.exec(select(WebhookDelivery)))
+    engine.dispose()
+    return rows
+
+
+def test_a_killed_worker_loses_no_delivery(seeded, tmp_path):
+    with serve_receiver(Receiver(delay=0.05)) as receiver:
+        _prepare(seeded, receiver, leads=60)
+        first = _worker(seeded, tmp_path / "worker1.log")
+        receiver.wait_for(lambda r: len(r.unique()) >= 10, timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        assert len(receiver.unique()) < 60, "the worker finished before it could be killed"
+        second = _worker(seeded, tmp_path / "worker2.log")
+        try:
+            receiver.wait_for(lambda r: len(r.unique()) == 60, timeout=60)
+            # what the dead worker sent but never recorded goes out again once its lease ends
+            deadline = time.monotonic() + 30
+            while {d.status for d in _deliveries(seeded)} != {"succeeded"}:
+                assert time.monotonic() < deadline, "deliveries stuck after the restart"
+                time.sleep(0.2)
+        finally:
+            _stop(second)
+        assert receiver.rejected == 0
+        assert len(receiver.unique()) == 60 <= len(receiver.received)  # at least once
+
+
+def test_two_workers_deliver_each_event_once(seeded, tmp_path):
+    with serve_receiver(Receiver(delay=0.01)) as receiver:
+        _prepare(seeded, receiver, leads=150)
+        workers = [_worker(seeded, tmp_path / f"worker{i}.log") for i in (1, 2)]
+        try:
+            receiver.wait_for(lambda r: len(r.unique()) == 150, timeout=90)
+            time.sleep(0.5)
+        finally:
+            for w in workers:
+                _stop(w)
+        assert len(receiver.received) == 150  # no event arrived twice
+    engine = seeded.engine()
+    with Session(engine) as s:
+        attempts = s.exec(select(WebhookAttempt.delivery_id)).all()
+        statuses = set(
+            s.exec(select(WebhookDelivery.status).where(col(WebhookDelivery.status) != "x")).all()
+        )
+    engine.dispose()
+    assert len(attempts) == len(set(attempts)) == 150
+    assert statuses == {"succeeded"}
+    logs = [(tmp_path / f"worker{i}.log").read_text() for i in (1, 2)]
+    assert all("webhook delivery=" in log for log in logs), "both workers took a share"
