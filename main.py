@@ -15,6 +15,7 @@ from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
+from api.response_cache import ResponseCache
 from core.config import Settings, get_settings
 from core.logging import configure_logging
 from core.net import parse_networks
@@ -46,8 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        refresher = asyncio.create_task(app.state.response_cache.run(stop))
         async with run_dispatcher(engine, settings):
             yield
+        stop.set()
+        await refresher
         engine.dispose()
 
     app = FastAPI(
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.migration_head = head_revision(settings.database_url)
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
+    app.state.response_cache = ResponseCache(engine)
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,

@@ -1,13 +1,14 @@
-"""Public article endpoints."""
+"""Public article endpoints, served from the response cache."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlmodel import Session
 from starlette.responses import Response
 
-from api.deps import SLUG_PATTERN, LocaleDep, PaginationDep, SessionDep, SettingsDep
-from api.http_cache import cached_json
+from api.deps import SLUG_PATTERN, LocaleDep, PaginationDep, SettingsDep
 from api.pagination import page_links
+from api.response_cache import serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionPublic
 from schemas.common import PageMeta, problem_responses
 from services import articles
@@ -27,10 +28,8 @@ TermQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)]
     response_model=ArticleList,
     responses=problem_responses(304, 422),
 )
-def list_articles(
+async def list_articles(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     locale: LocaleDep,
     pagination: PaginationDep,
     therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
@@ -42,13 +41,18 @@ def list_articles(
 ) -> Response:
     """Published articles, newest first, as summaries (no section bodies)."""
     filters = articles.ArticleFilters(locale=locale, therapy=therapy, condition=condition, q=q)
-    items, total = articles.list_published(
-        session=session, filters=filters, page=pagination.page, page_size=pagination.page_size
-    )
-    meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
-    return cached_json(
-        request, ArticleList(data=items, meta=meta, links=page_links(request, meta)), settings
-    )
+
+    def build(session: Session) -> ArticleList:
+        items, total = articles.list_published(
+            session=session,
+            filters=filters,
+            page=pagination.page,
+            page_size=pagination.page_size,
+        )
+        meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
+        return ArticleList(data=items, meta=meta, links=page_links(request, meta))
+
+    return await serve_cached(request, ("list", request.url.query), build)
 
 
 @router.get(
@@ -58,14 +62,17 @@ def list_articles(
     response_model=ArticlePublic,
     responses=problem_responses(304, 404, 422),
 )
-def get_article(
-    request: Request, session: SessionDep, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
+async def get_article(
+    request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
 ) -> Response:
     """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
-    article = articles.get_published(
-        session=session, slug=slug, locale=locale, clinic_name=settings.name
+    return await serve_cached(
+        request,
+        ("article", slug, locale),
+        lambda session: articles.get_published(
+            session=session, slug=slug, locale=locale, clinic_name=settings.name
+        ),
     )
-    return cached_json(request, article, settings)
 
 
 @router.get(
@@ -75,14 +82,15 @@ def get_article(
     response_model=SectionPublic,
     responses=problem_responses(304, 404, 422),
 )
-def get_article_section(
+async def get_article_section(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     locale: LocaleDep,
     slug: SlugPath,
     key: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=80, examples=["fear-extinction"])],
 ) -> Response:
     """One section by its stable key (the anchor used on the page)."""
-    section = articles.get_section(session=session, slug=slug, locale=locale, key=key)
-    return cached_json(request, section, settings)
+    return await serve_cached(
+        request,
+        ("section", slug, locale, key),
+        lambda session: articles.get_section(session=session, slug=slug, locale=locale, key=key),
+    )

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep, SettingsDep
-from api.http_cache import cached_json
+from api.deps import SettingsDep
+from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
 from core.net import client_ip
 from schemas.common import problem_responses
@@ -98,8 +98,8 @@ def create_consultation_request(
     response_model=ConsentTextPublic,
     responses=problem_responses(304, 404),
 )
-def get_current_consent_text(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> Response:
+async def get_current_consent_text(request: Request) -> Response:
     """The current consent wording and the `version` to send back in `consent.consent_version`."""
-    return cached_json(request, consent.current_consent(session=session), settings)
+    return await serve_cached(
+        request, ("consent",), lambda session: consent.current_consent(session=session)
+    )

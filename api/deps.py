@@ -15,7 +15,7 @@ LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -31,7 +31,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_locale(
+async def get_locale(
     settings: SettingsDep,
     locale: Annotated[
         str | None, Query(pattern=LOCALE_PATTERN, description="Content locale, e.g. `en`.")
@@ -52,7 +52,7 @@ class Pagination:
     page_size: int
 
 
-def get_pagination(
+async def get_pagination(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (default 20, max 100).")

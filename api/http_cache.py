@@ -2,8 +2,6 @@
 
 import hashlib
 
-import orjson
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,12 +28,6 @@ def cache_control(settings: Settings) -> str:
         f"public, max-age={settings.cache_max_age}, "
         f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
     )
-
-
-def cached_json(request: Request, payload: BaseModel, settings: Settings) -> Response:
-    """Serialize `payload`; answer 304 when the client's ETag is current."""
-    body = orjson.dumps(payload.model_dump(mode="json"))
-    return cached_bytes(request, body, make_etag(body), settings)
 
 
 def cached_bytes(request: Request, body: bytes, etag: str, settings: Settings) -> Response:

@@ -1,12 +1,12 @@
-"""Public taxonomy endpoints: therapies, conditions, disclaimers."""
+"""Public taxonomy endpoints: therapies, conditions, disclaimers (served from the cache)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from api.deps import SLUG_PATTERN, LocaleDep, SessionDep, SettingsDep
-from api.http_cache import cached_json
+from api.deps import SLUG_PATTERN, LocaleDep
+from api.response_cache import serve_cached
 from schemas.common import problem_responses
 from schemas.taxonomy import (
     ConditionDetail,
@@ -29,10 +29,12 @@ SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=80)]
     response_model=TherapyList,
     responses=problem_responses(304),
 )
-def list_therapies(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def list_therapies(request: Request) -> Response:
     """Every therapy the clinic offers, with its regulatory note."""
-    return cached_json(
-        request, TherapyList(data=taxonomy.list_therapies(session=session)), settings
+    return await serve_cached(
+        request,
+        ("therapies",),
+        lambda session: TherapyList(data=taxonomy.list_therapies(session=session)),
     )
 
 
@@ -44,12 +46,13 @@ def list_therapies(request: Request, session: SessionDep, settings: SettingsDep)
     response_model=TherapyDetail,
     responses=problem_responses(304, 404, 422),
 )
-def get_therapy(
-    request: Request, session: SessionDep, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
-) -> Response:
+async def get_therapy(request: Request, locale: LocaleDep, slug: SlugPath) -> Response:
     """A therapy with its published articles."""
-    therapy = taxonomy.get_therapy(session=session, slug=slug, locale=locale)
-    return cached_json(request, therapy, settings)
+    return await serve_cached(
+        request,
+        ("therapy", slug, locale),
+        lambda session: taxonomy.get_therapy(session=session, slug=slug, locale=locale),
+    )
 
 
 @router.get(
@@ -60,10 +63,13 @@ def get_therapy(
     response_model=ConditionList,
     responses=problem_responses(304),
 )
-def list_conditions(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def list_conditions(request: Request) -> Response:
     """Every condition the articles discuss."""
-    data = ConditionList(data=taxonomy.list_conditions(session=session))
-    return cached_json(request, data, settings)
+    return await serve_cached(
+        request,
+        ("conditions",),
+        lambda session: ConditionList(data=taxonomy.list_conditions(session=session)),
+    )
 
 
 @router.get(
@@ -74,12 +80,13 @@ def list_conditions(request: Request, session: SessionDep, settings: SettingsDep
     response_model=ConditionDetail,
     responses=problem_responses(304, 404, 422),
 )
-def get_condition(
-    request: Request, session: SessionDep, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
-) -> Response:
+async def get_condition(request: Request, locale: LocaleDep, slug: SlugPath) -> Response:
     """A condition with its published articles."""
-    condition = taxonomy.get_condition(session=session, slug=slug, locale=locale)
-    return cached_json(request, condition, settings)
+    return await serve_cached(
+        request,
+        ("condition", slug, locale),
+        lambda session: taxonomy.get_condition(session=session, slug=slug, locale=locale),
+    )
 
 
 @router.get(
@@ -90,7 +97,10 @@ def get_condition(
     response_model=DisclaimerList,
     responses=problem_responses(304),
 )
-def list_disclaimers(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def list_disclaimers(request: Request) -> Response:
     """The current version of every disclaimer and the rule that attaches it to articles."""
-    data = DisclaimerList(data=disclaimers.list_current(session=session))
-    return cached_json(request, data, settings)
+    return await serve_cached(
+        request,
+        ("disclaimers",),
+        lambda session: DisclaimerList(data=disclaimers.list_current(session=session)),
+    )

@@ -119,3 +119,12 @@ class ArticleRevision(SQLModel, table=True):
     status: str = Field(max_length=20)
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContentState(SQLModel, table=True):
+    """One row whose version goes up whenever published content or disclaimers change;
+    processes compare it to know when their cached responses are stale."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+    changed_at: datetime = Field(default_factory=utcnow)

@@ -18,6 +18,7 @@ from db.models import (
     ArticleSection,
     ArticleTherapy,
     Condition,
+    ContentState,
     Disclaimer,
     Therapy,
     utcnow,
@@ -79,6 +80,11 @@ def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
     for relative, file in bundle.articles.items():
         seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
     _archive_missing(session, seen, report)
+    if report.changed:
+        state = session.get(ContentState, 1) or ContentState(id=1)
+        state.version += 1
+        state.changed_at = utcnow()
+        session.add(state)
     return report
 
 

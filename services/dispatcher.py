@@ -293,7 +293,7 @@ class Dispatcher:
                 ) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     while not stop.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        for _ in conn.notifies(timeout=0.2, stop_after=1):
                             self.wake()
             except psycopg.Error:
                 log.warning("webhook LISTEN connection lost; polling until it is back")

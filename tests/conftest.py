@@ -118,9 +118,9 @@ def public_app(shared_seeded: Database) -> FastAPI:
     return create_app(settings_for(shared_seeded.url))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client(public_app: FastAPI) -> Iterator[TestClient]:
-    """An HTTP client for read-only tests."""
+    """An HTTP client for read-only tests (one per backend: its lifespan runs once)."""
     with TestClient(public_app) as c:
         yield c
 
