@@ -42,9 +42,9 @@ def _wait_until(predicate, timeout: float) -> float:
 
 def test_a_cache_hit_does_no_database_work(make_client):
     c = make_client()
-    cache = c.app.state.response_cache  # type: ignore[attr-defined]
+    cache = c.app.state.response_cache
     _wait_until(lambda: cache.version is not None, 5)
-    engine = c.app.state.engine  # type: ignore[attr-defined]
+    engine = c.app.state.engine
     statements: list[str] = []
 
     def record(*args: object) -> None:
@@ -72,7 +72,7 @@ def test_a_cache_hit_does_no_database_work(make_client):
 
 def test_a_content_change_is_served_within_a_second(make_client, seeded, tmp_path):
     c = make_client()
-    _wait_until(lambda: c.app.state.response_cache.version is not None, 5)  # type: ignore[attr-defined]
+    _wait_until(lambda: c.app.state.response_cache.version is not None, 5)
     before = c.get(ARTICLE).json()
     assert before["revision"] == 1
     engine = seeded.engine()
