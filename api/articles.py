@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from api.deps import SLUG_PATTERN, LocaleDep, PaginationDep, SettingsDep
 from api.pagination import page_links
-from api.response_cache import serve_cached
+from api.response_cache import article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionPublic
 from schemas.common import PageMeta, problem_responses
 from services import articles
@@ -52,7 +52,7 @@ async def list_articles(
         meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
         return ArticleList(data=items, meta=meta, links=page_links(request, meta))
 
-    return await serve_cached(request, ("list", request.url.query), build)
+    return await serve_cached(request, list_key(request.url.query), build)
 
 
 @router.get(
@@ -68,7 +68,7 @@ async def get_article(
     """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
     return await serve_cached(
         request,
-        ("article", slug, locale),
+        article_key(slug, locale),
         lambda session: articles.get_published(
             session=session, slug=slug, locale=locale, clinic_name=settings.name
         ),

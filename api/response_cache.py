@@ -7,6 +7,7 @@ never touches the database or the threadpool."""
 import asyncio
 import contextlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.http_cache import cached_bytes, make_etag
+from api.http_cache import cache_control, cached_bytes, etag_matches, make_etag
+from core.config import Settings
 from db.models import ContentState
 
 log = logging.getLogger("clinic.cache")
@@ -68,14 +71,21 @@ class ResponseCache:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
 
+    def peek(self, key: Hashable) -> CachedBody | None:
+        """The current cached body for `key`, if any (no building)."""
+        version = self.version
+        hit = self._entries.get(key) if version is not None else None
+        if hit is None or hit[0] != version:
+            return None
+        self._entries.move_to_end(key)
+        return hit[1]
+
     async def get_or_build(self, key: Hashable, build: Callable[[], BaseModel]) -> CachedBody:
         """The cached body for `key`, or build it in the threadpool (and cache it)."""
         version = self.version
-        if version is not None:
-            hit = self._entries.get(key)
-            if hit is not None and hit[0] == version:
-                self._entries.move_to_end(key)
-                return hit[1]
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
         body = await run_in_threadpool(lambda: orjson.dumps(build().model_dump(mode="json")))
         cached = CachedBody(body, make_etag(body))
         if version is not None and version == self.version:
@@ -83,6 +93,65 @@ class ResponseCache:
             if len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return cached
+
+
+def article_key(slug: str, locale: str) -> tuple[str, str, str]:
+    """Cache key of a whole article."""
+    return ("article", slug, locale)
+
+
+def list_key(query: str) -> tuple[str, str]:
+    """Cache key of an article list: the exact query string (its links echo it)."""
+    return ("list", query)
+
+
+_ARTICLE_PATH = re.compile(r"^/v1/articles/([a-z0-9]+(?:-[a-z0-9]+)*)$")
+
+
+class CachedGetMiddleware:
+    """Serves hot public GETs straight from the response cache, before routing; on a miss
+    (or any other request) the app handles it as usual and fills the cache.
+
+    It sits inside the security-header and CORS middleware, so those still apply."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache, settings: Settings) -> None:
+        self.app = app
+        self.cache = cache
+        self.default_locale = settings.default_locale
+        self.cache_control = cache_control(settings).encode()
+
+    def _key(self, scope: Scope) -> Hashable | None:
+        path: str = scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        if path == "/v1/articles":
+            return list_key(query)
+        match = _ARTICLE_PATH.match(path)
+        if match and not query:
+            return article_key(match.group(1), self.default_locale)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            key = self._key(scope)
+            hit = self.cache.peek(key) if key is not None else None
+            if hit is not None:
+                await self._send(scope, send, hit)
+                return
+        await self.app(scope, receive, send)
+
+    async def _send(self, scope: Scope, send: Send, hit: CachedBody) -> None:
+        headers = [(b"etag", hit.etag.encode()), (b"cache-control", self.cache_control)]
+        inm = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+        if inm is not None and etag_matches(inm.decode("latin-1"), hit.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(hit.body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": hit.body})
 
 
 async def serve_cached(

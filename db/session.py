@@ -1,5 +1,7 @@
 """Engine and session factory; SQLite gets WAL, foreign keys and a busy timeout."""
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +42,26 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+_SQLITE_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Serialize this process's write transactions on SQLite.
+
+    SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
+    growing steps and turns a burst of writes into seconds of latency. A lock queues them
+    instead. PostgreSQL needs nothing."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
+    with lock:
+        yield
 
 
 @contextmanager

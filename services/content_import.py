@@ -214,7 +214,7 @@ def _upsert_article(
     _apply_fields(article, file, relative, digest, now)
     session.add(article)
     session.flush()
-    _replace_children(session, article, file, therapy_ids, condition_ids)
+    _replace_children(session, article, file, therapy_ids, condition_ids, new=before is None)
     session.add(
         ArticleRevision(
             article_id=article.id,
@@ -253,6 +253,8 @@ def _replace_children(
     file: ArticleFile,
     therapy_ids: dict[str, int],
     condition_ids: dict[str, int],
+    *,
+    new: bool,
 ) -> None:
     for model in (ArticleSection, ArticleTherapy, ArticleCondition):
         session.execute(delete(model).where(col(model.article_id) == article.id))
@@ -286,6 +288,7 @@ def _replace_children(
         title=file.title,
         summary=file.summary,
         body="\n".join(bodies),
+        new=new,
     )
     session.flush()
 

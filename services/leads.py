@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import Condition, Therapy, utcnow
+from db.session import write_lock
 from schemas.leads import ConsultationRequestCreate, ConsultationRequestReceipt
 from services import articles, consent, idempotency, outbox
 
@@ -186,13 +187,14 @@ def intake(
     """Store a lead once per Idempotency-Key and answer 201, or replay the first answer."""
     if idempotency_key is not None:
         digest = idempotency.fingerprint(data.model_dump(mode="json"))
-        stored = idempotency.claim(
-            engine=engine, key=idempotency_key, digest=digest, ttl=idempotency_ttl
-        )
+        with write_lock(engine):
+            stored = idempotency.claim(
+                engine=engine, key=idempotency_key, digest=digest, ttl=idempotency_ttl
+            )
         if stored is not None:
             return IntakeResult(stored.status, stored.body, stored.location, replayed=True)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
             lead = create_lead(session=session, data=data, ctx=ctx)
             body, location = _receipt(lead)
             if idempotency_key is not None:

@@ -14,10 +14,12 @@ def _is_postgres(session: Session) -> bool:
 
 
 def index_article(
-    *, session: Session, article_id: uuid.UUID, title: str, summary: str, body: str
+    *, session: Session, article_id: uuid.UUID, title: str, summary: str, body: str, new: bool
 ) -> None:
-    """Replace an article's search document."""
-    remove_article(session=session, article_id=article_id)
+    """Add (or, unless `new`, replace) an article's search document."""
+    if not new:
+        # FTS5 cannot index article_id, so this DELETE scans; new articles skip it.
+        remove_article(session=session, article_id=article_id)
     if _is_postgres(session):
         session.execute(
             text(

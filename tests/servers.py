@@ -40,6 +40,20 @@ def uvicorn_server(
     env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve `main:app` on a free port with CLINIC_* settings; yields the base URL."""
+    with uvicorn_process(database_url, log_path, args=args, env=env) as (base, _):
+        yield base
+
+
+@contextmanager
+def uvicorn_process(
+    database_url: str,
+    log_path: Path,
+    *,
+    app: str = "main:app",
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """Serve an ASGI app on a free port; yields its base URL and process id."""
     port = free_port()
     environment = {**os.environ, "CLINIC_DATABASE_URL": database_url, **(env or {})}
     with log_path.open("ab") as log:
@@ -48,7 +62,7 @@ def uvicorn_server(
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "main:app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -72,7 +86,7 @@ def uvicorn_server(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"uvicorn did not start; see {log_path}")
                 time.sleep(0.1)
-            yield base
+            yield base, proc.pid
         finally:
             proc.terminate()
             try:
