@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import httpx
 import orjson
 from sqlmodel import Session, func, select
 
-from bench.generate_articles import generate
+from bench.generate_articles import WORDS, generate
 from core.config import PROJECT_ROOT
 from db.lead_models import ConsultationRequest
 from db.migrate import head_revision, upgrade
@@ -140,6 +142,30 @@ def record_fixtures(base: str, paths: list[str], target: Path) -> dict[str, str]
     return etags
 
 
+PATHS = [ARTICLE, "/v1/articles?therapy=iv-ketamine", "/v1/articles?q=fear"]
+
+
+@contextmanager
+def app_and_floor(url: str, tmp: Path, name: str) -> Iterator[tuple[str, str, int, dict[str, str]]]:
+    """The API and, beside it, the baseline serving the API's own bytes for PATHS; yields
+    both base URLs, the API's pid and the recorded ETags."""
+    fixtures = tmp / f"fixtures-{name}.json"
+    with uvicorn_process(url, tmp / f"app-{name}.log", args=SERVER_ARGS, env=APP_ENV) as (
+        app,
+        pid,
+    ):
+        etags = record_fixtures(app, PATHS, fixtures)
+        with uvicorn_process(
+            url,
+            tmp / f"base-{name}.log",
+            app="bench.baseline_app:app",
+            args=SERVER_ARGS,
+            env={"BENCH_FIXTURES": str(fixtures)},
+        ) as (floor, _):
+            header()
+            yield app, floor, pid, etags
+
+
 def print_row(name: str, app: Result, floor: Result) -> None:
     """One scenario, app beside baseline."""
     print(
@@ -226,51 +252,38 @@ def main() -> None:
     engine.dispose()
     post_script = tmp / "post.lua"
     post_script.write_text(POST_SCRIPT % orjson.dumps(lead_body()).decode())
-    fixtures = tmp / "fixtures.json"
     print(
         f"wrk -t1 -c32, {seconds} s per run, {rounds} round(s); app = API, base = bare "
         "Starlette serving the same bytes; ratio = app/base req/s\n",
         flush=True,
     )
-    paths = [ARTICLE, "/v1/articles?therapy=iv-ketamine", "/v1/articles?q=fear"]
-    with uvicorn_process(url, tmp / "app.log", args=SERVER_ARGS, env=APP_ENV) as (app, pid):
-        etags = record_fixtures(app, paths, fixtures)
+    with app_and_floor(url, tmp, "demo") as (app, floor, pid, etags):
         not_modified = tmp / "inm.lua"
         not_modified.write_text(HEADER_SCRIPT % orjson.dumps(etags[ARTICLE]).decode())
         rss_before = rss_mib(pid)
-        with uvicorn_process(
-            url,
-            tmp / "base.log",
-            app="bench.baseline_app:app",
-            args=SERVER_ARGS,
-            env={"BENCH_FIXTURES": str(fixtures)},
-        ) as (floor, _):
-            header()
-            run_scenarios(
-                wrk,
-                app,
-                floor,
-                [
-                    Scenario("GET article by slug", ARTICLE),
-                    Scenario("GET article, If-None-Match (304)", ARTICLE, not_modified),
-                    Scenario("GET list ?therapy=iv-ketamine", paths[1]),
-                    Scenario("GET search ?q=fear", paths[2]),
-                ],
-                seconds,
-                rounds,
-            )
-            before = _lead_count(url)
-            post = run_scenarios(
-                wrk,
-                app,
-                floor,
-                [
-                    Scenario("POST consultation request", "/v1/consultation-requests", post_script),
-                ],
-                seconds,
-                rounds,
-            )["POST consultation request"][0]
-            stored = _lead_count(url) - before
+        run_scenarios(
+            wrk,
+            app,
+            floor,
+            [
+                Scenario("GET article by slug", ARTICLE),
+                Scenario("GET article, If-None-Match (304)", ARTICLE, not_modified),
+                Scenario("GET list ?therapy=iv-ketamine", PATHS[1]),
+                Scenario("GET search ?q=fear", PATHS[2]),
+            ],
+            seconds,
+            rounds,
+        )
+        before = _lead_count(url)
+        post = run_scenarios(
+            wrk,
+            app,
+            floor,
+            [Scenario("POST consultation request", "/v1/consultation-requests", post_script)],
+            seconds,
+            rounds,
+        )["POST consultation request"][0]
+        stored = _lead_count(url) - before
         rss_after = rss_mib(pid)
     print(
         f"\nPOST: wrk counted {post.requests} requests ({post.errors} errors); "
@@ -295,41 +308,28 @@ def _lead_count(url: str) -> int:
 def growth(wrk: str, tmp: Path, seconds: int, rounds: int) -> None:
     """The GET-by-slug, list and search scenarios over 10 000 articles."""
     url = growth_database(tmp)
-    fixtures = tmp / "fixtures-growth.json"
-    paths = [ARTICLE, "/v1/articles?therapy=iv-ketamine", "/v1/articles?q=fear"]
     cold = tmp / "cold.lua"
-    from bench.generate_articles import WORDS
-
     cold.write_text(COLD_SEARCH_SCRIPT % ", ".join(f'"{w}"' for w in WORDS))
     print(f"with {GROWTH_ARTICLES} more articles:", flush=True)
-    with uvicorn_process(url, tmp / "app-growth.log", args=SERVER_ARGS, env=APP_ENV) as (app, _):
-        record_fixtures(app, paths, fixtures)
-        with uvicorn_process(
-            url,
-            tmp / "base-growth.log",
-            app="bench.baseline_app:app",
-            args=SERVER_ARGS,
-            env={"BENCH_FIXTURES": str(fixtures)},
-        ) as (floor, _):
-            header()
-            run_scenarios(
-                wrk,
-                app,
-                floor,
-                [
-                    Scenario("GET article by slug (10k)", ARTICLE),
-                    Scenario("GET list ?therapy=iv-ketamine (10k)", paths[1]),
-                    Scenario("GET search ?q=fear (10k)", paths[2]),
-                ],
-                seconds,
-                rounds,
-            )
-            cold_result = run_wrk(wrk, app + "/v1/articles", seconds, cold)
-            print(
-                f"{'GET search, random 2-word q, uncached':38} {cold_result.rps:9.0f} "
-                f"{cold_result.p50_ms:7.2f} {cold_result.p99_ms:7.2f} |  (no baseline)",
-                flush=True,
-            )
+    with app_and_floor(url, tmp, "growth") as (app, floor, _, _etags):
+        run_scenarios(
+            wrk,
+            app,
+            floor,
+            [
+                Scenario("GET article by slug (10k)", ARTICLE),
+                Scenario("GET list ?therapy=iv-ketamine (10k)", PATHS[1]),
+                Scenario("GET search ?q=fear (10k)", PATHS[2]),
+            ],
+            seconds,
+            rounds,
+        )
+        cold_result = run_wrk(wrk, app + "/v1/articles", seconds, cold)
+        print(
+            f"{'GET search, random 2-word q, uncached':38} {cold_result.rps:9.0f} "
+            f"{cold_result.p50_ms:7.2f} {cold_result.p99_ms:7.2f} |  (no baseline)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

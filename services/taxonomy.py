@@ -1,5 +1,7 @@
 """Therapies and conditions, each with its published articles."""
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
@@ -25,7 +27,14 @@ def list_conditions(*, session: Session) -> list[ConditionPublic]:
     return [ConditionPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-def _links(articles: list[Article]) -> list[ArticleLink]:
+def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> list[ArticleLink]:
+    """Published articles in `locale` linked to one term (`link` = the link column)."""
+    articles = session.exec(
+        select(Article)
+        .join(link.table, link.table.c.article_id == col(Article.id))
+        .where(link == term_id, Article.status == "published", Article.locale == locale)
+        .order_by(col(Article.published_at).desc(), col(Article.slug))
+    ).all()
     return [
         ArticleLink(slug=a.slug, locale=a.locale, title=a.title, summary=a.summary)
         for a in articles
@@ -37,19 +46,9 @@ def get_therapy(*, session: Session, slug: str, locale: str) -> TherapyDetail:
     therapy = session.exec(select(Therapy).where(Therapy.slug == slug)).first()
     if therapy is None:
         raise NotFoundError(f"No therapy '{slug}'.", code="therapy_not_found")
-    articles = session.exec(
-        select(Article)
-        .join(ArticleTherapy, col(ArticleTherapy.article_id) == col(Article.id))
-        .where(
-            ArticleTherapy.therapy_id == therapy.id,
-            Article.status == "published",
-            Article.locale == locale,
-        )
-        .order_by(col(Article.published_at).desc(), col(Article.slug))
-    ).all()
     return TherapyDetail(
         **TherapyPublic.model_validate(therapy, from_attributes=True).model_dump(),
-        articles=_links(list(articles)),
+        articles=_published_links(session, col(ArticleTherapy.therapy_id), therapy.id, locale),
     )
 
 
@@ -58,17 +57,9 @@ def get_condition(*, session: Session, slug: str, locale: str) -> ConditionDetai
     condition = session.exec(select(Condition).where(Condition.slug == slug)).first()
     if condition is None:
         raise NotFoundError(f"No condition '{slug}'.", code="condition_not_found")
-    articles = session.exec(
-        select(Article)
-        .join(ArticleCondition, col(ArticleCondition.article_id) == col(Article.id))
-        .where(
-            ArticleCondition.condition_id == condition.id,
-            Article.status == "published",
-            Article.locale == locale,
-        )
-        .order_by(col(Article.published_at).desc(), col(Article.slug))
-    ).all()
     return ConditionDetail(
         **ConditionPublic.model_validate(condition, from_attributes=True).model_dump(),
-        articles=_links(list(articles)),
+        articles=_published_links(
+            session, col(ArticleCondition.condition_id), condition.id, locale
+        ),
     )
