@@ -7,6 +7,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
+from core.logging import describe_exception
 
 log = logging.getLogger("clinic.http")
 
@@ -102,8 +103,8 @@ class RequestGuardMiddleware:
         except _BodyTooLargeError:
             if not started:
                 await self._too_large(scope, receive, send)
-        except Exception:
-            log.exception("unhandled error path=%s", path)
+        except Exception as exc:
+            log.error("unhandled error path=%s error=%s", path, describe_exception(exc))
             if not started:
                 await problem_response(
                     status=500,

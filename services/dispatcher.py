@@ -22,6 +22,7 @@ from standardwebhooks import Webhook
 
 from core.config import Settings
 from core.errors import ValidationFailedError
+from core.logging import describe_exception
 from db.models import utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from services.outbox import NOTIFY_CHANNEL, render
@@ -318,8 +319,8 @@ class Dispatcher:
                 self._wake.clear()
                 try:
                     sent = await self.run_once(client)
-                except Exception:
-                    log.exception("webhook dispatch failed; retrying")
+                except Exception as exc:
+                    log.error("webhook dispatch failed; retrying: %s", describe_exception(exc))
                     sent = 0
                 if sent:
                     continue

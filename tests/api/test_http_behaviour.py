@@ -59,7 +59,7 @@ def test_unknown_route_and_wrong_method_are_problems(client):
     assert r.json()["code"] == "method_not_allowed"
 
 
-def test_unhandled_errors_are_500_problems_without_internals(make_client):
+def test_unhandled_errors_are_500_problems_without_internals(make_client, caplog):
     c = make_client()
 
     @c.app.get("/boom")  # type: ignore[untyped-decorator]
@@ -72,6 +72,8 @@ def test_unhandled_errors_are_500_problems_without_internals(make_client):
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in r.text and "Traceback" not in r.text
     assert r.json()["code"] == "internal_error"
+    assert "builtins.RuntimeError at" in caplog.text  # logged: what and where...
+    assert "secret internal detail" not in caplog.text  # ...but not the message
 
 
 def test_security_headers_on_json_and_docs(client):
