@@ -26,7 +26,7 @@ def list_audit_entries(
     _principal: LeadsRead,
     lead_id: uuid.UUID | None = None,
     cursor: Annotated[
-        int | None, Query(ge=1, le=2**62, description="From `meta.next_cursor`.")
+        int | None, Query(ge=1, le=2**31 - 1, description="From `meta.next_cursor`.")
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditList:

@@ -87,7 +87,7 @@ def test_endpoint_management_and_secrets(make_client, manage, receiver, issue_ke
         "https://[::1]/x",
         "https://user:pw@example.com/x",
         "ftp://example.com/x",
-        "https://no-such-host.invalid/x",
+        "https://0.0.0.0/x",
     ],
 )
 def test_ssrf_guard_refuses_non_https_and_private_targets(make_client, manage, url):
