@@ -14,7 +14,12 @@ from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
 from api.errors import install_error_handlers
-from api.middleware import AccessLogMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
+from api.middleware import (
+    AccessLogMiddleware,
+    HeadAsGetMiddleware,
+    RequestGuardMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.response_cache import CachedGetMiddleware, ResponseCache
 from core.config import Settings, get_settings
 from core.logging import configure_logging
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.add_middleware(CachedGetMiddleware, cache=app.state.response_cache, settings=settings)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

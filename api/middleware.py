@@ -162,3 +162,22 @@ class AccessLogMiddleware:
                 status["code"],
                 (time.perf_counter() - start) * 1000,
             )
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD like GET without the body (CDNs and link checkers use it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -168,3 +168,13 @@ def test_readiness_fails_when_database_is_unreachable():
     with TestClient(create_app(settings)) as c:
         r = c.get("/readyz")
         assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize("path", ["/v1/articles", "/v1/articles/iv-ketamine-for-ptsd", "/healthz"])
+def test_head_answers_like_get_without_a_body(client, path):
+    get = client.get(path)
+    head = client.head(path)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers.get("etag") == get.headers.get("etag")
+    assert head.headers["content-length"] == str(len(get.content))
+    assert client.head("/v1/articles/no-such-article").status_code == 404
