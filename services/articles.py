@@ -106,12 +106,16 @@ def _required(
     return required_disclaimers(active, [t.slug for t in therapies], [c.slug for c in conditions])
 
 
-def _published(session: Session, slug: str, locale: str) -> Article:
-    article = session.exec(
+def _find_published(session: Session, slug: str, locale: str) -> Article | None:
+    return session.exec(
         select(Article).where(
             Article.slug == slug, Article.locale == locale, Article.status == PUBLISHED
         )
     ).first()
+
+
+def _published(session: Session, slug: str, locale: str) -> Article:
+    article = _find_published(session, slug, locale)
     if article is None:
         raise NotFoundError(
             f"No published article '{slug}' in locale '{locale}'.", code="article_not_found"
@@ -141,11 +145,7 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
 
 def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[str, Any]] | None:
     """The disclaimer versions a reader of this published article sees now (None: no article)."""
-    article = session.exec(
-        select(Article).where(
-            Article.slug == slug, Article.locale == locale, Article.status == PUBLISHED
-        )
-    ).first()
+    article = _find_published(session, slug, locale)
     if article is None:
         return None
     therapies, conditions = (m[article.id] for m in _terms(session, [article.id]))
