@@ -6,9 +6,9 @@ from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
 from db.models import utcnow
-from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
-from services import outbox
+from services import outbox, webhook_endpoints
 
 MAX_LISTED = 200
 
@@ -40,10 +40,7 @@ def list_for_endpoint(
     *, session: Session, endpoint_id: uuid.UUID, status: str | None = None
 ) -> list[WebhookDeliveryPublic]:
     """The newest deliveries of an endpoint with their attempts."""
-    if session.get(WebhookEndpoint, endpoint_id) is None:
-        raise NotFoundError(
-            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
-        )
+    webhook_endpoints.get(session=session, endpoint_id=endpoint_id)  # 404 when unknown
     stmt = (
         select(WebhookDelivery, WebhookEvent.type)
         .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
@@ -73,10 +70,7 @@ def redeliver(*, session: Session, delivery_id: uuid.UUID) -> WebhookDeliveryPub
 
 def send_ping(*, session: Session, endpoint_id: uuid.UUID) -> WebhookDeliveryPublic:
     """Queue a `ping` event for this endpoint alone."""
-    if session.get(WebhookEndpoint, endpoint_id) is None:
-        raise NotFoundError(
-            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
-        )
+    webhook_endpoints.get(session=session, endpoint_id=endpoint_id)  # 404 when unknown
     evt = outbox.emit(
         session=session, type="ping", data={"message": "ping"}, endpoint_id=endpoint_id
     )
