@@ -53,15 +53,23 @@ def emit(
     if endpoint_id is not None:
         stmt = stmt.where(WebhookEndpoint.id == endpoint_id)
     now = utcnow()
-    for endpoint in session.exec(stmt):
-        if endpoint_id is None and endpoint.event_types and type not in endpoint.event_types:
-            continue
-        session.add(WebhookDelivery(event_id=evt.id, endpoint_id=endpoint.id, next_attempt_at=now))
+    deliveries = [
+        WebhookDelivery(event_id=evt.id, endpoint_id=endpoint.id, next_attempt_at=now)
+        for endpoint in session.exec(stmt)
+        if endpoint_id is not None or not endpoint.event_types or type in endpoint.event_types
+    ]
+    session.add_all(deliveries)
+    if deliveries:  # with no subscriber there is nothing to wake anyone for
+        announce(session=session)
+    return evt
+
+
+def announce(*, session: Session) -> None:
+    """Wake dispatchers when this transaction commits: in-process, and on PostgreSQL every
+    worker LISTENing in any process."""
     session.info["webhook_events"] = True
     if session.get_bind().dialect.name == "postgresql":
-        # Delivered at commit to every worker LISTENing, in any process.
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-    return evt
 
 
 def lead_data(lead: ConsultationRequest) -> dict[str, Any]:

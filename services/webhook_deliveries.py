@@ -62,7 +62,7 @@ def redeliver(*, session: Session, delivery_id: uuid.UUID) -> WebhookDeliveryPub
         event_id=old.event_id, endpoint_id=old.endpoint_id, next_attempt_at=utcnow()
     )
     session.add(fresh)
-    session.info["webhook_events"] = True
+    outbox.announce(session=session)
     session.commit()
     event_type = session.get_one(WebhookEvent, fresh.event_id).type
     return _public(session, fresh, event_type)
