@@ -27,7 +27,10 @@ def _client(request: Request) -> str | None:
 
 def guard_intake(request: Request) -> None:
     """Rate limit by client IP and insist on JSON, before the body is validated."""
-    decision = request.app.state.lead_limiter.hit("consultation-requests", _client(request) or "-")
+    request.state.client_ip = _client(request)  # the route records the same address
+    decision = request.app.state.lead_limiter.hit(
+        "consultation-requests", request.state.client_ip or "-"
+    )
     if decision is not None:
         request.state.rate_headers = decision.headers()
         if not decision.allowed:
@@ -73,7 +76,7 @@ def create_consultation_request(
         engine=request.app.state.engine,
         data=body,
         ctx=leads.SubmissionContext(
-            client_ip=_client(request),
+            client_ip=request.state.client_ip,
             user_agent=request.headers.get("user-agent"),
             default_region=settings.phone_default_region,
             default_locale=settings.default_locale,
