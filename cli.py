@@ -8,14 +8,16 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from api.links import event_links_builder
 from core.config import get_settings
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db import migrate as migrations
-from db.session import make_engine, session_scope
+from db.session import make_engine, read_session, unit_of_work
+from schemas.vocabulary import ApiKeyState, LeadStatus
 from services import api_keys, lead_admin
 from services.content_import import import_content
-from services.dispatcher import DispatchConfig, Dispatcher
+from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
 
@@ -37,8 +39,10 @@ def import_content_command(
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
+    folder = content_dir or settings.content_dir
     try:
-        report = import_content(engine=engine, content_dir=content_dir or settings.content_dir)
+        with unit_of_work(engine) as session:
+            report = import_content(session=session, content_dir=folder)
     except ContentError as exc:
         typer.echo("content rejected, nothing was changed:", err=True)
         for problem in exc.problems:
@@ -62,7 +66,7 @@ def create_api_key(
     """Create an API key and print it once, alone on the last line."""
     engine = make_engine(get_settings().database_url)
     try:
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             key, token = api_keys.create_key(
                 session=session,
                 name=name,
@@ -84,9 +88,9 @@ def create_api_key(
 def list_api_keys() -> None:
     """List keys (never the keys themselves)."""
     engine = make_engine(get_settings().database_url)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         for key in api_keys.list_keys(session=session):
-            state = "revoked" if key.revoked_at else "active"
+            state = ApiKeyState.REVOKED if key.revoked_at else ApiKeyState.ACTIVE
             typer.echo(f"{key.id}  {key.prefix}  {state:7}  {','.join(key.scopes):40}  {key.name}")
     engine.dispose()
 
@@ -98,7 +102,7 @@ def revoke_api_key(
     """Revoke a key by id or prefix; it stops working at once."""
     engine = make_engine(get_settings().database_url)
     try:
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             row = api_keys.revoke(session=session, key_ref=key)
             typer.echo(f"revoked {row.id} ({row.prefix})")
     except NotFoundError as exc:
@@ -111,14 +115,15 @@ def revoke_api_key(
 @cli.command("export-leads")
 def export_leads(
     out: Annotated[Path, typer.Option(help="CSV file to write (it holds personal data).")],
-    status: Annotated[str | None, typer.Option(help="Only leads with this status.")] = None,
+    status: Annotated[LeadStatus | None, typer.Option(help="Only leads with this status.")] = None,
 ) -> None:
     """Write leads to a CSV file; the export is audited like one made over the API."""
     engine = make_engine(get_settings().database_url)
-    lines = lead_admin.export_csv(
-        engine=engine, actor=None, filters=lead_admin.LeadFilters(status=status), via="cli"
-    )
-    with out.open("w", encoding="utf-8", newline="") as handle:
+    filters = lead_admin.LeadFilters(status=status)
+    with unit_of_work(engine) as session:
+        lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
+    with read_session(engine) as session, out.open("w", encoding="utf-8", newline="") as handle:
+        lines = lead_admin.csv_lines(session=session, filters=filters)
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
     typer.echo(f"wrote {rows} lead(s) to {out}")
@@ -130,7 +135,8 @@ def worker() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
-    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings))
+    links = event_links_builder(settings.public_base_url)
+    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings, links=links))
 
     async def main() -> None:
         stop = asyncio.Event()

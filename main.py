@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -14,6 +15,7 @@ from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
 from api.errors import install_error_handlers
+from api.links import event_links_builder
 from api.middleware import (
     AccessLogMiddleware,
     HeadAsGetMiddleware,
@@ -25,12 +27,13 @@ from core.config import Settings, get_settings
 from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
-from db.session import make_engine
+from db.session import make_engine, read_session
 from schemas.common import Problem
 from schemas.webhooks import CrmEvent
-from services import outbox
-from services.dispatcher import DispatchConfig, Dispatcher
+from services import content_state
 from services.rate_limit import RateLimiter
+from services.webhooks import outbox
+from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
 API_DESCRIPTION = """
 Headless content and patient-lead API for a clinic offering IV ketamine, Stellate Ganglion Block
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.migration_head = head_revision(settings.database_url)
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
-    app.state.response_cache = ResponseCache(engine)
+    app.state.response_cache = ResponseCache(partial(content_version, engine))
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,
@@ -115,13 +118,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def content_version(engine: Engine) -> int:
+    """The content version the response caches compare against."""
+    with read_session(engine) as session:
+        return content_state.current_version(session=session)
+
+
 @asynccontextmanager
 async def run_dispatcher(engine: Engine, settings: Settings) -> AsyncIterator[None]:
     """The in-process webhook dispatcher, woken by commits that wrote events."""
     if not settings.webhook_dispatcher_enabled:
         yield
         return
-    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings))
+    links = event_links_builder(settings.public_base_url)
+    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings, links=links))
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)

@@ -6,19 +6,18 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlmodel import Session
 from starlette.responses import Response
 
-from api.deps import SLUG_PATTERN, LocaleDep, PaginationDep, SettingsDep
-from api.pagination import page_links
+from api.deps import LocaleDep, PaginationDep, SettingsDep
+from api.links import page_links
 from api.response_cache import article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionPublic
 from schemas.common import PageMeta, problem_responses
+from schemas.vocabulary import ArticleSlug, Slug
 from services import articles
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
-SlugPath = Annotated[
-    str, Path(pattern=SLUG_PATTERN, max_length=120, examples=["iv-ketamine-for-ptsd"])
-]
-TermQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)]
+SlugPath = Annotated[ArticleSlug, Path(examples=["iv-ketamine-for-ptsd"])]
+TermQuery = Annotated[Slug | None, Query()]
 
 
 @router.get(
@@ -50,7 +49,9 @@ async def list_articles(
             page_size=pagination.page_size,
         )
         meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
-        return ArticleList(data=items, meta=meta, links=page_links(request, meta))
+        return ArticleList(
+            data=items, meta=meta, links=page_links(request.url.path, request.query_params, meta)
+        )
 
     return await serve_cached(request, list_key(request.url.query), build)
 
@@ -86,7 +87,7 @@ async def get_article_section(
     request: Request,
     locale: LocaleDep,
     slug: SlugPath,
-    key: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=80, examples=["fear-extinction"])],
+    key: Annotated[Slug, Path(examples=["fear-extinction"])],
 ) -> Response:
     """One section by its stable key (the anchor used on the page)."""
     return await serve_cached(

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from api.deps import SettingsDep
+from api.deps import SessionDep, SettingsDep
+from api.links import lead_path
 from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
 from core.net import client_ip
@@ -61,6 +62,7 @@ def guard_intake(request: Request) -> None:
 def create_consultation_request(
     request: Request,
     body: ConsultationRequestCreate,
+    session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
         str | None,
@@ -73,7 +75,7 @@ def create_consultation_request(
 ) -> Response:
     """Store a consultation request once; answers with its id and time, never personal data."""
     result = leads.intake(
-        engine=request.app.state.engine,
+        session=session,
         data=body,
         ctx=leads.SubmissionContext(
             client_ip=request.state.client_ip,
@@ -85,12 +87,12 @@ def create_consultation_request(
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     headers = dict(getattr(request.state, "rate_headers", {}))
-    if result.location:
-        headers["Location"] = result.location
+    headers["Location"] = lead_path(result.lead_id)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
+    receipt = ConsultationRequestReceipt(id=result.lead_id, created_at=result.created_at)
     return Response(
-        result.body, status_code=result.status, media_type="application/json", headers=headers
+        receipt.model_dump_json(), status_code=201, media_type="application/json", headers=headers
     )
 
 

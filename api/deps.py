@@ -1,6 +1,7 @@
-"""Shared dependencies: database session, settings, locale and pagination parameters."""
+"""Shared dependencies: the request's unit of work, settings, locale and pagination."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -8,11 +9,11 @@ from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from core.config import Settings
+from db.session import read_session, request_unit_of_work
+from schemas.vocabulary import LOCALE_PATTERN
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
-LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 async def get_settings(request: Request) -> Settings:
@@ -21,13 +22,20 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request is the transaction: committed when the route returns, before the response
+    is sent, and rolled back when it raises."""
+    async with request_unit_of_work(request.app.state.engine) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+def read_only_session(request: Request) -> AbstractContextManager[Session]:
+    """A session for reads that need no unit of work (cached builds): it never commits."""
+    return read_session(request.app.state.engine)
+
+
+# scope="function": commit before the response leaves, so a 2xx always means "stored".
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -1,8 +1,8 @@
 """Exception handlers: every error leaves as problem+json, never a stack trace."""
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api.problems import problem_response
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailedError
 
 log = logging.getLogger("clinic.errors")
 
@@ -36,8 +36,21 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+# Services name the inputs they were given; these came from the URL or headers, not the body.
+_PARAMETER_LOCATIONS = {"idempotency_key": "header.Idempotency-Key", "cursor": "query.cursor"}
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """A validation location as the dotted field name a 422 reports, e.g. `body.consent.sms`."""
     return ".".join(str(p) for p in loc)
+
+
+def located(field: str) -> str:
+    """Where a field that a service names (`consent.sms`, `cursor`) sits in the request."""
+    head = field.split(".", 1)[0]
+    if head in _PARAMETER_LOCATIONS:
+        return _PARAMETER_LOCATIONS[head] + field[len(head) :]
+    return field_name(("body", field))
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -58,7 +71,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
+        {"field": field_name(e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors()
     ]
     return problem_response(
         status=422,
@@ -72,6 +86,9 @@ async def _validation(request: Request, exc: Exception) -> Response:
 
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    extra = exc.extra
+    if isinstance(exc, ValidationFailedError):
+        extra = {**extra, "errors": [{**e, "field": located(e["field"])} for e in extra["errors"]]}
     return problem_response(
         status=exc.status,
         title=exc.title,
@@ -79,7 +96,7 @@ async def _domain(request: Request, exc: Exception) -> Response:
         detail=exc.detail,
         instance=request.url.path,
         headers=exc.headers,
-        **exc.extra,
+        **extra,
     )
 
 

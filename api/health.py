@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy import text
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from api.problems import problem_response
-from db.migrate import current_revision
 from schemas.common import problem_responses
+from schemas.vocabulary import Readiness
+from services import health
 
 router = APIRouter(tags=["health"])
 
@@ -32,28 +32,22 @@ async def healthz() -> HealthStatus:
     response_model=HealthStatus,
     responses={503: problem_responses(503)[503]},
 )
-def readyz(request: Request) -> JSONResponse:
+def readyz(request: Request) -> Response:
     """The database answers and its schema is at the newest migration."""
-    engine = request.app.state.engine
-    head = request.app.state.migration_head
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        current = current_revision(engine)
-    except Exception:
-        return problem_response(
-            status=503,
-            title="Service Unavailable",
-            code="database_unavailable",
-            detail="The database does not answer.",
-            instance="/readyz",
-        )  # type: ignore[return-value]
-    if current != head:
-        return problem_response(  # type: ignore[return-value]
-            status=503,
-            title="Service Unavailable",
-            code="migrations_pending",
-            detail=f"Database at {current}, code expects {head}.",
-            instance="/readyz",
-        )
-    return JSONResponse({"status": "ready", "migration": current})
+    report = health.check(
+        engine=request.app.state.engine, expected=request.app.state.migration_head
+    )
+    if report.state == Readiness.READY:
+        return JSONResponse({"status": report.state, "migration": report.current})
+    detail = (
+        "The database does not answer."
+        if report.state == Readiness.DATABASE_UNAVAILABLE
+        else f"Database at {report.current}, code expects {report.expected}."
+    )
+    return problem_response(
+        status=503,
+        title="Service Unavailable",
+        code=report.state,
+        detail=detail,
+        instance="/readyz",
+    )

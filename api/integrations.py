@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from api.bodies import parse_json_body
 from api.deps import SessionDep, SettingsDep
 from schemas.common import problem_responses
-from schemas.webhooks import CrmEventAck
-from services import crm_inbound
+from schemas.webhooks import CrmEvent, CrmEventAck
+from services.webhooks import inbound
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 
@@ -39,10 +40,11 @@ def receive_crm_event(
     """Signed with `CLINIC_CRM_INBOUND_SECRET` (Standard Webhooks); a repeated `webhook-id`
     is acknowledged and changes nothing."""
     headers = {k.lower(): v for k, v in request.headers.items()}
-    crm_inbound.verify(
+    inbound.verify(
         secret=settings.crm_inbound_secret,
         body=raw,
         headers=headers,
         tolerance=settings.crm_inbound_tolerance_seconds,
     )
-    return crm_inbound.apply(session=session, message_id=headers["webhook-id"], raw=raw)
+    event = parse_json_body(CrmEvent, raw)
+    return inbound.apply(session=session, message_id=headers["webhook-id"], event=event)

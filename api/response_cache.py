@@ -15,16 +15,16 @@ from datetime import UTC, date, datetime
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.deps import read_only_session
 from api.http_cache import cache_control, cached_bytes, etag_matches, make_etag
 from core.config import Settings
-from db.models import ContentState
+from schemas.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
 
@@ -40,17 +40,21 @@ class CachedBody:
 class ResponseCache:
     """An LRU of serialized responses, valid for one content version and one UTC day."""
 
-    def __init__(self, engine: Engine, *, max_entries: int = 4096, refresh_seconds: float = 0.5):
-        self.engine = engine
+    def __init__(
+        self,
+        read_version: Callable[[], int],
+        *,
+        max_entries: int = 4096,
+        refresh_seconds: float = 0.5,
+    ):
+        self.read_version = read_version
         self.max_entries = max_entries
         self.refresh_seconds = refresh_seconds
         self.version: tuple[int, date] | None = None  # None: not known yet, so no caching
         self._entries: OrderedDict[Hashable, tuple[tuple[int, date], CachedBody]] = OrderedDict()
 
     def _read_version(self) -> tuple[int, date]:
-        with Session(self.engine) as session:
-            state = session.get(ContentState, 1)
-        return (state.version if state else 0, datetime.now(UTC).date())
+        return (self.read_version(), datetime.now(UTC).date())
 
     async def refresh(self) -> None:
         """Re-read the content version; a change empties the cache."""
@@ -105,7 +109,7 @@ def list_key(query: str) -> tuple[str, str]:
     return ("list", query)
 
 
-_ARTICLE_PATH = re.compile(r"^/v1/articles/([a-z0-9]+(?:-[a-z0-9]+)*)$")
+_ARTICLE_PATH = re.compile(r"^/v1/articles/(" + SLUG_PATTERN.strip("^$") + ")$")
 
 
 class CachedGetMiddleware:
@@ -161,7 +165,7 @@ async def serve_cached(
     app = request.app
 
     def run() -> BaseModel:
-        with Session(app.state.engine) as session:
+        with read_only_session(request) as session:
             return build(session)
 
     cached = await app.state.response_cache.get_or_build(key, run)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from api.deps import SLUG_PATTERN, LocaleDep
+from api.deps import LocaleDep
 from api.response_cache import serve_cached
 from schemas.common import problem_responses
 from schemas.taxonomy import (
@@ -15,10 +15,11 @@ from schemas.taxonomy import (
     TherapyDetail,
     TherapyList,
 )
+from schemas.vocabulary import Slug
 from services import disclaimers, taxonomy
 
 router = APIRouter(prefix="/v1")
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=80)]
+SlugPath = Annotated[Slug, Path()]
 
 
 @router.get(

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from core.config import PROJECT_ROOT
-from db.session import session_scope
+from db.session import unit_of_work
 from services.content_files import ArticleFile, load_bundle
 from services.content_import import apply_bundle
 
@@ -107,5 +107,5 @@ def generate(engine: Engine, count: int, seed: int = 7) -> None:
     bundle = load_bundle(PROJECT_ROOT / "content")
     for index in range(count):
         bundle.articles[f"generated/{index}.md"] = make_article(index, rng)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         apply_bundle(session=session, bundle=bundle)

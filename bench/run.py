@@ -26,7 +26,7 @@ from bench.generate_articles import WORDS, generate
 from core.config import PROJECT_ROOT
 from db.lead_models import ConsultationRequest
 from db.migrate import head_revision, upgrade
-from db.session import make_engine
+from db.session import make_engine, unit_of_work
 from services.content_import import import_content
 from tests.conftest import lead_body
 from tests.servers import uvicorn_process
@@ -248,7 +248,8 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
     engine = make_engine(url)
-    import_content(engine=engine, content_dir=PROJECT_ROOT / "content")
+    with unit_of_work(engine) as session:
+        import_content(session=session, content_dir=PROJECT_ROOT / "content")
     engine.dispose()
     post_script = tmp / "post.lua"
     post_script.write_text(POST_SCRIPT % orjson.dumps(lead_body()).decode())

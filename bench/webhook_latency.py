@@ -21,7 +21,7 @@ import httpx
 
 from core.config import PROJECT_ROOT
 from db.migrate import upgrade
-from db.session import make_engine, session_scope
+from db.session import make_engine, unit_of_work
 from services.api_keys import create_key
 from services.content_import import import_content
 from tests.conftest import lead_body
@@ -46,8 +46,9 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
     engine = make_engine(url)
-    import_content(engine=engine, content_dir=PROJECT_ROOT / "content")
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
+        import_content(session=session, content_dir=PROJECT_ROOT / "content")
+    with unit_of_work(engine) as session:
         _, token = create_key(session=session, name="bench", scopes=["webhooks:manage"])
     engine.dispose()
     env = {

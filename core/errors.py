@@ -93,3 +93,10 @@ class UnsupportedMediaTypeError(DomainError):
     status = 415
     code = "unsupported_media_type"
     title = "Unsupported Media Type"
+
+
+class BlockedAddressError(ValidationFailedError):
+    """A URL's host does not resolve, or resolves to a private, loopback or reserved address."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([{"field": "url", "type": "invalid_url", "message": message}])

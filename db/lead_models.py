@@ -70,14 +70,13 @@ class LeadTerm(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """One Idempotency-Key: its request fingerprint and, once done, the response to replay."""
+    """One Idempotency-Key: its request fingerprint and the lead that request created.
+
+    Written in the lead's own transaction, so it exists exactly when the lead does."""
 
     key: str = Field(max_length=255, primary_key=True)
     fingerprint: str = Field(max_length=64)
-    state: str = Field(max_length=12)
-    response_status: int | None = None
-    response_body: str | None = None
-    response_location: str | None = Field(default=None, max_length=300)
+    lead_id: uuid.UUID
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

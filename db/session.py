@@ -1,9 +1,10 @@
 """Engine and session factory; SQLite gets WAL, foreign keys and a busy timeout."""
 
+import asyncio
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -49,33 +50,52 @@ def make_engine(database_url: str) -> Engine:
     )
 
 
-_SQLITE_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = (
-    weakref.WeakKeyDictionary()
-)
+_THREAD_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_ASYNC_LOCKS: "weakref.WeakKeyDictionary[Engine, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+# SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
+# growing steps and turns a burst of writes into seconds of latency. A lock per process queues
+# them instead. Requests queue on an asyncio lock, so that waiting ties up no worker thread;
+# the CLI, the dispatcher's threads and tests queue on a thread lock. PostgreSQL needs neither.
 
 
 @contextmanager
-def write_lock(engine: Engine) -> Iterator[None]:
-    """Serialize this process's write transactions on SQLite.
-
-    SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
-    growing steps and turns a burst of writes into seconds of latency. A lock queues them
-    instead. PostgreSQL needs nothing."""
-    if engine.dialect.name != "sqlite":
-        yield
-        return
-    lock = _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
-    with lock:
-        yield
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error: with `request_unit_of_work`,
+    the only places that commit. The CLI, the dispatcher and tests use this one."""
+    lock = _THREAD_LOCKS.setdefault(engine, threading.Lock()) if _is_sqlite(engine) else None
+    with lock or nullcontext(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
-            session.commit()
         except BaseException:
             session.rollback()
             raise
+        session.commit()
+
+
+@asynccontextmanager
+async def request_unit_of_work(engine: Engine) -> AsyncIterator[Session]:
+    """The unit of work of one HTTP request; the blocking commit runs in a worker thread."""
+    lock = _ASYNC_LOCKS.setdefault(engine, asyncio.Lock()) if _is_sqlite(engine) else None
+    async with lock or nullcontext():
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+        except BaseException:
+            await asyncio.to_thread(session.rollback)
+            raise
+        else:
+            await asyncio.to_thread(session.commit)
+        finally:
+            await asyncio.to_thread(session.close)
+
+
+def _is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only (cached builds, streamed exports): it never commits."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

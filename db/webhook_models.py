@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from db.models import utcnow
+from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
 
 
 class WebhookEndpoint(SQLModel, table=True):
@@ -18,12 +19,12 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=500)
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    payload_mode: str = Field(default="full", max_length=10)
+    payload_mode: str = Field(default=PayloadMode.FULL, max_length=10)
     include_health_data: bool = False
     secret: str = Field(max_length=200)
     previous_secret: str | None = Field(default=None, max_length=200)
     previous_secret_expires_at: datetime | None = None
-    status: str = Field(default="active", max_length=10, index=True)
+    status: str = Field(default=EndpointStatus.ACTIVE, max_length=10, index=True)
     disabled_reason: str | None = Field(default=None, max_length=200)
     failing_since: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -48,7 +49,7 @@ class WebhookDelivery(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="webhookevent.id", index=True)
     endpoint_id: uuid.UUID = Field(foreign_key="webhookendpoint.id", index=True, ondelete="CASCADE")
-    status: str = Field(default="pending", max_length=10)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_status_code: int | None = None

@@ -1,16 +1,13 @@
 """Articles as clients see them: summaries in lists, the whole article by slug."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from schemas.common import PageLinks, PageMeta
 from schemas.taxonomy import DisclaimerGroups, DisclaimerPublic, DisclaimerRef, TermRef
-
-SectionKind = Literal[
-    "overview", "mechanism", "treatment", "evidence", "safety", "faq", "call_to_action", "other"
-]
+from schemas.vocabulary import SectionKind
 
 
 class SectionPublic(BaseModel):

@@ -7,6 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from schemas.vocabulary import (
+    LOCALE_PATTERN,
+    ArticleSlug,
+    Channel,
+    ContactMethod,
+    LeadStatus,
+    Slug,
+)
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -34,10 +43,6 @@ MessageText = Annotated[
     StringConstraints(strip_whitespace=True, max_length=2000),
     AfterValidator(_no_control_chars),
 ]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
-ContactMethod = Literal["phone", "email", "sms"]
-Channel = Literal["web", "ios", "android", "other"]
-LeadStatus = Literal["new", "contacted", "scheduled", "closed", "spam"]
 
 
 class _Input(BaseModel):
@@ -59,8 +64,8 @@ class ConsentIn(_Input):
 class SourceIn(_Input):
     """Where the request came from, for attribution."""
 
-    article_slug: Slug | None = Field(default=None, examples=["iv-ketamine-for-ptsd"])
-    locale: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = Field(
+    article_slug: ArticleSlug | None = Field(default=None, examples=["iv-ketamine-for-ptsd"])
+    locale: Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)] | None = Field(
         default=None, description="Locale of the source article (default: the clinic's)."
     )
     page_url: UrlText | None = Field(default=None, examples=["https://www.clinic.example/ptsd"])
@@ -70,7 +75,7 @@ class SourceIn(_Input):
     utm_campaign: ShortText | None = None
     utm_term: ShortText | None = None
     utm_content: ShortText | None = None
-    channel: Channel = "web"
+    channel: Channel = Channel.WEB
 
 
 class ConsultationRequestCreate(_Input):
@@ -107,7 +112,7 @@ class ConsultationRequestCreate(_Input):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)] = (
         Field(description="Any common format; national numbers use the clinic's default region.")
     )
-    preferred_contact_method: ContactMethod = "phone"
+    preferred_contact_method: ContactMethod = ContactMethod.PHONE
     preferred_time: (
         Annotated[
             str,
@@ -129,8 +134,10 @@ class ConsultationRequestCreate(_Input):
 class ConsultationRequestReceipt(BaseModel):
     """The answer to a submitted request: no personal data is echoed."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: uuid.UUID
-    status: Literal["received"]
+    status: Literal["received"] = "received"
     created_at: datetime
 
 

@@ -1,10 +1,10 @@
 """Therapies, conditions and disclaimers as clients see them."""
 
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-Placement = Literal["top", "bottom"]
+from schemas.vocabulary import Placement, RuleScope
 
 
 class TermRef(BaseModel):
@@ -49,7 +49,7 @@ class DisclaimerPublic(DisclaimerRef):
 class DisclaimerRule(BaseModel):
     """Which articles a disclaimer applies to."""
 
-    applies_to: Literal["all", "therapies", "conditions"]
+    applies_to: RuleScope
     slugs: list[str] = Field(description="Therapy or condition slugs; empty for `all`.")
 
 

@@ -6,15 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-EventType = Literal[
-    "consultation_request.created",
-    "consultation_request.updated",
-    "article.published",
-    "article.updated",
-    "article.unpublished",
-]
-EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
-PayloadMode = Literal["full", "thin"]
+from schemas.vocabulary import (
+    AckStatus,
+    CrmEventType,
+    DeliveryStatus,
+    EndpointStatus,
+    EventType,
+    PayloadMode,
+)
 
 
 class _Input(BaseModel):
@@ -32,7 +31,7 @@ class WebhookEndpointCreate(_Input):
         default_factory=list, description="Empty means every event type."
     )
     payload_mode: PayloadMode = Field(
-        default="full", description="`thin` sends ids and links only; `full` the record."
+        default=PayloadMode.FULL, description="`thin` sends ids and links only; `full` the record."
     )
     include_health_data: bool = Field(
         default=False,
@@ -62,7 +61,7 @@ class WebhookEndpointPublic(BaseModel):
     event_types: list[str]
     payload_mode: PayloadMode
     include_health_data: bool
-    status: Literal["active", "paused", "disabled"]
+    status: EndpointStatus
     disabled_reason: str | None
     failing_since: datetime | None
     created_at: datetime
@@ -99,7 +98,7 @@ class WebhookDeliveryPublic(BaseModel):
     event_id: uuid.UUID
     event_type: str
     endpoint_id: uuid.UUID
-    status: Literal["pending", "succeeded", "failed"]
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None
@@ -125,7 +124,7 @@ class CrmStatusChange(_Input):
 class CrmEvent(_Input):
     """An event the CRM posts back, signed with the Standard Webhooks scheme."""
 
-    type: Literal["consultation_request.status_changed"]
+    type: CrmEventType
     timestamp: datetime | None = None
     data: CrmStatusChange
 
@@ -133,5 +132,5 @@ class CrmEvent(_Input):
 class CrmEventAck(BaseModel):
     """Acknowledgement of an inbound event."""
 
-    status: Literal["applied", "duplicate"]
+    status: AckStatus
     id: uuid.UUID | None = None

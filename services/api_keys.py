@@ -70,7 +70,6 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)
-        session.commit()
     return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
 
 

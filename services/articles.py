@@ -29,10 +29,11 @@ from schemas.articles import (
     Seo,
 )
 from schemas.taxonomy import TermRef
+from schemas.vocabulary import ArticleStatus
 from services import search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
 
-PUBLISHED = "published"
+PUBLISHED = ArticleStatus.PUBLISHED
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ from sqlmodel import Session, col, select
 
 from db.lead_models import AuditEntry
 from schemas.leads import AuditEntryPublic
+from schemas.vocabulary import AuditAction
 
 
 def record(
     *,
     session: Session,
     actor: uuid.UUID | None,
-    action: str,
+    action: AuditAction,
     lead_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:

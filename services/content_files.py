@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import frontmatter
 import orjson
@@ -13,10 +13,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import ContentError
-from schemas.articles import CallToAction, SectionKind
+from schemas.articles import CallToAction
+from schemas.vocabulary import (
+    LOCALE_PATTERN,
+    ArticleSlug,
+    ArticleStatus,
+    Placement,
+    RuleScope,
+    SectionKind,
+    Slug,
+)
 from services.disclaimers import rule_matches
 
-SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _SECTION_HEADING = re.compile(
     r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$"
 )
@@ -29,7 +37,7 @@ class _Strict(BaseModel):
 class TherapyFile(_Strict):
     """A therapy as written in therapies.yaml."""
 
-    slug: str = Field(pattern=SLUG, max_length=80)
+    slug: Slug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1)
     regulatory_note: str = Field(min_length=1)
@@ -38,7 +46,7 @@ class TherapyFile(_Strict):
 class ConditionFile(_Strict):
     """A condition as written in conditions.yaml."""
 
-    slug: str = Field(pattern=SLUG, max_length=80)
+    slug: Slug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1)
 
@@ -46,18 +54,18 @@ class ConditionFile(_Strict):
 class DisclaimerFile(_Strict):
     """A disclaimer as written in disclaimers.yaml; its version is assigned on import."""
 
-    key: str = Field(pattern=SLUG, max_length=80)
+    key: Slug
     title: str = Field(min_length=1, max_length=200)
-    placement: Literal["top", "bottom"]
-    applies_to: Literal["all", "therapies", "conditions"]
+    placement: Placement
+    applies_to: RuleScope
     slugs: list[str] = Field(default_factory=list)
     text: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _rule_is_complete(self) -> "DisclaimerFile":
-        if self.applies_to == "all" and self.slugs:
+        if self.applies_to == RuleScope.ALL and self.slugs:
             raise ValueError("slugs must be empty when applies_to is 'all'")
-        if self.applies_to != "all" and not self.slugs:
+        if self.applies_to != RuleScope.ALL and not self.slugs:
             raise ValueError(f"slugs must list the {self.applies_to} it applies to")
         return self
 
@@ -73,7 +81,7 @@ class ConsentFile(_Strict):
 class SectionFile(_Strict):
     """One section parsed from an article body."""
 
-    key: str = Field(pattern=SLUG, max_length=80)
+    key: Slug
     heading: str = Field(min_length=1, max_length=200)
     kind: SectionKind
     markdown: str = Field(min_length=1)
@@ -98,11 +106,11 @@ class SeoFile(_Strict):
 class ArticleFile(_Strict):
     """An article: YAML front matter plus sections parsed from the Markdown body."""
 
-    slug: str = Field(pattern=SLUG, max_length=120)
-    locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    slug: ArticleSlug
+    locale: str = Field(default="en", pattern=LOCALE_PATTERN)
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(min_length=1)
-    status: Literal["draft", "published", "archived"]
+    status: ArticleStatus
     published_at: datetime | None = None
     therapies: list[str] = Field(min_length=1)
     conditions: list[str] = Field(default_factory=list)
@@ -113,7 +121,7 @@ class ArticleFile(_Strict):
 
     @model_validator(mode="after")
     def _published_is_reviewed(self) -> "ArticleFile":
-        if self.status == "published" and self.medical_review is None:
+        if self.status == ArticleStatus.PUBLISHED and self.medical_review is None:
             raise ValueError("a published article needs medical_review")
         return self
 
@@ -219,7 +227,7 @@ def _check_references(bundle: ContentBundle, problems: list[str]) -> None:
         for slug in a.conditions:
             if slug not in conditions:
                 problems.append(f"{relative}: conditions: unknown condition slug '{slug}'")
-        if a.status == "published" and not any(
+        if a.status == ArticleStatus.PUBLISHED and not any(
             rule_matches(d.applies_to, d.slugs, a.therapies, a.conditions)
             for d in bundle.disclaimers
         ):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.errors import ContentError
@@ -18,13 +18,12 @@ from db.models import (
     ArticleSection,
     ArticleTherapy,
     Condition,
-    ContentState,
     Disclaimer,
     Therapy,
     utcnow,
 )
-from db.session import session_scope
-from services import outbox, search
+from schemas.vocabulary import ArticleStatus
+from services import content_state, search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
@@ -35,6 +34,7 @@ from services.content_files import (
     load_bundle,
 )
 from services.rendering import render_markdown
+from services.webhooks import outbox
 
 
 @dataclass
@@ -62,11 +62,9 @@ class ImportReport:
         )
 
 
-def import_content(*, engine: Engine, content_dir: Path) -> ImportReport:
+def import_content(*, session: Session, content_dir: Path) -> ImportReport:
     """Validate the whole folder first, then apply it; a bad file changes nothing."""
-    bundle = load_bundle(content_dir)
-    with session_scope(engine) as session:
-        return apply_bundle(session=session, bundle=bundle)
+    return apply_bundle(session=session, bundle=load_bundle(content_dir))
 
 
 def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
@@ -81,10 +79,7 @@ def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
         seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
     _archive_missing(session, seen, report)
     if report.changed:
-        state = session.get(ContentState, 1) or ContentState(id=1)
-        state.version += 1
-        state.changed_at = utcnow()
-        session.add(state)
+        content_state.bump(session=session)
     return report
 
 
@@ -203,7 +198,7 @@ def _upsert_article(
             created_at=now,
             title="",
             summary="",
-            status="draft",
+            status=ArticleStatus.DRAFT,
             content_hash="",
             source_path="",
         )
@@ -240,7 +235,7 @@ def _apply_fields(
     article.seo_meta_title = file.seo.meta_title
     article.seo_meta_description = file.seo.meta_description
     article.canonical_url = file.seo.canonical_url
-    if file.status == "published":
+    if file.status == ArticleStatus.PUBLISHED:
         article.published_at = file.published_at or article.published_at or now
     else:
         article.published_at = file.published_at
@@ -295,9 +290,10 @@ def _replace_children(
 
 def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportReport) -> None:
     """An article whose file was removed is archived (kept, never public), not deleted."""
-    for article in session.exec(select(Article).where(col(Article.status) != "archived")):
+    archived = ArticleStatus.ARCHIVED
+    for article in session.exec(select(Article).where(col(Article.status) != archived)):
         if article.id not in seen:
-            before, article.status = article.status, "archived"
+            before, article.status = article.status, archived
             article.revision += 1
             article.updated_at = utcnow()
             outbox.emit_article_change(session=session, article=article, before=before)

@@ -12,18 +12,19 @@ from schemas.taxonomy import (
     DisclaimerRule,
     DisclaimerWithRule,
 )
+from schemas.vocabulary import RuleScope
 
 
 def rule_matches(
     applies_to: str, slugs: Iterable[str], therapies: Iterable[str], conditions: Iterable[str]
 ) -> bool:
     """Whether a disclaimer rule applies to an article with these therapies and conditions."""
-    if applies_to == "all":
+    if applies_to == RuleScope.ALL:
         return True
     wanted = set(slugs)
-    if applies_to == "therapies":
+    if applies_to == RuleScope.THERAPIES:
         return not wanted.isdisjoint(therapies)
-    if applies_to == "conditions":
+    if applies_to == RuleScope.CONDITIONS:
         return not wanted.isdisjoint(conditions)
     raise ValueError(f"unknown disclaimer rule {applies_to!r}")
 

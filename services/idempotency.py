@@ -1,30 +1,39 @@
-"""Idempotency-Key handling (IETF draft): replay, conflict and mismatch, enforced by a
-primary key in the database so that it holds across processes."""
+"""Idempotency-Key handling (IETF draft): the first request with a key creates the lead, a
+repeat with the same body replays it, a repeat with another body is refused.
+
+The key is claimed in the lead's own transaction, and a unique key in the database makes the
+claim hold across processes: a concurrent request with the same key waits for the first to
+commit (or roll back) and then replays it (or runs itself)."""
 
 import hashlib
-from dataclasses import dataclass
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import Engine, delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from core.errors import ConflictError, ValidationFailedError
+from core.errors import ValidationFailedError
+from db.inserts import insert_if_absent
 from db.lead_models import IdempotencyRecord
-from db.models import utcnow
 
-# A claim older than this whose request never finished (its process died) may be taken over.
-STALE_IN_FLIGHT = timedelta(seconds=60)
+FIELD = "idempotency_key"
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    """The first response to a key, to be replayed."""
+class IdempotencyKeyReusedError(ValidationFailedError):
+    """The key was already used with a different request body."""
 
-    status: int
-    body: bytes
-    location: str | None
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                {
+                    "field": FIELD,
+                    "type": "idempotency_key_reused",
+                    "message": "This key was already used with a different request body.",
+                }
+            ],
+            code="idempotency_key_reused",
+        )
 
 
 def fingerprint(payload: object) -> str:
@@ -32,81 +41,39 @@ def fingerprint(payload: object) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def claim(*, engine: Engine, key: str, digest: str, ttl: timedelta) -> StoredResponse | None:
-    """Claim `key` for this request (None), or return the response to replay.
+def claim(
+    *,
+    session: Session,
+    key: str,
+    digest: str,
+    lead_id: uuid.UUID,
+    now: datetime,
+    ttl: timedelta,
+) -> uuid.UUID | None:
+    """Claim `key` for the lead about to be created (None), or return the lead to replay.
 
-    Raises 409 while another request with the key is in flight, 422 if the key was used with
-    a different body."""
-    for _ in range(5):
-        with Session(engine) as session:
-            session.add(IdempotencyRecord(key=key, fingerprint=digest, state="in_flight"))
-            try:
-                session.commit()
-                return None
-            except IntegrityError:
-                session.rollback()
-            record = session.get(IdempotencyRecord, key)
-            if record is None:
-                continue  # expired and removed meanwhile: try again
-            age = utcnow() - record.created_at
-            expired = age > ttl or (record.state == "in_flight" and age > STALE_IN_FLIGHT)
-            if expired:
-                _delete(session, key, record)
-                continue
-            if record.fingerprint != digest:
-                raise ValidationFailedError(
-                    [
-                        {
-                            "field": "header.Idempotency-Key",
-                            "type": "idempotency_key_reused",
-                            "message": "This key was already used with a different request body.",
-                        }
-                    ],
-                    code="idempotency_key_reused",
-                )
-            if record.state == "in_flight":
-                raise ConflictError(
-                    "A request with this Idempotency-Key is still being processed; retry shortly.",
-                    code="idempotency_in_flight",
-                    headers={"Retry-After": "1"},
-                )
-            return StoredResponse(
-                status=record.response_status or 200,
-                body=(record.response_body or "").encode(),
-                location=record.response_location,
+    Raises IdempotencyKeyReusedError when the key came with another body within `ttl`."""
+    values = {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
+    if insert_if_absent(session, IdempotencyRecord, values):
+        return None
+    record = session.exec(
+        select(IdempotencyRecord)
+        .where(IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True)
+    ).one()
+    if now - record.created_at > ttl:
+        # Expired: take the key over, unless another request just did.
+        taken = session.execute(
+            update(IdempotencyRecord)
+            .where(
+                col(IdempotencyRecord.key) == key,
+                col(IdempotencyRecord.created_at) == record.created_at,
             )
-    raise ConflictError("Could not claim the Idempotency-Key; retry.", code="idempotency_in_flight")
-
-
-def _delete(session: Session, key: str, record: IdempotencyRecord) -> None:
-    session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.key == key,  # type: ignore[arg-type]
-            IdempotencyRecord.created_at == record.created_at,  # type: ignore[arg-type]
+            .values(**values)
         )
-    )
-    session.commit()
-
-
-def complete(*, session: Session, key: str, status: int, body: bytes, location: str | None) -> None:
-    """Store the response, in the same transaction as the work it describes."""
-    record = session.get(IdempotencyRecord, key)
-    if record is None:  # pragma: no cover - the claim is ours until we finish
-        raise ConflictError("Idempotency claim was lost.", code="idempotency_in_flight")
-    record.state = "done"
-    record.response_status = status
-    record.response_body = body.decode()
-    record.response_location = location
-    session.add(record)
-
-
-def release(*, engine: Engine, key: str) -> None:
-    """Give the key back after a failed request, so that a retry can run."""
-    with Session(engine) as session:
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
-                IdempotencyRecord.state == "in_flight",  # type: ignore[arg-type]
-            )
-        )
-        session.commit()
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return None
+        return claim(session=session, key=key, digest=digest, lead_id=lead_id, now=now, ttl=ttl)
+    if record.fingerprint != digest:
+        raise IdempotencyKeyReusedError()
+    return record.lead_id

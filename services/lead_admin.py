@@ -11,22 +11,26 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, and_, delete, exists, or_
+from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col, select
 
-from core.errors import ConflictError, NotFoundError, ValidationFailedError
+from core.errors import ConflictError, ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
-from services import audit, outbox
+from schemas.vocabulary import AuditAction, Channel, LeadStatus, TermKind
+from services import audit
+from services.records import get_or_not_found
+from services.webhooks import outbox
 
+S = LeadStatus
 # Forward moves only; any open lead may be marked spam.
-TRANSITIONS = {
-    "new": {"contacted", "scheduled", "closed", "spam"},
-    "contacted": {"scheduled", "closed", "spam"},
-    "scheduled": {"closed", "spam"},
-    "closed": {"spam"},
-    "spam": set(),
+TRANSITIONS: dict[LeadStatus, set[LeadStatus]] = {
+    S.NEW: {S.CONTACTED, S.SCHEDULED, S.CLOSED, S.SPAM},
+    S.CONTACTED: {S.SCHEDULED, S.CLOSED, S.SPAM},
+    S.SCHEDULED: {S.CLOSED, S.SPAM},
+    S.CLOSED: {S.SPAM},
+    S.SPAM: set(),
 }
 PERSONAL_FIELDS = (
     "first_name",
@@ -70,13 +74,13 @@ CSV_COLUMNS = (
 class LeadFilters:
     """Filters for lists and exports; they hold no personal data, so they may be audited."""
 
-    status: str | None = None
+    status: LeadStatus | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     therapy: str | None = None
     condition: str | None = None
     article: str | None = None
-    channel: str | None = None
+    channel: Channel | None = None
 
     def audit_detail(self) -> dict[str, Any]:
         """The filters as JSON-safe values."""
@@ -94,13 +98,13 @@ def encode_cursor(lead: ConsultationRequest) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Parse a cursor; a tampered one is a 422 on `query.cursor`."""
+    """Parse a cursor; a tampered one fails validation on `cursor`."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(data["c"]), uuid.UUID(data["i"])
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise ValidationFailedError(
-            [{"field": "query.cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
+            [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
         ) from None
 
 
@@ -117,7 +121,10 @@ def _where(filters: LeadFilters) -> list[Any]:
         conditions.append(col(lead.channel) == filters.channel)
     if filters.article:
         conditions.append(col(lead.source_article_slug) == filters.article)
-    for kind, slug in (("therapy", filters.therapy), ("condition", filters.condition)):
+    for kind, slug in (
+        (TermKind.THERAPY, filters.therapy),
+        (TermKind.CONDITION, filters.condition),
+    ):
         if slug:
             conditions.append(
                 exists().where(
@@ -161,20 +168,20 @@ def list_leads(
     audit.record(
         session=session,
         actor=actor,
-        action="lead.list",
+        action=AuditAction.LEAD_LIST,
         detail={"filters": filters.audit_detail(), "count": len(rows)},
     )
-    session.commit()
     return [to_public(r) for r in rows], (encode_cursor(rows[-1]) if more and rows else None)
 
 
 def _load(session: Session, lead_id: uuid.UUID) -> ConsultationRequest:
-    lead = session.get(ConsultationRequest, lead_id)
-    if lead is None:
-        raise NotFoundError(
-            f"No consultation request {lead_id}.", code="consultation_request_not_found"
-        )
-    return lead
+    return get_or_not_found(
+        session,
+        ConsultationRequest,
+        lead_id,
+        code="consultation_request_not_found",
+        what="consultation request",
+    )
 
 
 def get_lead(
@@ -182,8 +189,7 @@ def get_lead(
 ) -> ConsultationRequestPublic:
     """One lead; audited."""
     lead = _load(session, lead_id)
-    audit.record(session=session, actor=actor, action="lead.read", lead_id=lead.id)
-    session.commit()
+    audit.record(session=session, actor=actor, action=AuditAction.LEAD_READ, lead_id=lead.id)
     return to_public(lead)
 
 
@@ -193,7 +199,7 @@ def update_lead(
     actor: uuid.UUID | None,
     lead_id: uuid.UUID,
     change: ConsultationRequestUpdate,
-    action: str = "lead.update",
+    action: AuditAction = AuditAction.LEAD_UPDATE,
 ) -> ConsultationRequestPublic:
     """Change status (forward only, or spam) and/or notes; audited."""
     lead = _load(session, lead_id)
@@ -203,7 +209,7 @@ def update_lead(
         )
     changed: dict[str, Any] = {}
     if change.status is not None and change.status != lead.status:
-        if change.status not in TRANSITIONS[lead.status]:
+        if change.status not in TRANSITIONS[LeadStatus(lead.status)]:
             raise ConflictError(
                 f"Cannot move a lead from '{lead.status}' to '{change.status}'.",
                 code="invalid_status_transition",
@@ -218,7 +224,6 @@ def update_lead(
         session.add(lead)
         _emit_updated(session, lead)
     audit.record(session=session, actor=actor, action=action, lead_id=lead.id, detail=changed)
-    session.commit()
     return to_public(lead)
 
 
@@ -234,17 +239,11 @@ def erase_lead(*, session: Session, actor: uuid.UUID, lead_id: uuid.UUID) -> Non
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
         outbox.scrub_subject(session=session, subject_id=str(lead.id))
         _emit_updated(session, lead)
-    audit.record(session=session, actor=actor, action="lead.erase", lead_id=lead.id)
-    session.commit()
+    audit.record(session=session, actor=actor, action=AuditAction.LEAD_ERASE, lead_id=lead.id)
 
 
 def _emit_updated(session: Session, lead: ConsultationRequest) -> None:
-    outbox.emit(
-        session=session,
-        type="consultation_request.updated",
-        data=outbox.lead_data(lead),
-        subject_id=str(lead.id),
-    )
+    outbox.emit_lead_change(session=session, lead=lead, created=False)
 
 
 def _csv_safe(value: Any) -> str:
@@ -257,22 +256,20 @@ def _csv_safe(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def export_csv(
-    *, engine: Engine, actor: uuid.UUID | None, filters: LeadFilters, via: str = "api"
-) -> Iterator[str]:
-    """Audit the export now, then stream CSV lines in batches from a session of its own."""
-    with Session(engine) as session:
-        audit.record(
-            session=session,
-            actor=actor,
-            action="lead.export",
-            detail={"filters": filters.audit_detail(), "via": via},
-        )
-        session.commit()
-    return _csv_lines(engine, filters)
+def audit_export(
+    *, session: Session, actor: uuid.UUID | None, filters: LeadFilters, via: str
+) -> None:
+    """Record an export before its first line is read."""
+    audit.record(
+        session=session,
+        actor=actor,
+        action=AuditAction.LEAD_EXPORT,
+        detail={"filters": filters.audit_detail(), "via": via},
+    )
 
 
-def _csv_lines(engine: Engine, filters: LeadFilters) -> Iterator[str]:
+def csv_lines(*, session: Session, filters: LeadFilters) -> Iterator[str]:
+    """The matching leads as CSV text, a header and then one line per lead, read in batches."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -285,16 +282,15 @@ def _csv_lines(engine: Engine, filters: LeadFilters) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     yield flush()
     lead = ConsultationRequest
-    with Session(engine) as session:
-        stmt = (
-            select(lead)
-            .where(*_where(filters))
-            .order_by(col(lead.created_at).desc(), col(lead.id).desc())
-        )
-        for row in session.exec(stmt.execution_options(yield_per=500)):
-            values = {
-                **row.model_dump(),
-                **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
-            }
-            writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
-            yield flush()
+    stmt = (
+        select(lead)
+        .where(*_where(filters))
+        .order_by(col(lead.created_at).desc(), col(lead.id).desc())
+    )
+    for row in session.exec(stmt.execution_options(yield_per=500)):
+        values = {
+            **row.model_dump(),
+            **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
+        }
+        writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
+        yield flush()

@@ -1,19 +1,19 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-import orjson
 import phonenumbers
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import Condition, Therapy, utcnow
-from db.session import write_lock
-from schemas.leads import ConsultationRequestCreate, ConsultationRequestReceipt
-from services import articles, consent, idempotency, outbox
+from schemas.leads import ConsultationRequestCreate
+from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
+from services import articles, consent, idempotency
+from services.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,10 @@ class SubmissionContext:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    """What to answer: the first response, or its replay."""
+    """The stored lead (new, or the one an Idempotency-Key replays)."""
 
-    status: int
-    body: bytes
-    location: str | None
+    lead_id: uuid.UUID
+    created_at: datetime
     replayed: bool
 
 
@@ -64,18 +63,16 @@ def _validate(
     errors: list[dict[str, str]] = []
     phone = normalize_phone(data.phone, ctx.default_region)
     if phone is None:
-        errors.append(_error("body.phone", "invalid_phone", "Not a valid phone number."))
-    if data.preferred_contact_method == "sms" and not data.consent.sms:
+        errors.append(_error("phone", "invalid_phone", "Not a valid phone number."))
+    if data.preferred_contact_method == ContactMethod.SMS and not data.consent.sms:
         errors.append(
-            _error(
-                "body.consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in."
-            )
+            _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
     consent_row = consent.find_version(session=session, version=data.consent.consent_version)
     if consent_row is None:
         errors.append(
             _error(
-                "body.consent.consent_version",
+                "consent.consent_version",
                 "unknown_consent_version",
                 "No consent text has this version.",
             )
@@ -89,7 +86,7 @@ def _validate(
             if slug not in known:
                 errors.append(
                     _error(
-                        f"body.{field}.{index}",
+                        f"{field}.{index}",
                         f"unknown_{field[:-1]}",
                         f"Unknown {field[:-1]} slug.",
                     )
@@ -104,7 +101,7 @@ def _validate(
         if found is None:
             errors.append(
                 _error(
-                    "body.source.article_slug",
+                    "source.article_slug",
                     "unknown_article",
                     "No published article has this slug.",
                 )
@@ -121,17 +118,23 @@ def _validate(
 
 
 def create_lead(
-    *, session: Session, data: ConsultationRequestCreate, ctx: SubmissionContext
+    *,
+    session: Session,
+    data: ConsultationRequestCreate,
+    ctx: SubmissionContext,
+    lead_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> ConsultationRequest:
     """Validate and add a lead to the session; a filled honeypot stores it as spam."""
     phone, consent_text, shown = _validate(session, data, ctx)
-    now = utcnow()
+    now = now or utcnow()
     source = data.source
     utm = {k: v for k, v in source.model_dump().items() if k.startswith("utm_") and v}
     lead = ConsultationRequest(
+        id=lead_id or uuid.uuid4(),
         created_at=now,
         updated_at=now,
-        status="spam" if data.website else "new",
+        status=LeadStatus.SPAM if data.website else LeadStatus.NEW,
         first_name=data.first_name,
         last_name=data.last_name,
         email=str(data.email).lower(),
@@ -157,53 +160,37 @@ def create_lead(
     )
     session.add(lead)
     session.flush()
-    session.add_all([LeadTerm(lead_id=lead.id, kind="therapy", slug=s) for s in lead.therapies])
-    session.add_all([LeadTerm(lead_id=lead.id, kind="condition", slug=s) for s in lead.conditions])
-    if lead.status != "spam":
-        outbox.emit(
-            session=session,
-            type="consultation_request.created",
-            data=outbox.lead_data(lead),
-            subject_id=str(lead.id),
-        )
+    session.add_all(
+        [LeadTerm(lead_id=lead.id, kind=TermKind.THERAPY, slug=s) for s in lead.therapies]
+        + [LeadTerm(lead_id=lead.id, kind=TermKind.CONDITION, slug=s) for s in lead.conditions]
+    )
+    if lead.status != LeadStatus.SPAM:
+        outbox.emit_lead_change(session=session, lead=lead, created=True)
     return lead
-
-
-def _receipt(lead: ConsultationRequest) -> tuple[bytes, str]:
-    receipt = ConsultationRequestReceipt(id=lead.id, status="received", created_at=lead.created_at)
-    return orjson.dumps(
-        receipt.model_dump(mode="json")
-    ), f"/v1/admin/consultation-requests/{lead.id}"
 
 
 def intake(
     *,
-    engine: Engine,
+    session: Session,
     data: ConsultationRequestCreate,
     ctx: SubmissionContext,
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
 ) -> IntakeResult:
-    """Store a lead once per Idempotency-Key and answer 201, or replay the first answer."""
+    """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
+    that an earlier request with the same key and body created."""
+    lead_id, now = uuid.uuid4(), utcnow()
     if idempotency_key is not None:
-        digest = idempotency.fingerprint(data.model_dump(mode="json"))
-        with write_lock(engine):
-            stored = idempotency.claim(
-                engine=engine, key=idempotency_key, digest=digest, ttl=idempotency_ttl
-            )
-        if stored is not None:
-            return IntakeResult(stored.status, stored.body, stored.location, replayed=True)
-    try:
-        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
-            lead = create_lead(session=session, data=data, ctx=ctx)
-            body, location = _receipt(lead)
-            if idempotency_key is not None:
-                idempotency.complete(
-                    session=session, key=idempotency_key, status=201, body=body, location=location
-                )
-            session.commit()
-    except BaseException:
-        if idempotency_key is not None:
-            idempotency.release(engine=engine, key=idempotency_key)
-        raise
-    return IntakeResult(201, body, location, replayed=False)
+        earlier = idempotency.claim(
+            session=session,
+            key=idempotency_key,
+            digest=idempotency.fingerprint(data.model_dump(mode="json")),
+            lead_id=lead_id,
+            now=now,
+            ttl=idempotency_ttl,
+        )
+        if earlier is not None:
+            first = session.get_one(ConsultationRequest, earlier)
+            return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
+    lead = create_lead(session=session, data=data, ctx=ctx, lead_id=lead_id, now=now)
+    return IntakeResult(lead.id, lead.created_at, replayed=False)

@@ -13,6 +13,7 @@ from schemas.taxonomy import (
     TherapyDetail,
     TherapyPublic,
 )
+from schemas.vocabulary import ArticleStatus
 
 
 def list_therapies(*, session: Session) -> list[TherapyPublic]:
@@ -32,7 +33,7 @@ def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> 
     articles = session.exec(
         select(Article)
         .join(link.table, link.table.c.article_id == col(Article.id))
-        .where(link == term_id, Article.status == "published", Article.locale == locale)
+        .where(link == term_id, Article.status == ArticleStatus.PUBLISHED, Article.locale == locale)
         .order_by(col(Article.published_at).desc(), col(Article.slug))
     ).all()
     return [

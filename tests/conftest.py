@@ -15,7 +15,7 @@ from core.config import PROJECT_ROOT, Settings
 from db.migrate import upgrade
 from db.session import make_engine, normalize_url
 from main import create_app
-from services.content_import import import_content
+from tests.content_helpers import import_folder
 
 DEMO_CONTENT = PROJECT_ROOT / "content"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -95,7 +95,7 @@ def migrated(database: Database) -> Database:
 def seeded(migrated: Database) -> Database:
     """A migrated database with the demo content imported."""
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=DEMO_CONTENT)
+    import_folder(engine, DEMO_CONTENT)
     engine.dispose()
     return migrated
 
@@ -106,7 +106,7 @@ def shared_seeded(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     db = Database(backend, tmp_path_factory.mktemp(f"shared-{backend}"))
     upgrade(db.url)
     engine = db.engine()
-    import_content(engine=engine, content_dir=DEMO_CONTENT)
+    import_folder(engine, DEMO_CONTENT)
     engine.dispose()
     yield db
     db.drop()
@@ -148,12 +148,12 @@ def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def issue_key(seeded: Database) -> Callable[..., str]:
     """Create an API key with the given scopes in this test's database; returns the token."""
-    from db.session import session_scope
+    from db.session import unit_of_work
     from services.api_keys import create_key
 
     def factory(*scopes: str, name: str = "test") -> str:
         engine = seeded.engine()
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             _, token = create_key(session=session, name=name, scopes=list(scopes))
         engine.dispose()
         return token

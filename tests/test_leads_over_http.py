@@ -1,6 +1,7 @@
 """Leads against real uvicorn processes: concurrency, shared rate limits, and clean logs."""
 
 import asyncio
+import threading
 import uuid
 from datetime import timedelta
 
@@ -9,9 +10,15 @@ import pytest
 from sqlmodel import Session, func, select
 
 from db.lead_models import ConsultationRequest
-from services import idempotency
+from db.session import unit_of_work
+from schemas.leads import ConsultationRequestCreate
+from services import leads
 from tests.conftest import lead_body
 from tests.servers import redis_answers, uvicorn_server
+
+CTX = leads.SubmissionContext(
+    client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
+)
 
 
 def _count(db) -> int:
@@ -58,23 +65,37 @@ def test_fifty_concurrent_identical_requests_create_one_lead(seeded, tmp_path):
     assert _count(seeded) == 1
 
 
-def test_a_request_while_the_first_is_in_flight_is_409(seeded, make_client):
-    engine = seeded.engine()
+def test_a_request_while_the_first_is_in_flight_waits_for_it_and_replays_it(seeded, make_client):
+    """The key is claimed in the lead's own transaction: a second request with it blocks on
+    the database until the first commits, then answers with the first lead."""
     body = lead_body()
-    from schemas.leads import ConsultationRequestCreate
-
-    digest = idempotency.fingerprint(
-        ConsultationRequestCreate.model_validate(body).model_dump(mode="json")
+    client = make_client(leads_rate_limit="none")
+    engine = seeded.engine()
+    answers: list[httpx.Response] = []
+    second = threading.Thread(
+        target=lambda: answers.append(
+            client.post("/v1/consultation-requests", json=body, headers={"Idempotency-Key": "k1"})
+        )
     )
-    assert (
-        idempotency.claim(engine=engine, key="busy", digest=digest, ttl=timedelta(hours=24)) is None
-    )
+    with unit_of_work(engine) as session:
+        first = leads.intake(
+            session=session,
+            data=ConsultationRequestCreate.model_validate(body),
+            ctx=CTX,
+            idempotency_key="k1",
+            idempotency_ttl=timedelta(hours=24),
+        )
+        session.flush()
+        second.start()
+        second.join(timeout=1.0)
+        assert second.is_alive(), "the second request must wait while the first is uncommitted"
+    second.join(timeout=30)
     engine.dispose()
-    r = make_client(leads_rate_limit="none").post(
-        "/v1/consultation-requests", json=body, headers={"Idempotency-Key": "busy"}
-    )
-    assert r.status_code == 409 and r.headers["retry-after"] == "1"
-    assert _count(seeded) == 0
+    assert not first.replayed and len(answers) == 1
+    assert answers[0].status_code == 201, answers[0].text
+    assert answers[0].headers["idempotent-replayed"] == "true"
+    assert answers[0].json()["id"] == str(first.lead_id)
+    assert _count(seeded) == 1
 
 
 @pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")

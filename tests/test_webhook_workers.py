@@ -14,7 +14,7 @@ from core.config import PROJECT_ROOT
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from schemas.leads import ConsultationRequestCreate
 from services.leads import SubmissionContext, create_lead
-from services.webhook_endpoints import new_secret
+from services.webhooks.endpoints import new_secret
 from tests.conftest import lead_body
 from tests.webhook_receiver import Receiver, serve_receiver
 

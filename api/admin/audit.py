@@ -3,10 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.auth import LeadsRead
 from api.deps import SessionDep
+from api.links import next_cursor_link
 from schemas.common import problem_responses
 from schemas.leads import AuditList, CursorMeta
 from services import audit
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/v1/admin/audit", tags=["admin: audit"])
     responses=problem_responses(401, 403, 422),
 )
 def list_audit_entries(
+    request: Request,
     session: SessionDep,
     _principal: LeadsRead,
     lead_id: uuid.UUID | None = None,
@@ -38,9 +40,5 @@ def list_audit_entries(
     return AuditList(
         data=items,
         meta=CursorMeta(page_size=page_size, next_cursor=next_cursor),
-        links={
-            "next": f"/v1/admin/audit?cursor={next_cursor}&page_size={page_size}"
-            if next_cursor
-            else None
-        },
+        links={"next": next_cursor_link(request.url.path, request.query_params, next_cursor)},
     )

@@ -1,24 +1,26 @@
 """Staff access to consultation requests: list, read, update, export, erase."""
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import Engine
 from starlette.responses import Response, StreamingResponse
 
 from api.auth import LeadsRead, LeadsWrite
-from api.deps import SLUG_PATTERN, SessionDep
+from api.deps import SessionDep
+from api.links import next_cursor_link
+from db.session import read_session
 from schemas.common import problem_responses
 from schemas.leads import (
-    Channel,
     ConsultationRequestList,
     ConsultationRequestPublic,
     ConsultationRequestUpdate,
     CursorMeta,
-    LeadStatus,
 )
+from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
 from services import lead_admin
 
 router = APIRouter(prefix="/v1/admin/consultation-requests", tags=["admin: consultation requests"])
@@ -30,11 +32,9 @@ def lead_filters(
     status: LeadStatus | None = None,
     created_after: Annotated[datetime | None, Query(description="Inclusive, ISO-8601.")] = None,
     created_before: Annotated[datetime | None, Query(description="Exclusive, ISO-8601.")] = None,
-    therapy: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)] = None,
-    condition: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=80)] = None,
-    article: Annotated[
-        str | None, Query(pattern=SLUG_PATTERN, max_length=120, description="Source article slug.")
-    ] = None,
+    therapy: Annotated[Slug | None, Query()] = None,
+    condition: Annotated[Slug | None, Query()] = None,
+    article: Annotated[ArticleSlug | None, Query(description="Source article slug.")] = None,
     channel: Channel | None = None,
 ) -> lead_admin.LeadFilters:
     """Filters shared by the list and the export."""
@@ -73,14 +73,10 @@ def list_consultation_requests(
     items, next_cursor = lead_admin.list_leads(
         session=session, actor=principal.key_id, filters=filters, cursor=cursor, page_size=page_size
     )
-    next_link = None
-    if next_cursor:
-        params = dict(request.query_params) | {"cursor": next_cursor}
-        next_link = f"{request.url.path}?{urlencode(params)}"
     return ConsultationRequestList(
         data=items,
         meta=CursorMeta(page_size=page_size, next_cursor=next_cursor),
-        links={"next": next_link},
+        links={"next": next_cursor_link(request.url.path, request.query_params, next_cursor)},
     )
 
 
@@ -98,20 +94,24 @@ def list_consultation_requests(
     },
 )
 def export_consultation_requests(
-    request: Request, principal: LeadsRead, filters: Filters
+    request: Request, session: SessionDep, principal: LeadsRead, filters: Filters
 ) -> StreamingResponse:
     """Every matching lead as CSV, streamed. Audited."""
-    lines = lead_admin.export_csv(
-        engine=request.app.state.engine, actor=principal.key_id, filters=filters
-    )
+    lead_admin.audit_export(session=session, actor=principal.key_id, filters=filters, via="api")
     return StreamingResponse(
-        lines,
+        _stream(request.app.state.engine, filters),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="consultation-requests.csv"',
             "Cache-Control": "no-store",
         },
     )
+
+
+def _stream(engine: Engine, filters: lead_admin.LeadFilters) -> Iterator[str]:
+    """The CSV outlives the request's unit of work, so it reads through a session of its own."""
+    with read_session(engine) as session:
+        yield from lead_admin.csv_lines(session=session, filters=filters)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
@@ -10,6 +10,7 @@ from starlette.responses import Response
 from api.auth import require_scope
 from api.deps import SessionDep, SettingsDep
 from schemas.common import problem_responses
+from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import (
     WebhookDeliveryList,
     WebhookDeliveryPublic,
@@ -19,7 +20,8 @@ from schemas.webhooks import (
     WebhookEndpointUpdate,
     WebhookEndpointWithSecret,
 )
-from services import webhook_deliveries, webhook_endpoints
+from services.webhooks import deliveries as webhook_deliveries
+from services.webhooks import endpoints as webhook_endpoints
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -125,7 +127,9 @@ def delete_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Res
 def pause_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> WebhookEndpointPublic:
     """Deliveries wait (and keep accumulating) until the endpoint is resumed."""
     return _public(
-        webhook_endpoints.set_status(session=session, endpoint_id=endpoint_id, status="paused")
+        webhook_endpoints.set_status(
+            session=session, endpoint_id=endpoint_id, status=EndpointStatus.PAUSED
+        )
     )
 
 
@@ -139,7 +143,9 @@ def pause_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Webh
 def resume_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> WebhookEndpointPublic:
     """Resume a paused endpoint, or re-enable a disabled one."""
     return _public(
-        webhook_endpoints.set_status(session=session, endpoint_id=endpoint_id, status="active")
+        webhook_endpoints.set_status(
+            session=session, endpoint_id=endpoint_id, status=EndpointStatus.ACTIVE
+        )
     )
 
 
@@ -185,7 +191,7 @@ def test_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Webho
 def list_webhook_deliveries(
     session: SessionDep,
     endpoint_id: EndpointId,
-    status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
+    status: Annotated[DeliveryStatus | None, Query()] = None,
 ) -> WebhookDeliveryList:
     """The newest 200 deliveries, each with every attempt (time, status, latency, error)."""
     return WebhookDeliveryList(

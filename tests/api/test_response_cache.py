@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import event
 
 from core.config import PROJECT_ROOT
-from services.content_import import import_content
 from tests.conftest import DEMO_CONTENT
+from tests.content_helpers import import_folder
 from tests.servers import uvicorn_server
 
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
@@ -76,7 +76,7 @@ def test_a_content_change_is_served_within_a_second(make_client, seeded, tmp_pat
     before = c.get(ARTICLE).json()
     assert before["revision"] == 1
     engine = seeded.engine()
-    import_content(engine=engine, content_dir=_edited_content(tmp_path))
+    import_folder(engine, _edited_content(tmp_path))
     engine.dispose()
     took = _wait_until(lambda: c.get(ARTICLE).json()["revision"] == 2, 1.0)
     after = c.get(ARTICLE).json()

@@ -8,8 +8,8 @@ from sqlmodel import Session, col, func, select
 
 from core.errors import ContentError
 from db.models import Article, ArticleRevision, ArticleSection, Disclaimer
-from services.content_import import import_content
 from tests.conftest import DEMO_CONTENT
+from tests.content_helpers import import_folder
 
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
 
@@ -33,10 +33,10 @@ def _snapshot(engine) -> list[tuple[object, ...]]:
 
 def test_second_import_changes_nothing(migrated, content):
     engine = migrated.engine()
-    first = import_content(engine=engine, content_dir=content)
+    first = import_folder(engine, content)
     assert len(first.created) == 4 and first.changed
     before = _snapshot(engine)
-    second = import_content(engine=engine, content_dir=content)
+    second = import_folder(engine, content)
     assert not second.changed and second.unchanged == 4
     assert _snapshot(engine) == before
     engine.dispose()
@@ -44,14 +44,14 @@ def test_second_import_changes_nothing(migrated, content):
 
 def test_edited_article_updates_and_bumps_revision(migrated, content):
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     path = content / KETAMINE
     path.write_text(
         path.read_text().replace(
             "## Fear extinction {#fear-extinction", "## Unlearning fear {#fear-extinction"
         )
     )
-    report = import_content(engine=engine, content_dir=content)
+    report = import_folder(engine, content)
     assert report.updated == ["iv-ketamine-for-ptsd (en)"] and report.unchanged == 3
     with Session(engine) as s:
         article = s.exec(select(Article).where(Article.slug == "iv-ketamine-for-ptsd")).one()
@@ -73,10 +73,10 @@ def test_edited_article_updates_and_bumps_revision(migrated, content):
 
 def test_changed_disclaimer_text_makes_a_new_version_and_keeps_the_old(migrated, content):
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     path = content / "disclaimers.yaml"
     path.write_text(path.read_text().replace("call or text 988", "call or text 988 at any hour"))
-    report = import_content(engine=engine, content_dir=content)
+    report = import_folder(engine, content)
     assert report.disclaimer_versions == ["crisis-resources v2"]
     with Session(engine) as s:
         rows = s.exec(
@@ -91,9 +91,9 @@ def test_changed_disclaimer_text_makes_a_new_version_and_keeps_the_old(migrated,
 
 def test_removed_article_file_is_archived_not_deleted(migrated, content):
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     (content / "articles/nad-plus-iv-therapy.md").unlink()
-    report = import_content(engine=engine, content_dir=content)
+    report = import_folder(engine, content)
     assert report.archived == ["nad-plus-iv-therapy (en)"]
     with Session(engine) as s:
         article = s.exec(select(Article).where(Article.slug == "nad-plus-iv-therapy")).one()
@@ -170,7 +170,7 @@ def test_bad_files_are_rejected_naming_file_and_field_without_touching_the_db(
     migrated, content, file, old, new, message
 ):
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     before = _snapshot(engine)
     path = content / file
     text = path.read_text()
@@ -180,7 +180,7 @@ def test_bad_files_are_rejected_naming_file_and_field_without_touching_the_db(
     other = content / "articles/stellate-ganglion-block-for-ptsd.md"
     other.write_text(other.read_text().replace("What SGB is", "What an SGB is"))
     with pytest.raises(ContentError) as excinfo:
-        import_content(engine=engine, content_dir=content)
+        import_folder(engine, content)
     assert any(p.startswith(message) for p in excinfo.value.problems), excinfo.value.problems
     assert _snapshot(engine) == before
     engine.dispose()
@@ -189,7 +189,7 @@ def test_bad_files_are_rejected_naming_file_and_field_without_touching_the_db(
 def test_a_published_article_needs_a_disclaimer_and_a_review(migrated, content):
     (content / "disclaimers.yaml").write_text("[]\n")
     with pytest.raises(ContentError) as excinfo:
-        import_content(engine=migrated.engine(), content_dir=content)
+        import_folder(migrated.engine(), content)
     assert "articles/nad-plus-iv-therapy.md: status: no disclaimer applies; cannot publish" in (
         excinfo.value.problems
     )

@@ -5,12 +5,15 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
+from api.links import event_links_builder
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.leads import ConsultationRequestCreate
-from services.content_import import import_content
+from schemas.vocabulary import PayloadMode
 from services.leads import SubmissionContext, create_lead
-from services.outbox import article_event_type, render
+from services.webhooks.outbox import article_event_type
+from services.webhooks.payloads import render
 from tests.conftest import DEMO_CONTENT, lead_body
+from tests.content_helpers import import_folder
 
 CTX = SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
@@ -44,21 +47,21 @@ def test_a_rolled_back_lead_leaves_no_event(seeded):
 def test_import_emits_article_events(migrated, tmp_path: Path):
     content = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
     engine = migrated.engine()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
 
     def types() -> list[str]:
         with Session(engine) as s:
             return sorted(e.type for e in s.exec(select(WebhookEvent)))
 
     assert types() == ["article.published"] * 3  # the draft is not announced
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     assert len(types()) == 3  # nothing changed, nothing emitted
     path = content / "articles/nad-plus-iv-therapy.md"
     path.write_text(path.read_text().replace("coenzyme found", "coenzyme present"))
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     assert types().count("article.updated") == 1
     (content / "articles/stellate-ganglion-block-for-ptsd.md").unlink()
-    import_content(engine=engine, content_dir=content)
+    import_folder(engine, content)
     assert types().count("article.unpublished") == 1
     engine.dispose()
 
@@ -72,25 +75,35 @@ def test_event_type_rules():
 
 
 def test_rendering_modes():
-    data = {
-        "id": "1",
-        "email": "a@b.c",
-        "therapies": ["x"],
-        "message": "m",
-        "links": {"self": "/v1/admin/consultation-requests/1"},
-    }
+    data = {"id": "1", "email": "a@b.c", "therapies": ["x"], "message": "m"}
+    links = event_links_builder("https://api.example/")
     full = render(
-        "consultation_request.created",
-        data,
-        mode="full",
-        health=False,
-        base_url="https://api.example/",
+        "consultation_request.created", data, mode=PayloadMode.FULL, health=False, links=links
     )
     assert full["links"]["self"] == "https://api.example/v1/admin/consultation-requests/1"
     assert "therapies" not in full and "message" not in full and full["email"] == "a@b.c"
-    assert render("consultation_request.created", data, mode="full", health=True, base_url="x")[
-        "therapies"
-    ] == ["x"]
-    assert set(
-        render("consultation_request.created", data, mode="thin", health=True, base_url="x")
-    ) == {"id", "links"}
+    with_health = render(
+        "consultation_request.created", data, mode=PayloadMode.FULL, health=True, links=links
+    )
+    assert with_health["therapies"] == ["x"]
+    thin = render(
+        "consultation_request.created", data, mode=PayloadMode.THIN, health=True, links=links
+    )
+    assert set(thin) == {"id", "links"}
+
+
+def test_links_are_built_when_sent_never_stored():
+    article = {"id": "2", "slug": "nad-plus-iv-therapy", "locale": "en", "revision": 3}
+    links = event_links_builder("https://api.example")
+    stale = {**article, "links": {"self": "/an/old/stored/path"}}
+    out = render("article.updated", stale, mode=PayloadMode.THIN, health=False, links=links)
+    assert out == {
+        **article,
+        "links": {"self": "https://api.example/v1/articles/nad-plus-iv-therapy?locale=en"},
+    }
+    assert (
+        render("ping", {"message": "ping"}, mode=PayloadMode.FULL, health=False, links=links)[
+            "links"
+        ]
+        == {}
+    )

@@ -21,12 +21,15 @@ from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
 
 from core.config import Settings
-from core.errors import ValidationFailedError
+from core.errors import BlockedAddressError
 from core.logging import describe_exception
 from db.models import utcnow
+from db.session import unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from services.outbox import NOTIFY_CHANNEL, render
-from services.webhook_endpoints import resolve_public, signing_secrets
+from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
+from services.webhooks.endpoints import resolve_public, signing_secrets
+from services.webhooks.outbox import NOTIFY_CHANNEL
+from services.webhooks.payloads import LinkBuilder, render
 
 log = logging.getLogger("clinic.webhooks")
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -39,20 +42,20 @@ class DispatchConfig:
     timeout: float
     schedule: list[float]
     disable_after: timedelta
-    base_url: str
+    links: LinkBuilder
     allow_private: bool
     batch_size: int
     poll_seconds: float
     lease_margin: float
 
     @classmethod
-    def from_settings(cls, s: Settings) -> "DispatchConfig":
-        """Read the webhook settings."""
+    def from_settings(cls, s: Settings, *, links: LinkBuilder) -> "DispatchConfig":
+        """Read the webhook settings; `links` builds the absolute links a payload carries."""
         return cls(
             timeout=s.webhook_timeout_seconds,
             schedule=list(s.webhook_retry_schedule),
             disable_after=timedelta(hours=s.webhook_disable_after_hours),
-            base_url=s.public_base_url,
+            links=links,
             allow_private=s.webhook_allow_private_urls,
             batch_size=s.webhook_batch_size,
             poll_seconds=s.webhook_poll_seconds,
@@ -98,14 +101,14 @@ def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
     PostgreSQL workers skip rows another worker has locked; on any database the conditional
     UPDATE claims a row for one worker only."""
     now = utcnow()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         stmt = (
             select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
             .where(
-                WebhookDelivery.status == "pending",
+                WebhookDelivery.status == DeliveryStatus.PENDING,
                 col(WebhookDelivery.next_attempt_at) <= now,
-                WebhookEndpoint.status == "active",
+                WebhookEndpoint.status == EndpointStatus.ACTIVE,
             )
             .order_by(col(WebhookDelivery.next_attempt_at))
             .limit(cfg.batch_size)
@@ -119,13 +122,12 @@ def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
                 .where(
                     col(WebhookDelivery.id) == delivery_id,
                     col(WebhookDelivery.next_attempt_at) == due,
-                    col(WebhookDelivery.status) == "pending",
+                    col(WebhookDelivery.status) == DeliveryStatus.PENDING,
                 )
                 .values(next_attempt_at=now + cfg.lease)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(delivery_id)
-        session.commit()
         return [_job(session, delivery_id, cfg) for delivery_id in claimed]
 
 
@@ -136,9 +138,9 @@ def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
     data = render(
         evt.type,
         evt.data,
-        mode=endpoint.payload_mode,
+        mode=PayloadMode(endpoint.payload_mode),
         health=endpoint.include_health_data,
-        base_url=cfg.base_url,
+        links=cfg.links,
     )
     envelope = {"type": evt.type, "timestamp": evt.created_at.isoformat(), "data": data}
     return Job(
@@ -185,10 +187,12 @@ async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> Outc
         response = await client.post(
             job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
         )
-    except ValidationFailedError:
+    except BlockedAddressError:
         return Outcome(None, "blocked: the URL resolves to a private address", _ms(start))
     except httpx.HTTPError as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(start))
+    except Exception as exc:  # one bad delivery must fail alone, never the whole batch
+        return Outcome(None, describe_exception(exc)[:500], _ms(start))
     return Outcome(response.status_code, None, _ms(start), _retry_after(response))
 
 
@@ -207,7 +211,7 @@ def next_delay(attempts: int, cfg: DispatchConfig, outcome: Outcome) -> timedelt
 def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> None:
     """Store the attempt and move the delivery (and its endpoint) on."""
     now = utcnow()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         delivery = session.get(WebhookDelivery, job.delivery_id)
         endpoint = session.get(WebhookEndpoint, job.endpoint_id)
         if delivery is None or endpoint is None:
@@ -216,15 +220,15 @@ def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> N
         delivery.last_status_code = outcome.status_code
         next_at: datetime | None = None
         if outcome.succeeded:
-            delivery.status, delivery.delivered_at = "succeeded", now
+            delivery.status, delivery.delivered_at = DeliveryStatus.SUCCEEDED, now
             endpoint.failing_since = None
         elif outcome.status_code == 410:
-            delivery.status = "failed"
+            delivery.status = DeliveryStatus.FAILED
             _disable(endpoint, "the endpoint answered 410 Gone")
         else:
             delay = next_delay(delivery.attempts, cfg, outcome)
             if delay is None:
-                delivery.status = "failed"
+                delivery.status = DeliveryStatus.FAILED
             else:
                 next_at = delivery.next_attempt_at = now + delay
             endpoint.failing_since = endpoint.failing_since or now
@@ -244,7 +248,6 @@ def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> N
             )
         )
         session.add_all([delivery, endpoint])
-        session.commit()
     log.info(
         "webhook delivery=%s status=%s attempt_ok=%s latency_ms=%.1f",
         job.delivery_id,
@@ -255,7 +258,7 @@ def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> N
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
-    endpoint.status, endpoint.disabled_reason = "disabled", reason
+    endpoint.status, endpoint.disabled_reason = EndpointStatus.DISABLED, reason
     endpoint.updated_at = utcnow()
 
 
@@ -283,6 +286,13 @@ class Dispatcher:
         for job, outcome in zip(jobs, outcomes, strict=True):
             await asyncio.to_thread(record, self.engine, job, outcome, self.cfg)
         return len(jobs)
+
+    async def drain(self, client: httpx.AsyncClient) -> int:
+        """Send batches until nothing is due; returns how many deliveries were attempted."""
+        total = 0
+        while sent := await self.run_once(client):
+            total += sent
+        return total
 
     def _listen(self, stop: asyncio.Event) -> None:
         """PostgreSQL: wake on NOTIFY from commits in any process (runs in a thread)."""

@@ -2,15 +2,16 @@
 
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from core.errors import UnauthorizedError, ValidationFailedError
+from core.errors import UnauthorizedError
+from db.inserts import insert_if_absent
+from db.models import utcnow
 from db.webhook_models import InboundMessage
 from schemas.leads import ConsultationRequestUpdate
+from schemas.vocabulary import AckStatus, AuditAction
 from schemas.webhooks import CrmEvent, CrmEventAck
 from services import lead_admin
 
@@ -40,31 +41,17 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         )
 
 
-def apply(*, session: Session, message_id: str, raw: bytes) -> CrmEventAck:
+def apply(*, session: Session, message_id: str, event: CrmEvent) -> CrmEventAck:
     """Apply a verified event once per `webhook-id`: change the lead, audit, emit."""
-    try:
-        evt = CrmEvent.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors()
-        raise ValidationFailedError(
-            [
-                {
-                    "field": "body." + ".".join(str(p) for p in e["loc"]),
-                    "type": e["type"],
-                    "message": e["msg"],
-                }
-                for e in errors
-            ]
-            or [{"field": "body", "type": "invalid", "message": "Invalid event."}]
-        ) from None
-    session.add(InboundMessage(id=message_id))
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return CrmEventAck(status="duplicate")
-    change = ConsultationRequestUpdate(status=evt.data.status, notes=evt.data.note)
+    fresh = insert_if_absent(session, InboundMessage, {"id": message_id, "received_at": utcnow()})
+    if not fresh:
+        return CrmEventAck(status=AckStatus.DUPLICATE)
+    change = ConsultationRequestUpdate(status=event.data.status, notes=event.data.note)
     lead_admin.update_lead(
-        session=session, actor=None, lead_id=evt.data.id, change=change, action="lead.update.crm"
+        session=session,
+        actor=None,
+        lead_id=event.data.id,
+        change=change,
+        action=AuditAction.LEAD_UPDATE_CRM,
     )
-    return CrmEventAck(status="applied", id=evt.data.id)
+    return CrmEventAck(status=AckStatus.APPLIED, id=event.data.id)

@@ -4,11 +4,12 @@ import uuid
 
 from sqlmodel import Session, col, select
 
-from core.errors import NotFoundError
 from db.models import utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from schemas.vocabulary import PING_EVENT, DeliveryStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
-from services import outbox, webhook_endpoints
+from services.records import get_or_not_found
+from services.webhooks import endpoints, outbox
 
 MAX_LISTED = 200
 
@@ -19,14 +20,15 @@ def _public(session: Session, delivery: WebhookDelivery, event_type: str) -> Web
         .where(WebhookAttempt.delivery_id == delivery.id)
         .order_by(col(WebhookAttempt.id))
     ).all()
+    pending = delivery.status == DeliveryStatus.PENDING
     return WebhookDeliveryPublic(
         id=delivery.id,
         event_id=delivery.event_id,
         event_type=event_type,
         endpoint_id=delivery.endpoint_id,
-        status=delivery.status,
+        status=DeliveryStatus(delivery.status),
         attempts=delivery.attempts,
-        next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+        next_attempt_at=delivery.next_attempt_at if pending else None,
         last_status_code=delivery.last_status_code,
         created_at=delivery.created_at,
         delivered_at=delivery.delivered_at,
@@ -37,10 +39,10 @@ def _public(session: Session, delivery: WebhookDelivery, event_type: str) -> Web
 
 
 def list_for_endpoint(
-    *, session: Session, endpoint_id: uuid.UUID, status: str | None = None
+    *, session: Session, endpoint_id: uuid.UUID, status: DeliveryStatus | None = None
 ) -> list[WebhookDeliveryPublic]:
     """The newest deliveries of an endpoint with their attempts."""
-    webhook_endpoints.get(session=session, endpoint_id=endpoint_id)  # 404 when unknown
+    endpoints.get(session=session, endpoint_id=endpoint_id)  # not found when unknown
     stmt = (
         select(WebhookDelivery, WebhookEvent.type)
         .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
@@ -55,25 +57,25 @@ def list_for_endpoint(
 
 def redeliver(*, session: Session, delivery_id: uuid.UUID) -> WebhookDeliveryPublic:
     """Send an event to its endpoint again, as a new delivery (same webhook-id)."""
-    old = session.get(WebhookDelivery, delivery_id)
-    if old is None:
-        raise NotFoundError(f"No delivery {delivery_id}.", code="webhook_delivery_not_found")
+    old = get_or_not_found(
+        session, WebhookDelivery, delivery_id, code="webhook_delivery_not_found", what="delivery"
+    )
     fresh = WebhookDelivery(
         event_id=old.event_id, endpoint_id=old.endpoint_id, next_attempt_at=utcnow()
     )
     session.add(fresh)
     outbox.announce(session=session)
-    session.commit()
+    session.flush()
     event_type = session.get_one(WebhookEvent, fresh.event_id).type
     return _public(session, fresh, event_type)
 
 
 def send_ping(*, session: Session, endpoint_id: uuid.UUID) -> WebhookDeliveryPublic:
     """Queue a `ping` event for this endpoint alone."""
-    webhook_endpoints.get(session=session, endpoint_id=endpoint_id)  # 404 when unknown
+    endpoints.get(session=session, endpoint_id=endpoint_id)  # not found when unknown
     evt = outbox.emit(
-        session=session, type="ping", data={"message": "ping"}, endpoint_id=endpoint_id
+        session=session, type=PING_EVENT, data={"message": "ping"}, endpoint_id=endpoint_id
     )
-    session.commit()
+    session.flush()
     delivery = session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == evt.id)).one()
-    return _public(session, delivery, "ping")
+    return _public(session, delivery, PING_EVENT)

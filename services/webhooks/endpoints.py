@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
-from core.errors import NotFoundError, ValidationFailedError
+from core.errors import BlockedAddressError, ValidationFailedError
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
+from schemas.vocabulary import EndpointStatus
 from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
+from services.records import get_or_not_found
 
 
 def new_secret() -> str:
@@ -21,8 +23,8 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _url_error(message: str) -> ValidationFailedError:
-    return ValidationFailedError([{"field": "body.url", "type": "invalid_url", "message": message}])
+def _invalid_url(message: str) -> ValidationFailedError:
+    return ValidationFailedError([{"field": "url", "type": "invalid_url", "message": message}])
 
 
 def resolve_public(host: str, port: int) -> None:
@@ -30,11 +32,11 @@ def resolve_public(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise _url_error("The host does not resolve.") from None
+        raise BlockedAddressError("The host does not resolve.") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise _url_error("The URL resolves to a private or local address.")
+            raise BlockedAddressError("The URL resolves to a private or local address.")
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
@@ -43,25 +45,26 @@ def check_url(url: str, *, allow_private: bool) -> str:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise _url_error("Not a valid URL.") from None
+        raise _invalid_url("Not a valid URL.") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _url_error("The URL must be https://host/….")
+        raise _invalid_url("The URL must be https://host/….")
     if parts.username or parts.password:
-        raise _url_error("The URL must not carry credentials.")
+        raise _invalid_url("The URL must not carry credentials.")
     if not allow_private:
         if parts.scheme != "https":
-            raise _url_error("The URL must use https.")
+            raise _invalid_url("The URL must use https.")
         resolve_public(parts.hostname, port)
     return url
 
 
 def _load(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFoundError(
-            f"No webhook endpoint {endpoint_id}.", code="webhook_endpoint_not_found"
-        )
-    return endpoint
+    return get_or_not_found(
+        session,
+        WebhookEndpoint,
+        endpoint_id,
+        code="webhook_endpoint_not_found",
+        what="webhook endpoint",
+    )
 
 
 def create(
@@ -77,7 +80,7 @@ def create(
         secret=new_secret(),
     )
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 
@@ -105,26 +108,28 @@ def update(
         setattr(endpoint, field, value)
     endpoint.updated_at = utcnow()
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 
 def delete(*, session: Session, endpoint_id: uuid.UUID) -> None:
     """Delete an endpoint and its deliveries."""
     session.delete(_load(session, endpoint_id))
-    session.commit()
+    session.flush()
 
 
-def set_status(*, session: Session, endpoint_id: uuid.UUID, status: str) -> WebhookEndpoint:
+def set_status(
+    *, session: Session, endpoint_id: uuid.UUID, status: EndpointStatus
+) -> WebhookEndpoint:
     """Pause (deliveries wait) or resume (also re-enables a disabled endpoint)."""
     endpoint = _load(session, endpoint_id)
     endpoint.status = status
-    if status == "active":
+    if status == EndpointStatus.ACTIVE:
         endpoint.disabled_reason = None
         endpoint.failing_since = None
     endpoint.updated_at = utcnow()
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 
@@ -136,7 +141,7 @@ def rotate_secret(*, session: Session, endpoint_id: uuid.UUID, grace: timedelta)
     endpoint.secret = new_secret()
     endpoint.updated_at = utcnow()
     session.add(endpoint)
-    session.commit()
+    session.flush()
     return endpoint
 
 

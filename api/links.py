@@ -1,0 +1,68 @@
+"""Every link the API hands out is built here: list pages, cursors, resources, and the links
+inside webhook payloads (the dispatcher is handed `event_links`)."""
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
+
+from schemas.common import PageLinks, PageMeta
+from services.webhooks.payloads import LEAD_EVENT_PREFIX, LinkBuilder
+
+ARTICLE_EVENT_PREFIX = "article."
+
+
+def lead_path(lead_id: uuid.UUID | str) -> str:
+    """Where staff read one consultation request."""
+    return f"/v1/admin/consultation-requests/{lead_id}"
+
+
+def article_path(slug: str, locale: str) -> str:
+    """Where the public reads one article in one locale."""
+    return f"/v1/articles/{slug}?{urlencode({'locale': locale})}"
+
+
+def with_query(path: str, params: Mapping[str, Any]) -> str:
+    """`path` with these query parameters (None values left out)."""
+    kept = {k: v for k, v in params.items() if v is not None}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def page_links(path: str, query: QueryParams, meta: PageMeta) -> PageLinks:
+    """self/first/last/next/prev links for a page-numbered list, keeping its filters."""
+    last = max(1, -(-meta.total // meta.page_size))
+    params = dict(query)
+
+    def link(page: int) -> str:
+        return with_query(path, {**params, "page": page, "page_size": meta.page_size})
+
+    return PageLinks(
+        self=link(meta.page),
+        first=link(1),
+        last=link(last),
+        next=link(meta.page + 1) if meta.page < last else None,
+        prev=link(min(meta.page - 1, last)) if meta.page > 1 else None,
+    )
+
+
+def next_cursor_link(path: str, query: QueryParams, next_cursor: str | None) -> str | None:
+    """The next page of a cursor-paginated list, keeping every filter of this one."""
+    if next_cursor is None:
+        return None
+    return with_query(path, {**dict(query), "cursor": next_cursor})
+
+
+def event_links_builder(base_url: str) -> LinkBuilder:
+    """The absolute `links` of a webhook payload, for the dispatcher."""
+    base = base_url.rstrip("/")
+
+    def event_links(event_type: str, data: Mapping[str, Any]) -> dict[str, str]:
+        if event_type.startswith(LEAD_EVENT_PREFIX) and "id" in data:
+            return {"self": base + lead_path(data["id"])}
+        if event_type.startswith(ARTICLE_EVENT_PREFIX) and "slug" in data:
+            return {"self": base + article_path(data["slug"], data["locale"])}
+        return {}
+
+    return event_links

@@ -1,0 +1,162 @@
+"""One vocabulary: every status, channel, mode and kind, and the slug pattern, defined once.
+
+Table models, services and routers import these; the OpenAPI schema names each enum once."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
+SLUG_MAX = 80
+ARTICLE_SLUG_MAX = 120
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]
+ArticleSlug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=ARTICLE_SLUG_MAX)]
+
+
+class ArticleStatus(StrEnum):
+    """An article's life: only `published` is public."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class SectionKind(StrEnum):
+    """What a section of an article is for."""
+
+    OVERVIEW = "overview"
+    MECHANISM = "mechanism"
+    TREATMENT = "treatment"
+    EVIDENCE = "evidence"
+    SAFETY = "safety"
+    FAQ = "faq"
+    CALL_TO_ACTION = "call_to_action"
+    OTHER = "other"
+
+
+class Placement(StrEnum):
+    """Where a disclaimer is shown on the page."""
+
+    TOP = "top"
+    BOTTOM = "bottom"
+
+
+class RuleScope(StrEnum):
+    """Which articles a disclaimer rule attaches to."""
+
+    ALL = "all"
+    THERAPIES = "therapies"
+    CONDITIONS = "conditions"
+
+
+class TermKind(StrEnum):
+    """The two taxonomies."""
+
+    THERAPY = "therapy"
+    CONDITION = "condition"
+
+
+class LeadStatus(StrEnum):
+    """Where a consultation request stands; moves forward only, or to spam."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    SCHEDULED = "scheduled"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+
+class ContactMethod(StrEnum):
+    """How the person prefers to be contacted."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class Channel(StrEnum):
+    """Which kind of frontend a request came from."""
+
+    WEB = "web"
+    IOS = "ios"
+    ANDROID = "android"
+    OTHER = "other"
+
+
+class PayloadMode(StrEnum):
+    """What a webhook delivery carries: the record, or ids and links only."""
+
+    FULL = "full"
+    THIN = "thin"
+
+
+class EndpointStatus(StrEnum):
+    """A webhook endpoint receives deliveries only while active."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+
+
+class DeliveryStatus(StrEnum):
+    """One event to one endpoint: pending until it succeeds or runs out of attempts."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class EventType(StrEnum):
+    """Outbound webhook events an endpoint can subscribe to."""
+
+    CONSULTATION_REQUEST_CREATED = "consultation_request.created"
+    CONSULTATION_REQUEST_UPDATED = "consultation_request.updated"
+    ARTICLE_PUBLISHED = "article.published"
+    ARTICLE_UPDATED = "article.updated"
+    ARTICLE_UNPUBLISHED = "article.unpublished"
+
+
+# Sent only by the "test" operation, to one endpoint; not subscribable.
+PING_EVENT = "ping"
+
+
+class CrmEventType(StrEnum):
+    """Events the CRM posts back."""
+
+    STATUS_CHANGED = "consultation_request.status_changed"
+
+
+class AckStatus(StrEnum):
+    """What became of an inbound event."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+
+
+class Readiness(StrEnum):
+    """The outcome of a readiness check."""
+
+    READY = "ready"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    MIGRATIONS_PENDING = "migrations_pending"
+
+
+class ApiKeyState(StrEnum):
+    """Whether an API key still opens anything."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records."""
+
+    LEAD_LIST = "lead.list"
+    LEAD_READ = "lead.read"
+    LEAD_UPDATE = "lead.update"
+    LEAD_UPDATE_CRM = "lead.update.crm"
+    LEAD_ERASE = "lead.erase"
+    LEAD_EXPORT = "lead.export"

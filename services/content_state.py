@@ -1,0 +1,23 @@
+"""The content version: bumped by every import that changes public content, read by every
+process to know when its cached responses went stale."""
+
+from sqlmodel import Session
+
+from db.models import ContentState, utcnow
+
+STATE_ID = 1
+
+
+def current_version(*, session: Session) -> int:
+    """The version now (0 before the first import)."""
+    state = session.get(ContentState, STATE_ID)
+    return state.version if state else 0
+
+
+def bump(*, session: Session) -> int:
+    """Move the version on, in the caller's transaction; returns the new version."""
+    state = session.get(ContentState, STATE_ID) or ContentState(id=STATE_ID)
+    state.version += 1
+    state.changed_at = utcnow()
+    session.add(state)
+    return state.version

@@ -1,0 +1,1 @@
+"""CRM webhooks: outbox, payloads, endpoints, deliveries, dispatcher, inbound CRM events."""

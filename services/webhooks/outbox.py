@@ -1,0 +1,127 @@
+"""The transactional outbox: events are rows written in the same transaction as the change,
+with one delivery row per subscribed endpoint. Committing can wake in-process dispatchers."""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlmodel import Session, col, select
+
+from db.lead_models import ConsultationRequest
+from db.models import Article, utcnow
+from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from schemas.vocabulary import ArticleStatus, EndpointStatus, EventType
+from services.webhooks.payloads import article_data, erased_data, lead_data
+
+NOTIFY_CHANNEL = "clinic_webhooks"
+_PENDING_WAKE = "webhook_events"
+
+
+_WAKERS: dict[Engine, list[Callable[[], None]]] = {}
+
+
+def on_commit_wake(engine: Engine, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call `wake` after any commit on `engine` that wrote deliveries; returns the remover.
+
+    The app registers this for its in-process dispatcher: the session hooks exist only while
+    some dispatcher listens, never merely because this module was imported."""
+    if not _WAKERS:
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+    _WAKERS.setdefault(engine, []).append(wake)
+
+    def remove() -> None:
+        wakers = _WAKERS.get(engine, [])
+        if wake in wakers:
+            wakers.remove(wake)
+        if not wakers:
+            _WAKERS.pop(engine, None)
+        if not _WAKERS and event.contains(Session, "after_commit", _after_commit):
+            event.remove(Session, "after_commit", _after_commit)
+            event.remove(Session, "after_rollback", _after_rollback)
+
+    return remove
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_PENDING_WAKE, False):
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        for wake in list(_WAKERS.get(engine, [])):
+            wake()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_WAKE, None)
+
+
+def emit(
+    *,
+    session: Session,
+    type: str,
+    data: dict[str, Any],
+    subject_id: str | None = None,
+    endpoint_id: uuid.UUID | None = None,
+) -> WebhookEvent:
+    """Record an event and its deliveries in the caller's transaction."""
+    evt = WebhookEvent(type=type, subject_id=subject_id, data=data)
+    session.add(evt)
+    stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.status) != EndpointStatus.DISABLED)
+    if endpoint_id is not None:
+        stmt = stmt.where(WebhookEndpoint.id == endpoint_id)
+    now = utcnow()
+    deliveries = [
+        WebhookDelivery(event_id=evt.id, endpoint_id=endpoint.id, next_attempt_at=now)
+        for endpoint in session.exec(stmt)
+        if endpoint_id is not None or not endpoint.event_types or type in endpoint.event_types
+    ]
+    session.add_all(deliveries)
+    if deliveries:  # with no subscriber there is nothing to wake anyone for
+        announce(session=session)
+    return evt
+
+
+def announce(*, session: Session) -> None:
+    """Wake dispatchers when this transaction commits: in-process, and on PostgreSQL every
+    worker LISTENing in any process."""
+    session.info[_PENDING_WAKE] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+def emit_lead_change(*, session: Session, lead: ConsultationRequest, created: bool) -> None:
+    """consultation_request.created or .updated, in the lead's transaction."""
+    emit(
+        session=session,
+        type=EventType.CONSULTATION_REQUEST_CREATED
+        if created
+        else EventType.CONSULTATION_REQUEST_UPDATED,
+        data=lead_data(lead),
+        subject_id=str(lead.id),
+    )
+
+
+def article_event_type(before: str | None, after: str) -> EventType | None:
+    """Which article event a status change (and a content change) means, if any."""
+    if after == ArticleStatus.PUBLISHED:
+        if before == ArticleStatus.PUBLISHED:
+            return EventType.ARTICLE_UPDATED
+        return EventType.ARTICLE_PUBLISHED
+    return EventType.ARTICLE_UNPUBLISHED if before == ArticleStatus.PUBLISHED else None
+
+
+def emit_article_change(*, session: Session, article: Article, before: str | None) -> None:
+    """Emit article.published/updated/unpublished for a changed article, in its transaction."""
+    event_type = article_event_type(before, article.status)
+    if event_type:
+        emit(
+            session=session, type=event_type, data=article_data(article), subject_id=str(article.id)
+        )
+
+
+def scrub_subject(*, session: Session, subject_id: str) -> None:
+    """On erasure, stored events about a lead keep only its id."""
+    for evt in session.exec(select(WebhookEvent).where(WebhookEvent.subject_id == subject_id)):
+        evt.data = erased_data(subject_id)
+        session.add(evt)

@@ -1,0 +1,112 @@
+"""The dispatcher's claim, lease and bookkeeping, without any HTTP server."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from api.links import event_links_builder
+from db.models import utcnow
+from db.session import unit_of_work
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from schemas.vocabulary import DeliveryStatus, EndpointStatus
+from services.webhooks import dispatcher, outbox
+from services.webhooks.endpoints import new_secret
+
+CFG = dispatcher.DispatchConfig(
+    timeout=1,
+    schedule=[10, 20],
+    disable_after=timedelta(hours=1),
+    links=event_links_builder("https://api.example"),
+    allow_private=True,
+    batch_size=10,
+    poll_seconds=1,
+    lease_margin=5,
+)
+
+
+@pytest.fixture
+def engine(migrated):
+    e = migrated.engine()
+    yield e
+    e.dispose()
+
+
+def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> None:
+    with unit_of_work(engine) as s:
+        s.add(WebhookEndpoint(url=url, secret=new_secret()))
+        s.flush()
+        for n in range(events):
+            outbox.emit(
+                session=s, type="article.updated", data={"id": str(n), "slug": "a", "locale": "en"}
+            )
+
+
+def _delivery(engine) -> WebhookDelivery:
+    with Session(engine) as s:
+        return s.exec(select(WebhookDelivery)).one()
+
+
+def test_a_claim_holds_a_lease_that_a_crash_lets_expire(engine):
+    _queue(engine, events=3)
+    jobs = dispatcher.claim_due(engine, CFG)
+    assert len(jobs) == 3
+    assert jobs[0].body.startswith('{"type":"article.updated"')
+    assert dispatcher.claim_due(engine, CFG) == []  # leased: no second worker gets them
+    with unit_of_work(engine) as s:  # the claimer died; its lease runs out
+        for d in s.exec(select(WebhookDelivery)):
+            d.next_attempt_at = utcnow() - timedelta(seconds=1)
+    assert len(dispatcher.claim_due(engine, CFG)) == 3
+
+
+def test_paused_endpoints_are_not_claimed(engine):
+    _queue(engine)
+    with unit_of_work(engine) as s:
+        s.exec(select(WebhookEndpoint)).one().status = EndpointStatus.PAUSED
+    assert dispatcher.claim_due(engine, CFG) == []
+
+
+def test_success_failure_and_gone_are_recorded(engine):
+    _queue(engine)
+    [job] = dispatcher.claim_due(engine, CFG)
+    dispatcher.record(engine, job, dispatcher.Outcome(500, None, 3.0), CFG)
+    failed = _delivery(engine)
+    assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
+    assert failed.next_attempt_at > utcnow() + timedelta(seconds=7)  # 10 s -20 % jitter
+    dispatcher.record(engine, job, dispatcher.Outcome(204, None, 2.0), CFG)
+    assert _delivery(engine).status == DeliveryStatus.SUCCEEDED
+    dispatcher.record(engine, job, dispatcher.Outcome(410, None, 2.0), CFG)
+    with Session(engine) as s:
+        endpoint = s.exec(select(WebhookEndpoint)).one()
+        assert endpoint.status == EndpointStatus.DISABLED and "410" in (
+            endpoint.disabled_reason or ""
+        )
+        assert len(s.exec(select(WebhookAttempt)).all()) == 3
+
+
+def test_the_schedule_running_out_fails_the_delivery(engine):
+    _queue(engine)
+    [job] = dispatcher.claim_due(engine, CFG)
+    for _ in range(3):
+        dispatcher.record(engine, job, dispatcher.Outcome(None, "refused", 1.0), CFG)
+    assert _delivery(engine).status == DeliveryStatus.FAILED
+
+
+def test_a_url_httpx_cannot_use_fails_that_delivery_only():
+    job = dispatcher.Job(
+        delivery_id=None,  # type: ignore[arg-type]
+        endpoint_id=None,  # type: ignore[arg-type]
+        msg_id="msg_1",
+        url="http://127.0.0.1:9/\x01bad",
+        secrets=[new_secret()],
+        body="{}",
+    )
+
+    async def send() -> dispatcher.Outcome:
+        async with httpx.AsyncClient() as client:
+            return await dispatcher.send(client, job, CFG)
+
+    outcome = asyncio.run(send())
+    assert outcome.status_code is None and outcome.error

@@ -1,0 +1,107 @@
+"""Lead intake and idempotency at the service level, in one unit of work each."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from core.errors import ValidationFailedError
+from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
+from db.session import unit_of_work
+from db.webhook_models import WebhookEvent
+from schemas.leads import ConsultationRequestCreate
+from schemas.vocabulary import LeadStatus
+from services import idempotency, leads
+from tests.conftest import lead_body
+
+CTX = leads.SubmissionContext(
+    client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
+)
+DAY = timedelta(hours=24)
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+def _intake(engine, body: dict[str, object], key: str | None = None, ttl: timedelta = DAY):
+    with unit_of_work(engine) as session:
+        return leads.intake(
+            session=session,
+            data=ConsultationRequestCreate.model_validate(body),
+            ctx=CTX,
+            idempotency_key=key,
+            idempotency_ttl=ttl,
+        )
+
+
+@pytest.fixture
+def engine(seeded):
+    e = seeded.engine()
+    yield e
+    e.dispose()
+
+
+def test_a_lead_its_terms_its_event_and_its_key_are_one_transaction(engine):
+    events = _count(engine, WebhookEvent)
+    result = _intake(engine, lead_body(), key="one")
+    assert not result.replayed
+    with Session(engine) as s:
+        lead = s.get_one(ConsultationRequest, result.lead_id)
+        assert lead.status == LeadStatus.NEW and lead.phone == "+14155550132"
+        assert lead.disclaimer_versions  # what the source article showed
+        assert s.get_one(IdempotencyRecord, "one").lead_id == lead.id
+    assert _count(engine, LeadTerm) == 2 and _count(engine, WebhookEvent) == events + 1
+
+
+def test_a_failed_validation_stores_nothing_not_even_the_key(engine):
+    bad = lead_body(phone="+1 000 000", therapies=["not-a-therapy"])
+    with pytest.raises(ValidationFailedError) as caught:
+        _intake(engine, bad, key="bad")
+    fields = {e["field"] for e in caught.value.extra["errors"]}
+    # services name their inputs; where they sat in the request is the API's business
+    assert fields == {"phone", "therapies.0"}
+    assert _count(engine, ConsultationRequest) == 0 and _count(engine, IdempotencyRecord) == 0
+    assert not _intake(engine, lead_body(), key="bad").replayed  # the key is free again
+
+
+def test_a_repeated_key_replays_the_first_lead(engine):
+    first = _intake(engine, lead_body(), key="k")
+    again = _intake(engine, lead_body(), key="k")
+    assert again.replayed and again.lead_id == first.lead_id
+    assert again.created_at == first.created_at
+    assert _count(engine, ConsultationRequest) == 1
+
+
+def test_a_key_reused_with_another_body_is_refused(engine):
+    _intake(engine, lead_body(), key="k")
+    with pytest.raises(idempotency.IdempotencyKeyReusedError) as caught:
+        _intake(engine, lead_body(message="Something else."), key="k")
+    assert caught.value.extra["errors"][0]["field"] == "idempotency_key"
+    assert _count(engine, ConsultationRequest) == 1
+
+
+def test_an_expired_key_is_taken_over(engine):
+    first = _intake(engine, lead_body(), key="old")
+    with unit_of_work(engine) as s:
+        record = s.get_one(IdempotencyRecord, "old")
+        record.created_at -= timedelta(hours=25)
+    second = _intake(engine, lead_body(message="A new question."), key="old")
+    assert not second.replayed and second.lead_id != first.lead_id
+    assert _count(engine, ConsultationRequest) == 2
+
+
+def test_the_honeypot_stores_spam_and_announces_nothing(engine):
+    events = _count(engine, WebhookEvent)
+    result = _intake(engine, lead_body(website="http://spam.example"))
+    with Session(engine) as s:
+        assert s.get_one(ConsultationRequest, result.lead_id).status == LeadStatus.SPAM
+    assert _count(engine, WebhookEvent) == events
+
+
+def test_fingerprints_ignore_key_order():
+    assert idempotency.fingerprint({"a": 1, "b": [2]}) == idempotency.fingerprint(
+        {"b": [2], "a": 1}
+    )
+    assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})

@@ -1,0 +1,121 @@
+"""Staff operations on leads at the service level: each audited, in the caller's transaction."""
+
+import uuid
+
+import pytest
+from sqlmodel import Session, col, select
+
+from core.errors import ConflictError, NotFoundError, ValidationFailedError
+from db.lead_models import AuditEntry, ConsultationRequest
+from db.session import read_session, unit_of_work
+from db.webhook_models import WebhookEvent
+from schemas.leads import ConsultationRequestCreate, ConsultationRequestUpdate
+from schemas.vocabulary import LeadStatus
+from services import lead_admin, leads
+from tests.conftest import lead_body
+
+CTX = leads.SubmissionContext(
+    client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
+)
+ACTOR = uuid.uuid4()
+
+
+@pytest.fixture
+def engine(seeded):
+    e = seeded.engine()
+    yield e
+    e.dispose()
+
+
+def _lead(engine, **changes) -> uuid.UUID:
+    with unit_of_work(engine) as s:
+        data = ConsultationRequestCreate.model_validate(lead_body(**changes))
+        return leads.create_lead(session=s, data=data, ctx=CTX).id
+
+
+def _actions(engine) -> list[str]:
+    with Session(engine) as s:
+        return [a.action for a in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
+
+
+def test_cursor_pages_walk_every_lead_once_newest_first(engine):
+    ids = [_lead(engine) for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        with unit_of_work(engine) as s:
+            page, cursor = lead_admin.list_leads(
+                session=s,
+                actor=ACTOR,
+                filters=lead_admin.LeadFilters(),
+                cursor=cursor,
+                page_size=2,
+            )
+        seen += [lead.id for lead in page]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+    assert _actions(engine) == ["lead.list"] * 3
+
+
+def test_a_tampered_cursor_names_the_cursor(engine):
+    with unit_of_work(engine) as s, pytest.raises(ValidationFailedError) as caught:
+        lead_admin.list_leads(
+            session=s, actor=ACTOR, filters=lead_admin.LeadFilters(), cursor="!!", page_size=2
+        )
+    assert caught.value.extra["errors"][0]["field"] == "cursor"
+
+
+def test_status_moves_forward_only_and_each_change_is_announced(engine):
+    lead_id = _lead(engine)
+    with unit_of_work(engine) as s:
+        out = lead_admin.update_lead(
+            session=s,
+            actor=ACTOR,
+            lead_id=lead_id,
+            change=ConsultationRequestUpdate(status=LeadStatus.SCHEDULED),
+        )
+    assert out.status == LeadStatus.SCHEDULED
+    with unit_of_work(engine) as s, pytest.raises(ConflictError):
+        lead_admin.update_lead(
+            session=s,
+            actor=ACTOR,
+            lead_id=lead_id,
+            change=ConsultationRequestUpdate(status=LeadStatus.NEW),
+        )
+    with Session(engine) as s:
+        types = [
+            e.type
+            for e in s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead_id)))
+        ]
+    assert sorted(types) == ["consultation_request.created", "consultation_request.updated"]
+    assert _actions(engine) == ["lead.update"]  # the refused change rolled back with its audit
+
+
+def test_erasure_scrubs_the_lead_and_its_events(engine):
+    lead_id = _lead(engine)
+    with unit_of_work(engine) as s:
+        lead_admin.erase_lead(session=s, actor=ACTOR, lead_id=lead_id)
+    with Session(engine) as s:
+        lead = s.get_one(ConsultationRequest, lead_id)
+        assert lead.erased_at is not None
+        assert (lead.email, lead.first_name, lead.message, lead.client_ip) == (None,) * 4
+        events = s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead_id))).all()
+        assert len(events) == 2  # created, then updated by the erasure
+        for evt in events:
+            assert "example.com" not in str(evt.data) and "Ana" not in str(evt.data)
+    with unit_of_work(engine) as s, pytest.raises(ConflictError):
+        lead_admin.update_lead(
+            session=s, actor=ACTOR, lead_id=lead_id, change=ConsultationRequestUpdate(notes="x")
+        )
+
+
+def test_an_unknown_lead_is_not_found(engine):
+    with unit_of_work(engine) as s, pytest.raises(NotFoundError):
+        lead_admin.get_lead(session=s, actor=ACTOR, lead_id=uuid.uuid4())
+
+
+def test_csv_keeps_formulas_from_running(engine):
+    _lead(engine, first_name="=HYPERLINK(1)")
+    with read_session(engine) as s:
+        text = "".join(lead_admin.csv_lines(session=s, filters=lead_admin.LeadFilters()))
+    assert "'=HYPERLINK(1)" in text and text.startswith("id,created_at,status")
