@@ -35,6 +35,10 @@ def import_content_command(
     content_dir: Annotated[
         Path | None, typer.Option(help="Content folder (default: CLINIC_CONTENT_DIR).")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Production rules: no placeholder reviewers, no overdue reviews."),
+    ] = False,
 ) -> None:
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
     settings = get_settings()
@@ -42,7 +46,7 @@ def import_content_command(
     folder = content_dir or settings.content_dir
     try:
         with unit_of_work(engine) as session:
-            report = import_content(session=session, content_dir=folder)
+            report = import_content(session=session, content_dir=folder, strict=strict)
     except ContentError as exc:
         typer.echo("content rejected, nothing was changed:", err=True)
         for problem in exc.problems:
@@ -158,7 +162,7 @@ def serve(
 ) -> None:
     """Migrate, import the content, then serve the API with uvicorn."""
     migrate()
-    import_content_command(None)
+    import_content_command(None, strict=False)
     uvicorn.run("main:app", host=host, port=port, workers=workers, proxy_headers=False)
 
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from api.deps import LocaleDep, PaginationDep, SettingsDep
 from api.links import page_links
 from api.response_cache import article_key, list_key, serve_cached
-from schemas.articles import ArticleList, ArticlePublic, SectionPublic
+from schemas.articles import ArticleList, ArticlePublic, SectionWithContext
 from schemas.common import PageMeta, problem_responses
 from schemas.vocabulary import ArticleSlug, Slug
 from services import articles
@@ -25,7 +25,7 @@ TermQuery = Annotated[Slug | None, Query()]
     name="list_articles",
     summary="List published articles",
     response_model=ArticleList,
-    responses=problem_responses(304, 422),
+    responses=problem_responses(304, 422, 503),
 )
 async def list_articles(
     request: Request,
@@ -61,7 +61,7 @@ async def list_articles(
     name="get_article",
     summary="Get a published article",
     response_model=ArticlePublic,
-    responses=problem_responses(304, 404, 422),
+    responses=problem_responses(304, 404, 422, 503),
 )
 async def get_article(
     request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
@@ -80,8 +80,8 @@ async def get_article(
     "/{slug}/sections/{key}",
     name="get_article_section",
     summary="Get one section of a published article",
-    response_model=SectionPublic,
-    responses=problem_responses(304, 404, 422),
+    response_model=SectionWithContext,
+    responses=problem_responses(304, 404, 422, 503),
 )
 async def get_article_section(
     request: Request,
@@ -89,7 +89,8 @@ async def get_article_section(
     slug: SlugPath,
     key: Annotated[Slug, Path(examples=["fear-extinction"])],
 ) -> Response:
-    """One section by its stable key (the anchor used on the page)."""
+    """One section by its stable key (the anchor used on the page), with the references it
+    cites and the whole article's disclaimers, which must be shown with it."""
     return await serve_cached(
         request,
         ("section", slug, locale, key),

@@ -100,3 +100,11 @@ class BlockedAddressError(ValidationFailedError):
 
     def __init__(self, message: str) -> None:
         super().__init__([{"field": "url", "type": "invalid_url", "message": message}])
+
+
+class ComplianceHoldError(DomainError):
+    """A published article cannot be served: a disclaimer the policy requires has no text."""
+
+    status = 503
+    code = "article_withheld"
+    title = "Service Unavailable"

@@ -56,6 +56,10 @@ class ConsultationRequest(SQLModel, table=True):
     disclaimer_versions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # What the form says the reader was shown, kept beside the server's own computation.
+    disclaimers_reported: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     erased_at: datetime | None = None
 
 

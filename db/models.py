@@ -20,6 +20,7 @@ class Therapy(SQLModel, table=True):
     slug: str = Field(max_length=80, unique=True, index=True)
     name: str = Field(max_length=200)
     description: str
+    regulatory_status: str = Field(max_length=20)
     regulatory_note: str
 
 
@@ -30,6 +31,7 @@ class Condition(SQLModel, table=True):
     slug: str = Field(max_length=80, unique=True, index=True)
     name: str = Field(max_length=200)
     description: str
+    crisis_risk: bool
 
 
 class Disclaimer(SQLModel, table=True):
@@ -78,12 +80,15 @@ class Article(SQLModel, table=True):
     summary: str
     status: str = Field(max_length=20)
     call_to_action: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    reviewer: str | None = Field(default=None, max_length=200)
+    reviewer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reviewed_at: date | None = None
     next_review_due: date | None = None
     seo_meta_title: str | None = Field(default=None, max_length=200)
     seo_meta_description: str | None = Field(default=None, max_length=320)
     canonical_url: str | None = Field(default=None, max_length=500)
+    references: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     published_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -106,6 +111,7 @@ class ArticleSection(SQLModel, table=True):
     markdown: str
     html: str
     text: str
+    citations: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class ArticleRevision(SQLModel, table=True):

@@ -17,8 +17,28 @@ class SectionPublic(BaseModel):
     heading: str = Field(examples=["Memory consolidation"])
     kind: SectionKind
     markdown: str = Field(description="The section body as authored (Markdown).")
-    html: str = Field(description="The body rendered to HTML and sanitized; safe to inject.")
+    html: str = Field(
+        description="The body rendered to HTML and sanitized; safe to inject. Citations are "
+        "numbered links to `#ref-<id>`."
+    )
     text: str = Field(description="The body as plain text.")
+    citations: list[str] = Field(
+        default_factory=list, description="Ids of the references this section cites, in order."
+    )
+
+
+class Reference(BaseModel):
+    """A source the article cites: a study (DOI, PMID) or an authority's page (URL)."""
+
+    id: str = Field(examples=["feder2014"])
+    number: int = Field(ge=1, description="Its number in citations like `[1]`.")
+    authors: str
+    title: str
+    publisher: str = Field(description="The journal, or the publishing authority.")
+    year: int | None
+    doi: str | None = Field(examples=["10.1001/jamapsychiatry.2014.62"])
+    pmid: str | None = Field(examples=["24740528"])
+    url: str = Field(description="Where to read it: the DOI link, PubMed, or the page itself.")
 
 
 class CallToAction(BaseModel):
@@ -30,10 +50,20 @@ class CallToAction(BaseModel):
     url: str = Field(description="Where the button leads (a URL or an app route).")
 
 
+class Reviewer(BaseModel):
+    """The clinician who reviewed an article medically."""
+
+    name: str
+    credentials: str = Field(examples=["MD"])
+    specialty: str = Field(examples=["Psychiatry"])
+    profile_url: str | None
+    placeholder: bool = Field(description="True for demo content: not a real reviewer.")
+
+
 class MedicalReview(BaseModel):
     """Who reviewed the article medically and when it is due again."""
 
-    reviewer: str | None
+    reviewer: Reviewer | None
     reviewed_at: date | None
     next_review_due: date | None
     review_overdue: bool = Field(description="True once `next_review_due` has passed.")
@@ -74,7 +104,26 @@ class ArticlePublic(ArticleBase):
     """A whole published article with its ordered sections and required disclaimers."""
 
     sections: list[SectionPublic]
+    references: list[Reference]
     json_ld: dict[str, Any] = Field(description="schema.org MedicalWebPage for the page head.")
+    disclaimers: DisclaimerGroups[DisclaimerPublic]
+
+
+class ArticleRef(BaseModel):
+    """The article a section belongs to."""
+
+    slug: str
+    locale: str
+    title: str
+    revision: int
+
+
+class SectionWithContext(SectionPublic):
+    """One section served alone: with its article, the references it cites, and the
+    disclaimers of the whole article (grouped as on the article), which must be shown with it."""
+
+    article: ArticleRef
+    references: list[Reference]
     disclaimers: DisclaimerGroups[DisclaimerPublic]
 
 

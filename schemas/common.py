@@ -70,6 +70,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Unsupported media type.",
         422: "Validation failed; `errors` names each bad field.",
         429: "Rate limited; see `Retry-After`.",
+        503: "Temporarily unavailable (e.g. an article withheld until its required "
+        "disclaimers are restored).",
     }
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:

@@ -61,6 +61,13 @@ class ConsentIn(_Input):
     )
 
 
+class DisclaimerShownIn(_Input):
+    """A disclaimer version the form displayed, as the article response named it."""
+
+    key: Slug
+    version: int = Field(ge=1, le=1_000_000)
+
+
 class SourceIn(_Input):
     """Where the request came from, for attribution."""
 
@@ -76,6 +83,12 @@ class SourceIn(_Input):
     utm_term: ShortText | None = None
     utm_content: ShortText | None = None
     channel: Channel = Channel.WEB
+    disclaimers_shown: list[DisclaimerShownIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The disclaimers (key and version) the page displayed next to the form; "
+        "stored beside the server's own record of what the article carried.",
+    )
 
 
 class ConsultationRequestCreate(_Input):
@@ -185,7 +198,12 @@ class ConsultationRequestPublic(BaseModel):
     source_referrer: str | None
     utm: dict[str, str]
     channel: Channel
-    disclaimer_versions: list[DisclaimerShown]
+    disclaimer_versions: list[DisclaimerShown] = Field(
+        description="What the source article carried when the request arrived (server's record)."
+    )
+    disclaimers_reported: list[DisclaimerShown] = Field(
+        description="What the form said it displayed (`source.disclaimers_shown`)."
+    )
     erased_at: datetime | None
 
 

@@ -4,7 +4,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from schemas.vocabulary import Placement, RuleScope
+from schemas.vocabulary import Placement, RegulatoryStatus, RuleScope
 
 
 class TermRef(BaseModel):
@@ -20,7 +20,10 @@ class TherapyPublic(BaseModel):
     slug: str = Field(examples=["iv-ketamine"])
     name: str
     description: str
-    regulatory_note: str = Field(description="Regulatory status, e.g. off-label use.")
+    regulatory_status: RegulatoryStatus = Field(
+        description="What the FDA says of this therapy; decides the warnings its articles carry."
+    )
+    regulatory_note: str = Field(description="The regulatory status explained.")
 
 
 class ConditionPublic(BaseModel):
@@ -29,6 +32,7 @@ class ConditionPublic(BaseModel):
     slug: str = Field(examples=["ptsd"])
     name: str
     description: str
+    crisis_risk: bool = Field(description="Articles about this condition carry crisis resources.")
 
 
 class DisclaimerRef(BaseModel):
@@ -70,12 +74,13 @@ class DisclaimerGroups(BaseModel, Generic[D]):
 
 
 class ArticleLink(BaseModel):
-    """A pointer to a published article."""
+    """A pointer to a published article, with the disclaimers it carries (without text)."""
 
     slug: str
     locale: str
     title: str
     summary: str
+    disclaimers: DisclaimerGroups[DisclaimerRef]
 
 
 class TherapyDetail(TherapyPublic):

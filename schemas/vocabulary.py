@@ -160,3 +160,11 @@ class AuditAction(StrEnum):
     LEAD_UPDATE_CRM = "lead.update.crm"
     LEAD_ERASE = "lead.erase"
     LEAD_EXPORT = "lead.export"
+
+
+class RegulatoryStatus(StrEnum):
+    """What the FDA says of a therapy; it decides which warnings its articles must carry."""
+
+    FDA_APPROVED = "fda_approved"
+    OFF_LABEL = "off_label"
+    NOT_FDA_APPROVED = "not_fda_approved"

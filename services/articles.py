@@ -3,14 +3,14 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
-from core.errors import NotFoundError
+from core.errors import ComplianceHoldError, NotFoundError
 from db.models import (
     Article,
     ArticleCondition,
@@ -22,16 +22,21 @@ from db.models import (
 )
 from schemas.articles import (
     ArticlePublic,
+    ArticleRef,
     ArticleSummary,
     CallToAction,
     MedicalReview,
+    Reference,
+    Reviewer,
     SectionPublic,
+    SectionWithContext,
     Seo,
 )
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import ArticleStatus
-from services import search
+from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
+from services.json_ld import article_json_ld
 
 PUBLISHED = ArticleStatus.PUBLISHED
 
@@ -46,34 +51,52 @@ class ArticleFilters:
     q: str | None = None
 
 
-def _terms(session: Session, ids: Sequence[uuid.UUID]) -> tuple[dict[Any, list[TermRef]], ...]:
+@dataclass
+class Terms:
+    """An article's therapies (with regulatory status) and conditions (with crisis risk)."""
+
+    therapies: list[tuple[TermRef, str]] = field(default_factory=list)
+    conditions: list[tuple[TermRef, bool]] = field(default_factory=list)
+
+    def refs(self) -> tuple[list[TermRef], list[TermRef]]:
+        """The public references to its therapies and conditions."""
+        return [t for t, _ in self.therapies], [c for c, _ in self.conditions]
+
+
+def terms_of(session: Session, ids: Sequence[uuid.UUID]) -> dict[Any, Terms]:
     """Therapies and conditions of many articles in two queries."""
-    therapies: dict[Any, list[TermRef]] = defaultdict(list)
-    conditions: dict[Any, list[TermRef]] = defaultdict(list)
+    terms: dict[Any, Terms] = defaultdict(Terms)
     if not ids:
-        return therapies, conditions
-    for aid, slug, name in session.exec(
-        select(ArticleTherapy.article_id, Therapy.slug, Therapy.name)
+        return terms
+    for aid, slug, name, status in session.exec(
+        select(ArticleTherapy.article_id, Therapy.slug, Therapy.name, Therapy.regulatory_status)
         .join(Therapy, col(Therapy.id) == col(ArticleTherapy.therapy_id))
         .where(col(ArticleTherapy.article_id).in_(ids))
         .order_by(col(Therapy.slug))
     ):
-        therapies[aid].append(TermRef(slug=slug, name=name))
-    for aid, slug, name in session.exec(
-        select(ArticleCondition.article_id, Condition.slug, Condition.name)
+        terms[aid].therapies.append((TermRef(slug=slug, name=name), status))
+    for aid, slug, name, crisis in session.exec(
+        select(ArticleCondition.article_id, Condition.slug, Condition.name, Condition.crisis_risk)
         .join(Condition, col(Condition.id) == col(ArticleCondition.condition_id))
         .where(col(ArticleCondition.article_id).in_(ids))
         .order_by(col(Condition.slug))
     ):
-        conditions[aid].append(TermRef(slug=slug, name=name))
-    return therapies, conditions
+        terms[aid].conditions.append((TermRef(slug=slug, name=name), crisis))
+    return terms
 
 
-def _common(
-    article: Article, therapies: list[TermRef], conditions: list[TermRef]
-) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
+def _review(article: Article) -> MedicalReview:
     due = article.next_review_due
+    return MedicalReview(
+        reviewer=Reviewer.model_validate(article.reviewer) if article.reviewer else None,
+        reviewed_at=article.reviewed_at,
+        next_review_due=due,
+        review_overdue=due is not None and due < datetime.now(UTC).date(),
+    )
+
+
+def _common(article: Article, terms: Terms) -> dict[str, Any]:
+    therapies, conditions = terms.refs()
     return {
         "slug": article.slug,
         "locale": article.locale,
@@ -84,12 +107,7 @@ def _common(
         "call_to_action": CallToAction(**article.call_to_action)
         if article.call_to_action
         else None,
-        "medical_review": MedicalReview(
-            reviewer=article.reviewer,
-            reviewed_at=article.reviewed_at,
-            next_review_due=due,
-            review_overdue=due is not None and due < today,
-        ),
+        "medical_review": _review(article),
         "seo": Seo(
             meta_title=article.seo_meta_title,
             meta_description=article.seo_meta_description,
@@ -101,10 +119,29 @@ def _common(
     }
 
 
-def _required(
-    active: Sequence[Disclaimer], therapies: list[TermRef], conditions: list[TermRef]
+def carried_disclaimers(
+    article: Article, terms: Terms, active: Sequence[Disclaimer]
 ) -> list[Disclaimer]:
-    return required_disclaimers(active, [t.slug for t in therapies], [c.slug for c in conditions])
+    """What the article carries: what the rules attach plus whatever the compliance policy
+    requires, even if a rule was narrowed since the import. A required key without an active
+    text withholds the article rather than serving it bare."""
+    therapies, conditions = terms.refs()
+    attached = required_disclaimers(
+        active, [t.slug for t in therapies], [c.slug for c in conditions]
+    )
+    requirements = compliance.required(
+        therapies=[(t.slug, status) for t, status in terms.therapies],
+        conditions=[(c.slug, crisis) for c, crisis in terms.conditions],
+    )
+    by_key = {d.key: d for d in active}
+    for req in compliance.missing(requirements, [d.key for d in attached]):
+        if req.key not in by_key:
+            raise ComplianceHoldError(
+                f"Article '{article.slug}' ({article.locale}) is withheld: its required "
+                f"disclaimer '{req.key}' has no active text.",
+            )
+        attached.append(by_key[req.key])
+    return sorted(attached, key=lambda d: d.key)
 
 
 def _find_published(session: Session, slug: str, locale: str) -> Article | None:
@@ -124,22 +161,61 @@ def _published(session: Session, slug: str, locale: str) -> Article:
     return article
 
 
+def references(article: Article) -> list[Reference]:
+    """The article's references, numbered as its citations are."""
+    return [
+        Reference.model_validate(
+            {
+                "year": None,
+                "doi": None,
+                "pmid": None,
+                **ref,
+                "number": n,
+                "url": ref.get("url") or _reference_url(ref),
+            }
+        )
+        for n, ref in enumerate(article.references, start=1)
+    ]
+
+
+def _reference_url(ref: dict[str, Any]) -> str:
+    if ref.get("doi"):
+        return f"https://doi.org/{ref['doi']}"
+    return f"https://pubmed.ncbi.nlm.nih.gov/{ref['pmid']}/"
+
+
 def get_published(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
-    """A whole published article, always with the disclaimers its rules require."""
+    """A whole published article, always with the disclaimers the policy and rules require."""
     article = _published(session, slug, locale)
     sections = session.exec(
         select(ArticleSection)
         .where(ArticleSection.article_id == article.id)
         .order_by(col(ArticleSection.position))
     ).all()
-    therapies, conditions = (m[article.id] for m in _terms(session, [article.id]))
-    disclaimers = _required(active_disclaimers(session=session), therapies, conditions)
+    terms = terms_of(session, [article.id])[article.id]
+    disclaimers = carried_disclaimers(article, terms, active_disclaimers(session=session))
     public_sections = [_section(s) for s in sections]
-    common = _common(article, therapies, conditions)
+    refs = references(article)
+    common = _common(article, terms)
+    ld = article_json_ld(
+        title=article.title,
+        summary=article.summary,
+        locale=article.locale,
+        seo=common["seo"],
+        review=common["medical_review"],
+        therapies=[(t, status) for t, status in terms.therapies],
+        conditions=common["conditions"],
+        sections=public_sections,
+        references=refs,
+        published=article.published_at.isoformat() if article.published_at else None,
+        modified=article.updated_at.isoformat(),
+        clinic_name=clinic_name,
+    )
     return ArticlePublic(
         **common,
         sections=public_sections,
-        json_ld=_json_ld(common, public_sections, clinic_name),
+        references=refs,
+        json_ld=ld,
         disclaimers=group_full(disclaimers),
     )
 
@@ -149,13 +225,13 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
     article = _find_published(session, slug, locale)
     if article is None:
         return None
-    therapies, conditions = (m[article.id] for m in _terms(session, [article.id]))
-    shown = _required(active_disclaimers(session=session), therapies, conditions)
+    terms = terms_of(session, [article.id])[article.id]
+    shown = carried_disclaimers(article, terms, active_disclaimers(session=session))
     return [{"key": d.key, "version": d.version} for d in shown]
 
 
-def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionPublic:
-    """One section of a published article."""
+def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionWithContext:
+    """One section of a published article, with the article's disclaimers."""
     article = _published(session, slug, locale)
     s = session.exec(
         select(ArticleSection).where(
@@ -164,7 +240,17 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
     ).first()
     if s is None:
         raise NotFoundError(f"Article '{slug}' has no section '{key}'.", code="section_not_found")
-    return _section(s)
+    terms = terms_of(session, [article.id])[article.id]
+    disclaimers = carried_disclaimers(article, terms, active_disclaimers(session=session))
+    section = _section(s)
+    return SectionWithContext(
+        **section.model_dump(),
+        article=ArticleRef(
+            slug=article.slug, locale=article.locale, title=article.title, revision=article.revision
+        ),
+        references=[r for r in references(article) if r.id in section.citations],
+        disclaimers=group_full(disclaimers),
+    )
 
 
 def _section(s: ArticleSection) -> SectionPublic:
@@ -202,50 +288,13 @@ def list_published(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    therapies, conds = _terms(session, [a.id for a in articles])
+    terms = terms_of(session, [a.id for a in articles])
     active = active_disclaimers(session=session)
     items = [
         ArticleSummary(
-            **_common(a, therapies[a.id], conds[a.id]),
-            disclaimers=group_refs(_required(active, therapies[a.id], conds[a.id])),
+            **_common(a, terms[a.id]),
+            disclaimers=group_refs(carried_disclaimers(a, terms[a.id], active)),
         )
         for a in articles
     ]
     return items, int(total)
-
-
-def _json_ld(
-    common: dict[str, Any], sections: list[SectionPublic], clinic_name: str
-) -> dict[str, Any]:
-    review: MedicalReview = common["medical_review"]
-    url = common["seo"].canonical_url
-    ld: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "MedicalWebPage",
-        "name": common["title"],
-        "headline": common["title"],
-        "description": common["summary"],
-        "inLanguage": common["locale"],
-        "about": [{"@type": "MedicalCondition", "name": c.name} for c in common["conditions"]],
-        "mainEntity": [{"@type": "MedicalTherapy", "name": t.name} for t in common["therapies"]],
-        "hasPart": [
-            {
-                "@type": "WebPageElement",
-                "name": s.heading,
-                "identifier": s.key,
-                **({"url": f"{url}#{s.key}"} if url else {}),
-            }
-            for s in sections
-        ],
-        "publisher": {"@type": "MedicalClinic", "name": clinic_name},
-        "dateModified": common["updated_at"].isoformat(),
-    }
-    if url:
-        ld["url"] = url
-    if common["published_at"]:
-        ld["datePublished"] = common["published_at"].isoformat()
-    if review.reviewed_at:
-        ld["lastReviewed"] = review.reviewed_at.isoformat()
-    if review.reviewer:
-        ld["reviewedBy"] = {"@type": "Person", "name": review.reviewer}
-    return ld

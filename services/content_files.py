@@ -5,26 +5,33 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import frontmatter
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
-from core.errors import ContentError
 from schemas.articles import CallToAction
 from schemas.vocabulary import (
     LOCALE_PATTERN,
     ArticleSlug,
     ArticleStatus,
     Placement,
+    RegulatoryStatus,
     RuleScope,
     SectionKind,
     Slug,
 )
-from services.disclaimers import rule_matches
 
+HttpUrlText = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 _SECTION_HEADING = re.compile(
     r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$"
 )
@@ -40,6 +47,7 @@ class TherapyFile(_Strict):
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1)
+    regulatory_status: RegulatoryStatus
     regulatory_note: str = Field(min_length=1)
 
 
@@ -49,6 +57,9 @@ class ConditionFile(_Strict):
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1)
+    crisis_risk: bool
+    # Words that show an article discusses the condition; not stored, only checked at import.
+    keywords: list[str] = Field(default_factory=list, exclude=True)
 
 
 class DisclaimerFile(_Strict):
@@ -87,12 +98,47 @@ class SectionFile(_Strict):
     markdown: str = Field(min_length=1)
 
 
+class ReviewerFile(_Strict):
+    """Who reviewed an article medically."""
+
+    name: str = Field(min_length=1, max_length=200)
+    credentials: str = Field(min_length=1, max_length=100)
+    specialty: str = Field(min_length=1, max_length=100)
+    profile_url: HttpUrlText | None = None
+    placeholder: bool = False
+
+
 class MedicalReviewFile(_Strict):
     """Medical review front matter."""
 
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: ReviewerFile
     reviewed_at: date
     next_review_due: date
+
+    @model_validator(mode="after")
+    def _due_after_review(self) -> "MedicalReviewFile":
+        if self.next_review_due < self.reviewed_at:
+            raise ValueError("next_review_due is before reviewed_at")
+        return self
+
+
+class ReferenceFile(_Strict):
+    """A source an article cites: a study by DOI or PMID, or an authority's page by URL."""
+
+    id: Slug
+    authors: str = Field(min_length=1, max_length=500)
+    title: str = Field(min_length=1, max_length=500)
+    publisher: str = Field(min_length=1, max_length=200)
+    year: int | None = Field(default=None, ge=1800, le=2100)
+    doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$", max_length=200)
+    pmid: str | None = Field(default=None, pattern=r"^\d{1,9}$")
+    url: HttpUrlText | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> "ReferenceFile":
+        if not (self.doi or self.pmid or self.url):
+            raise ValueError("a reference needs a doi, a pmid or a url")
+        return self
 
 
 class SeoFile(_Strict):
@@ -117,6 +163,7 @@ class ArticleFile(_Strict):
     call_to_action: CallToAction | None = None
     medical_review: MedicalReviewFile | None = None
     seo: SeoFile = Field(default_factory=SeoFile)
+    references: list[ReferenceFile] = Field(default_factory=list)
     sections: list[SectionFile] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -211,42 +258,16 @@ def parse_article(path: Path, relative: str) -> tuple[ArticleFile | None, list[s
     return (article if not problems else None), problems
 
 
-def _check_references(bundle: ContentBundle, problems: list[str]) -> None:
-    therapies = {t.slug for t in bundle.therapies}
-    conditions = {c.slug for c in bundle.conditions}
-    for d in bundle.disclaimers:
-        known = therapies if d.applies_to == "therapies" else conditions
-        for slug in d.slugs:
-            if slug not in known:
-                problems.append(f"disclaimers.yaml: {d.key}.slugs: unknown {d.applies_to} '{slug}'")
-    seen: dict[tuple[str, str], str] = {}
-    for relative, a in bundle.articles.items():
-        for slug in a.therapies:
-            if slug not in therapies:
-                problems.append(f"{relative}: therapies: unknown therapy slug '{slug}'")
-        for slug in a.conditions:
-            if slug not in conditions:
-                problems.append(f"{relative}: conditions: unknown condition slug '{slug}'")
-        if a.status == ArticleStatus.PUBLISHED and not any(
-            rule_matches(d.applies_to, d.slugs, a.therapies, a.conditions)
-            for d in bundle.disclaimers
-        ):
-            problems.append(f"{relative}: status: no disclaimer applies; cannot publish")
-        other = seen.setdefault((a.slug, a.locale), relative)
-        if other != relative:
-            problems.append(f"{relative}: slug: '{a.slug}' ({a.locale}) is also used by {other}")
-
-
 def _check_unique(name: str, keys: list[str], problems: list[str]) -> None:
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         problems.append(f"{name}: {key}: defined more than once")
 
 
-def load_bundle(content_dir: Path) -> ContentBundle:
-    """Read and validate a whole content folder; raise ContentError listing every problem."""
+def read_bundle(content_dir: Path) -> tuple[ContentBundle, list[str]]:
+    """Read every file of a content folder; returns what parsed and the problems of each file."""
     problems: list[str] = []
     if not content_dir.is_dir():
-        raise ContentError([f"{content_dir}: (folder): not found"])
+        return ContentBundle(), [f"{content_dir}: (folder): not found"]
     bundle = ContentBundle(
         therapies=_parse_models(content_dir / "therapies.yaml", TherapyFile, problems),
         conditions=_parse_models(content_dir / "conditions.yaml", ConditionFile, problems),
@@ -263,7 +284,4 @@ def load_bundle(content_dir: Path) -> ContentBundle:
         problems.extend(found)
         if article is not None:
             bundle.articles[relative] = article
-    _check_references(bundle, problems)
-    if problems:
-        raise ContentError(problems)
-    return bundle
+    return bundle, problems

@@ -31,9 +31,9 @@ from services.content_files import (
     ContentBundle,
     DisclaimerFile,
     TherapyFile,
-    load_bundle,
 )
-from services.rendering import render_markdown
+from services.content_rules import load_bundle
+from services.rendering import cited_ids, render_markdown
 from services.webhooks import outbox
 
 
@@ -62,9 +62,11 @@ class ImportReport:
         )
 
 
-def import_content(*, session: Session, content_dir: Path) -> ImportReport:
-    """Validate the whole folder first, then apply it; a bad file changes nothing."""
-    return apply_bundle(session=session, bundle=load_bundle(content_dir))
+def import_content(*, session: Session, content_dir: Path, strict: bool = False) -> ImportReport:
+    """Validate the whole folder first, then apply it; a bad file changes nothing.
+
+    `strict` adds the production rules (no placeholder reviewer, no overdue review)."""
+    return apply_bundle(session=session, bundle=load_bundle(content_dir, strict=strict))
 
 
 def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
@@ -229,12 +231,13 @@ def _apply_fields(
     review = file.medical_review
     article.title, article.summary, article.status = file.title, file.summary, file.status
     article.call_to_action = file.call_to_action.model_dump() if file.call_to_action else None
-    article.reviewer = review.reviewer if review else None
+    article.reviewer = review.reviewer.model_dump(mode="json") if review else None
     article.reviewed_at = review.reviewed_at if review else None
     article.next_review_due = review.next_review_due if review else None
     article.seo_meta_title = file.seo.meta_title
     article.seo_meta_description = file.seo.meta_description
     article.canonical_url = file.seo.canonical_url
+    article.references = [r.model_dump(mode="json", exclude_none=True) for r in file.references]
     if file.status == ArticleStatus.PUBLISHED:
         article.published_at = file.published_at or article.published_at or now
     else:
@@ -254,8 +257,9 @@ def _replace_children(
     for model in (ArticleSection, ArticleTherapy, ArticleCondition):
         session.execute(delete(model).where(col(model.article_id) == article.id))
     bodies = []
+    numbers = {ref.id: n for n, ref in enumerate(file.references, start=1)}
     for position, s in enumerate(file.sections):
-        html, plain = render_markdown(s.markdown)
+        html, plain = render_markdown(s.markdown, numbers)
         bodies.append(f"{s.heading}\n{plain}")
         session.add(
             ArticleSection(
@@ -267,6 +271,7 @@ def _replace_children(
                 markdown=s.markdown,
                 html=html,
                 text=plain,
+                citations=cited_ids(s.markdown),
             )
         )
     session.add_all(

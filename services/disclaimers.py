@@ -12,7 +12,7 @@ from schemas.taxonomy import (
     DisclaimerRule,
     DisclaimerWithRule,
 )
-from schemas.vocabulary import RuleScope
+from schemas.vocabulary import Placement, RuleScope
 
 
 def rule_matches(
@@ -60,16 +60,16 @@ def _full(d: Disclaimer) -> DisclaimerPublic:
 def group_refs(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerRef]:
     """Disclaimers without text, grouped by placement."""
     return DisclaimerGroups[DisclaimerRef](
-        top=[_ref(d) for d in disclaimers if d.placement == "top"],
-        bottom=[_ref(d) for d in disclaimers if d.placement == "bottom"],
+        top=[_ref(d) for d in disclaimers if d.placement == Placement.TOP],
+        bottom=[_ref(d) for d in disclaimers if d.placement == Placement.BOTTOM],
     )
 
 
 def group_full(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerPublic]:
     """Disclaimers with their text, grouped by placement."""
     return DisclaimerGroups[DisclaimerPublic](
-        top=[_full(d) for d in disclaimers if d.placement == "top"],
-        bottom=[_full(d) for d in disclaimers if d.placement == "bottom"],
+        top=[_full(d) for d in disclaimers if d.placement == Placement.TOP],
+        bottom=[_full(d) for d in disclaimers if d.placement == Placement.BOTTOM],
     )
 
 

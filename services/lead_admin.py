@@ -233,7 +233,8 @@ def erase_lead(*, session: Session, actor: uuid.UUID, lead_id: uuid.UUID) -> Non
     if lead.erased_at is None:
         for field in PERSONAL_FIELDS:
             setattr(lead, field, None)
-        lead.therapies, lead.conditions, lead.utm, lead.disclaimer_versions = [], [], {}, []
+        lead.therapies, lead.conditions, lead.utm = [], [], {}
+        lead.disclaimer_versions, lead.disclaimers_reported = [], []
         lead.erased_at = lead.updated_at = utcnow()
         session.add(lead)
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
-from db.models import Condition, Therapy, utcnow
+from db.models import Condition, Disclaimer, Therapy, utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
 from services import articles, consent, idempotency
@@ -107,6 +107,7 @@ def _validate(
                 )
             )
         shown = list(found or [])
+    errors += _unknown_disclaimers(session, data)
     if errors:
         raise ValidationFailedError(errors)
     assert phone is not None and consent_row is not None
@@ -115,6 +116,30 @@ def _validate(
         consent_row.text + ("\n\n" + consent_row.sms_text if data.consent.sms else ""),
         shown,
     )
+
+
+def _unknown_disclaimers(
+    session: Session, data: ConsultationRequestCreate
+) -> list[dict[str, str]]:
+    reported = data.source.disclaimers_shown
+    if not reported:
+        return []
+    known = set(
+        session.exec(
+            select(Disclaimer.key, Disclaimer.version).where(
+                col(Disclaimer.key).in_({d.key for d in reported})
+            )
+        ).all()
+    )
+    return [
+        _error(
+            f"source.disclaimers_shown.{index}",
+            "unknown_disclaimer_version",
+            "No disclaimer has this key and version.",
+        )
+        for index, d in enumerate(reported)
+        if (d.key, d.version) not in known
+    ]
 
 
 def create_lead(
@@ -157,6 +182,7 @@ def create_lead(
         utm=utm,
         channel=source.channel,
         disclaimer_versions=shown,
+        disclaimers_reported=[d.model_dump() for d in source.disclaimers_shown],
     )
     session.add(lead)
     session.flush()

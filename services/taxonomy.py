@@ -14,6 +14,8 @@ from schemas.taxonomy import (
     TherapyPublic,
 )
 from schemas.vocabulary import ArticleStatus
+from services import articles as article_service
+from services.disclaimers import active_disclaimers, group_refs
 
 
 def list_therapies(*, session: Session) -> list[TherapyPublic]:
@@ -36,8 +38,16 @@ def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> 
         .where(link == term_id, Article.status == ArticleStatus.PUBLISHED, Article.locale == locale)
         .order_by(col(Article.published_at).desc(), col(Article.slug))
     ).all()
+    terms = article_service.terms_of(session, [a.id for a in articles])
+    active = active_disclaimers(session=session)
     return [
-        ArticleLink(slug=a.slug, locale=a.locale, title=a.title, summary=a.summary)
+        ArticleLink(
+            slug=a.slug,
+            locale=a.locale,
+            title=a.title,
+            summary=a.summary,
+            disclaimers=group_refs(article_service.carried_disclaimers(a, terms[a.id], active)),
+        )
         for a in articles
     ]
 

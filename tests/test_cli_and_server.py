@@ -78,7 +78,7 @@ def test_serve_command_serves_the_demo_over_real_http(served):
     r = httpx.get(f"{served}/v1/articles/iv-ketamine-for-ptsd")
     assert r.status_code == 200
     body = r.json()
-    assert len(body["sections"]) == 7
+    assert len(body["sections"]) == 8
     keys = {d["key"] for g in body["disclaimers"].values() for d in g}
     assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
     cached = httpx.get(

@@ -2,13 +2,14 @@
 
 import pytest
 
-SEVEN_SECTIONS = [
+KETAMINE_SECTIONS = [
     "overview",
     "memory-consolidation",
     "fear-extinction",
     "cognitive-rigidity",
     "comorbid-depression-anxiety",
     "stellate-ganglion-block",
+    "safety",
     "consultation",
 ]
 ARTICLE_FIELDS = {
@@ -19,6 +20,7 @@ ARTICLE_FIELDS = {
     "therapies",
     "conditions",
     "sections",
+    "references",
     "call_to_action",
     "medical_review",
     "seo",
@@ -30,18 +32,18 @@ ARTICLE_FIELDS = {
 }
 
 
-def test_ketamine_article_has_seven_sections_in_order_and_its_disclaimers(client):
+def test_ketamine_article_has_its_sections_in_order_and_its_disclaimers(client):
     r = client.get("/v1/articles/iv-ketamine-for-ptsd")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     body = r.json()
     assert set(body) == ARTICLE_FIELDS
-    assert [s["key"] for s in body["sections"]] == SEVEN_SECTIONS
+    assert [s["key"] for s in body["sections"]] == KETAMINE_SECTIONS
     kinds = {s["key"]: s["kind"] for s in body["sections"]}
     assert kinds["overview"] == "overview" and kinds["consultation"] == "call_to_action"
     assert kinds["fear-extinction"] == "mechanism"
     for section in body["sections"]:
-        assert set(section) == {"key", "heading", "kind", "markdown", "html", "text"}
+        assert set(section) == {"key", "heading", "kind", "markdown", "html", "text", "citations"}
         assert section["html"].startswith("<")
         assert "<" not in section["text"]
     keys = {d["key"] for group in body["disclaimers"].values() for d in group}
@@ -65,9 +67,9 @@ def test_json_ld_describes_a_medical_web_page(client):
     assert ld["@context"] == "https://schema.org" and ld["@type"] == "MedicalWebPage"
     assert {"MedicalTherapy"} == {e["@type"] for e in ld["mainEntity"]}
     assert "Post-traumatic stress disorder (PTSD)" in {a["name"] for a in ld["about"]}
-    assert ld["lastReviewed"] == "2026-09-10"
+    assert ld["lastReviewed"] == "2026-11-20"
     assert ld["reviewedBy"]["@type"] == "Person"
-    assert [p["identifier"] for p in ld["hasPart"]] == SEVEN_SECTIONS
+    assert [p["identifier"] for p in ld["hasPart"]] == KETAMINE_SECTIONS
     assert ld["hasPart"][1]["url"].endswith("#memory-consolidation")
 
 
@@ -106,12 +108,12 @@ def test_list_is_newest_first_with_summaries_only(client):
     ]
     assert body["meta"] == {"total": 3, "page": 1, "page_size": 20}
     item = body["data"][0]
-    assert set(item) == ARTICLE_FIELDS - {"sections", "json_ld"}
+    assert set(item) == ARTICLE_FIELDS - {"sections", "references", "json_ld"}
     for group in item["disclaimers"].values():
         for d in group:
             assert "text" not in d
     nad = {d["key"] for g in item["disclaimers"].values() for d in g}
-    assert nad == {"fda-off-label", "risks-and-benefits"}
+    assert nad == {"not-fda-approved", "risks-and-benefits"}
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def test_article_schema_names_the_wire_fields(client):
     article = schemas["ArticlePublic"]["properties"]
     assert {"slug", "sections", "disclaimers", "json_ld", "medical_review", "seo"} <= set(article)
     section = schemas["SectionPublic"]["properties"]
-    assert set(section) == {"key", "heading", "kind", "markdown", "html", "text"}
+    assert set(section) == {"key", "heading", "kind", "markdown", "html", "text", "citations"}
 
 
 # Schema-valid lead bodies can still fail checks that need the data (a therapy slug that does

@@ -4,7 +4,11 @@
 def test_therapies_list_and_detail(client):
     data = client.get("/v1/therapies").json()["data"]
     assert [t["slug"] for t in data] == ["iv-ketamine", "nad-plus", "stellate-ganglion-block"]
-    assert all("off-label" in t["regulatory_note"] for t in data)
+    assert {t["slug"]: t["regulatory_status"] for t in data} == {
+        "iv-ketamine": "off_label",
+        "nad-plus": "not_fda_approved",
+        "stellate-ganglion-block": "off_label",
+    }
     sgb = client.get("/v1/therapies/stellate-ganglion-block").json()
     assert {a["slug"] for a in sgb["articles"]} == {
         "iv-ketamine-for-ptsd",
@@ -28,11 +32,17 @@ def test_conditions_list_and_detail(client):
 
 def test_disclaimers_list_carries_rules(client):
     data = {d["key"]: d for d in client.get("/v1/disclaimers").json()["data"]}
-    assert set(data) == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
+    assert set(data) == {
+        "fda-off-label",
+        "not-fda-approved",
+        "risks-and-benefits",
+        "crisis-resources",
+    }
     assert data["fda-off-label"]["rule"] == {
         "applies_to": "therapies",
-        "slugs": ["iv-ketamine", "nad-plus"],
+        "slugs": ["iv-ketamine", "stellate-ganglion-block"],
     }
+    assert data["not-fda-approved"]["rule"] == {"applies_to": "therapies", "slugs": ["nad-plus"]}
     assert data["risks-and-benefits"]["rule"] == {"applies_to": "all", "slugs": []}
     assert data["crisis-resources"]["placement"] == "top"
     assert "988" in data["crisis-resources"]["text"]

@@ -148,7 +148,7 @@ BAD_EDITS = [
         "disclaimers.yaml",
         "placement: bottom",
         "placement: middle",
-        "disclaimers.yaml: [1].placement: Input should be",
+        "disclaimers.yaml: [2].placement: Input should be",
     ),
     (
         "articles/nad-plus-iv-therapy.md",
@@ -190,6 +190,8 @@ def test_a_published_article_needs_a_disclaimer_and_a_review(migrated, content):
     (content / "disclaimers.yaml").write_text("[]\n")
     with pytest.raises(ContentError) as excinfo:
         import_folder(migrated.engine(), content)
-    assert "articles/nad-plus-iv-therapy.md: status: no disclaimer applies; cannot publish" in (
-        excinfo.value.problems
-    )
+    assert (
+        "articles/nad-plus-iv-therapy.md: disclaimers: lacks required disclaimer "
+        "'risks-and-benefits' (every article carries it); disclaimers.yaml must define "
+        "'risks-and-benefits' with a rule that attaches it"
+    ) in excinfo.value.problems

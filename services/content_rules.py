@@ -1,0 +1,128 @@
+"""Rules that span files: known slugs, the compliance policy, references and citations,
+safety sections, and (strict) production review rules. A folder that breaks one is refused."""
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from core.errors import ContentError
+from schemas.vocabulary import ArticleStatus, RuleScope, SectionKind
+from services import compliance
+from services.content_files import ArticleFile, ContentBundle, read_bundle
+from services.disclaimers import rule_matches
+from services.rendering import cited_ids
+
+MIN_REFERENCES = 3
+
+
+def load_bundle(content_dir: Path, *, strict: bool = False) -> ContentBundle:
+    """Read and validate a whole content folder; raise ContentError listing every problem.
+
+    `strict` applies the production rules too: no placeholder reviewers, no overdue review."""
+    bundle, problems = read_bundle(content_dir)
+    problems += check_bundle(bundle, strict=strict, today=datetime.now(UTC).date())
+    if problems:
+        raise ContentError(problems)
+    return bundle
+
+
+def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[str]:
+    """Every cross-file problem, each naming its file and field."""
+    problems = list(_unknown_rule_slugs(bundle))
+    seen: dict[tuple[str, str], str] = {}
+    for relative, article in bundle.articles.items():
+        problems += [f"{relative}: {p}" for p in _article_problems(bundle, article)]
+        if article.status == ArticleStatus.PUBLISHED:
+            problems += [f"{relative}: {p}" for p in _published_problems(bundle, article)]
+            if strict:
+                problems += [f"{relative}: {p}" for p in _strict_problems(article, today)]
+        other = seen.setdefault((article.slug, article.locale), relative)
+        if other != relative:
+            problems.append(
+                f"{relative}: slug: '{article.slug}' ({article.locale}) is also used by {other}"
+            )
+    return problems
+
+
+def _unknown_rule_slugs(bundle: ContentBundle) -> Iterator[str]:
+    therapies = {t.slug for t in bundle.therapies}
+    conditions = {c.slug for c in bundle.conditions}
+    for d in bundle.disclaimers:
+        known = therapies if d.applies_to == RuleScope.THERAPIES else conditions
+        for slug in d.slugs:
+            if slug not in known:
+                yield f"disclaimers.yaml: {d.key}.slugs: unknown {d.applies_to} '{slug}'"
+
+
+def _article_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator[str]:
+    therapies = {t.slug for t in bundle.therapies}
+    conditions = {c.slug for c in bundle.conditions}
+    for slug in article.therapies:
+        if slug not in therapies:
+            yield f"therapies: unknown therapy slug '{slug}'"
+    for slug in article.conditions:
+        if slug not in conditions:
+            yield f"conditions: unknown condition slug '{slug}'"
+    ids = [r.id for r in article.references]
+    for ref_id in sorted({i for i in ids if ids.count(i) > 1}):
+        yield f"references.{ref_id}: defined more than once"
+    for section in article.sections:
+        for ref_id in cited_ids(section.markdown):
+            if ref_id not in ids:
+                yield f"sections.{section.key}: cites unknown reference '{ref_id}'"
+
+
+def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator[str]:
+    """The compliance policy, and what a published therapy article must contain."""
+    status = {t.slug: t.regulatory_status for t in bundle.therapies}
+    crisis = {c.slug: c.crisis_risk for c in bundle.conditions}
+    requirements = compliance.required(
+        therapies=[(s, status[s]) for s in article.therapies if s in status],
+        conditions=[(s, crisis[s]) for s in article.conditions if s in crisis],
+    )
+    attached = [
+        d.key
+        for d in bundle.disclaimers
+        if rule_matches(d.applies_to, d.slugs, article.therapies, article.conditions)
+    ]
+    for condition in bundle.conditions:
+        if condition.crisis_risk and condition.slug not in article.conditions:
+            word = _mentioned(article, condition.keywords)
+            if word:
+                yield (
+                    f"conditions: the article discusses '{word}' but is not tagged "
+                    f"'{condition.slug}', whose crisis resources it must carry"
+                )
+    for req in compliance.missing(requirements, attached):
+        yield (
+            f"disclaimers: lacks required disclaimer '{req.key}' ({req.because}); "
+            f"disclaimers.yaml must define '{req.key}' with a rule that attaches it"
+        )
+    if len(article.references) < MIN_REFERENCES:
+        yield (
+            f"references: a published therapy article needs at least {MIN_REFERENCES} "
+            f"references (has {len(article.references)})"
+        )
+    if not any(s.kind == SectionKind.SAFETY for s in article.sections):
+        yield "sections: a published therapy article needs a section of kind 'safety'"
+
+
+def _mentioned(article: ArticleFile, keywords: list[str]) -> str | None:
+    """The first keyword the article's title, summary or sections use, if any."""
+    if not keywords:
+        return None
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in keywords) + r")", re.IGNORECASE)
+    text = "\n".join([article.title, article.summary, *(s.markdown for s in article.sections)])
+    match = pattern.search(text)
+    return match[1] if match else None
+
+
+def _strict_problems(article: ArticleFile, today: date) -> Iterator[str]:
+    review = article.medical_review
+    if review is None:
+        return
+    if review.reviewer.placeholder:
+        yield "medical_review.reviewer: a placeholder reviewer cannot be published (--strict)"
+    if review.next_review_due < today:
+        yield f"medical_review.next_review_due: review overdue since {review.next_review_due}"

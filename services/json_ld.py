@@ -1,0 +1,95 @@
+"""schema.org JSON-LD for an article's page head: MedicalWebPage with its therapies,
+conditions, sections, reviewer and citations."""
+
+from typing import Any
+
+from schemas.articles import MedicalReview, Reference, SectionPublic, Seo
+from schemas.taxonomy import TermRef
+from schemas.vocabulary import RegulatoryStatus
+
+# schema.org DrugLegalStatus-style wording for what the FDA says of a therapy.
+_LEGAL_STATUS = {
+    RegulatoryStatus.FDA_APPROVED: "FDA-approved for this use",
+    RegulatoryStatus.OFF_LABEL: "Off-label use: FDA-approved for other uses only",
+    RegulatoryStatus.NOT_FDA_APPROVED: "Not FDA-approved for any use",
+}
+
+
+def article_json_ld(
+    *,
+    title: str,
+    summary: str,
+    locale: str,
+    seo: Seo,
+    review: MedicalReview,
+    therapies: list[tuple[TermRef, str]],
+    conditions: list[TermRef],
+    sections: list[SectionPublic],
+    references: list[Reference],
+    published: str | None,
+    modified: str,
+    clinic_name: str,
+) -> dict[str, Any]:
+    """The page's JSON-LD; `therapies` pairs each therapy with its regulatory status."""
+    url = seo.canonical_url
+    ld: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": title,
+        "headline": title,
+        "description": summary,
+        "inLanguage": locale,
+        "medicalAudience": {"@type": "MedicalAudience", "audienceType": "Patient"},
+        "about": [{"@type": "MedicalCondition", "name": c.name} for c in conditions],
+        "mainEntity": [_therapy(t, status) for t, status in therapies],
+        "hasPart": [
+            {
+                "@type": "WebPageElement",
+                "name": s.heading,
+                "identifier": s.key,
+                **({"url": f"{url}#{s.key}"} if url else {}),
+            }
+            for s in sections
+        ],
+        "citation": [_citation(r) for r in references],
+        "publisher": {"@type": "MedicalClinic", "name": clinic_name},
+        "dateModified": modified,
+    }
+    if url:
+        ld["url"] = url
+    if published:
+        ld["datePublished"] = published
+    if review.reviewed_at:
+        ld["lastReviewed"] = review.reviewed_at.isoformat()
+    if review.reviewer:
+        person = review.reviewer
+        ld["reviewedBy"] = {
+            "@type": "Person",
+            "name": person.name,
+            "honorificSuffix": person.credentials,
+            "jobTitle": person.specialty,
+            **({"url": person.profile_url} if person.profile_url else {}),
+        }
+    return ld
+
+
+def _therapy(term: TermRef, status: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"@type": "MedicalTherapy", "name": term.name}
+    if status in _LEGAL_STATUS:
+        out["legalStatus"] = _LEGAL_STATUS[RegulatoryStatus(status)]
+    return out
+
+
+def _citation(ref: Reference) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "@type": "ScholarlyArticle" if ref.doi or ref.pmid else "WebPage",
+        "name": ref.title,
+        "author": ref.authors,
+        "publisher": ref.publisher,
+        "url": ref.url,
+    }
+    if ref.year:
+        out["datePublished"] = str(ref.year)
+    if ref.doi:
+        out["identifier"] = f"https://doi.org/{ref.doi}"
+    return out

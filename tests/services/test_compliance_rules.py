@@ -1,0 +1,165 @@
+"""The compliance policy at import: content that would serve an article without a required
+disclaimer, reference, safety section or review is refused, naming what is missing."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.errors import ContentError
+from services import compliance
+from services.content_rules import load_bundle
+from tests.conftest import DEMO_CONTENT
+
+KETAMINE = "articles/iv-ketamine-for-ptsd.md"
+SGB = "articles/stellate-ganglion-block-for-ptsd.md"
+NAD = "articles/nad-plus-iv-therapy.md"
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A private copy of the demo content that a test may edit."""
+    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+
+
+def _edit(content: Path, name: str, old: str, new: str, count: int = 1) -> None:
+    path = content / name
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, count))
+
+
+def _problems(content: Path, *, strict: bool = False) -> list[str]:
+    with pytest.raises(ContentError) as caught:
+        load_bundle(content, strict=strict)
+    return caught.value.problems
+
+
+def _drop_disclaimer(content: Path, key: str) -> None:
+    path = content / "disclaimers.yaml"
+    entries = re.split(r"(?m)^(?=- key: )", path.read_text())
+    path.write_text("".join(e for e in entries if not e.startswith(f"- key: {key}\n")))
+
+
+def test_the_demo_content_passes():
+    bundle = load_bundle(DEMO_CONTENT)
+    assert {a.slug for a in bundle.articles.values()} >= {"iv-ketamine-for-ptsd"}
+
+
+def test_policy_requirements():
+    keys = {
+        r.key
+        for r in compliance.required(
+            therapies=[("a", "off_label"), ("b", "not_fda_approved")],
+            conditions=[("c", True), ("d", False)],
+        )
+    }
+    assert keys == {"risks-and-benefits", "fda-off-label", "not-fda-approved", "crisis-resources"}
+    approved = compliance.required(therapies=[("a", "fda_approved")], conditions=[("d", False)])
+    assert [r.key for r in approved] == ["risks-and-benefits"]
+
+
+def test_deleting_the_off_label_disclaimer_is_refused(content):
+    _drop_disclaimer(content, "fda-off-label")
+    problems = _problems(content)
+    for article, therapy in ((KETAMINE, "iv-ketamine"), (SGB, "stellate-ganglion-block")):
+        assert any(
+            p.startswith(f"{article}: disclaimers: lacks required disclaimer 'fda-off-label'")
+            and f"therapy '{therapy}' is off_label" in p
+            for p in problems
+        ), problems
+
+
+def test_narrowing_a_rule_is_refused(content):
+    _edit(
+        content,
+        "disclaimers.yaml",
+        "slugs: [iv-ketamine, stellate-ganglion-block]",
+        "slugs: [iv-ketamine]",
+    )
+    problems = _problems(content)
+    assert problems == [
+        f"{SGB}: disclaimers: lacks required disclaimer 'fda-off-label' (therapy "
+        "'stellate-ganglion-block' is off_label); disclaimers.yaml must define "
+        "'fda-off-label' with a rule that attaches it"
+    ]
+
+
+def test_deleting_the_unapproved_product_warning_is_refused(content):
+    _drop_disclaimer(content, "not-fda-approved")
+    assert any(
+        p.startswith(f"{NAD}: disclaimers: lacks required disclaimer 'not-fda-approved'")
+        and "therapy 'nad-plus' is not_fda_approved" in p
+        for p in _problems(content)
+    )
+
+
+def test_untagging_ptsd_from_an_article_about_ptsd_is_refused(content):
+    _edit(content, SGB, "conditions: [ptsd, anxiety]", "conditions: [anxiety]")
+    problems = _problems(content)
+    assert any(
+        p.startswith(f"{SGB}: conditions: the article discusses") and "not tagged 'ptsd'" in p
+        for p in problems
+    ), problems
+
+
+def test_deleting_the_crisis_resources_is_refused(content):
+    _drop_disclaimer(content, "crisis-resources")
+    problems = _problems(content)
+    assert any(
+        p.startswith(f"{KETAMINE}: disclaimers: lacks required disclaimer 'crisis-resources'")
+        and "condition 'ptsd' has crisis_risk" in p
+        for p in problems
+    ), problems
+
+
+def test_unknown_citations_too_few_references_and_no_safety_section_are_refused(content):
+    _edit(content, KETAMINE, "[@feder2014]", "[@nobody1999]")
+    path = content / NAD
+    text = path.read_text()
+    text = re.sub(r"(?ms)^## [^\n]*kind=safety\}.*?(?=^## )", "", text)
+    text = re.sub(r"(?ms)^references:\n(  - .*?\n)+(?=\S)", "references: []\n", text)
+    text = re.sub(r"\[@[a-z0-9; @-]+\]", "", text)
+    path.write_text(text)
+    problems = _problems(content)
+    assert any(
+        p.startswith(f"{KETAMINE}: sections.") and "cites unknown reference 'nobody1999'" in p
+        for p in problems
+    ), problems
+    assert f"{NAD}: sections: a published therapy article needs a section of kind 'safety'" in (
+        problems
+    )
+    assert any(
+        p.startswith(f"{NAD}: references: a published therapy article needs") for p in problems
+    )
+
+
+def test_a_reference_needs_an_identifier(content):
+    _edit(content, NAD, '    doi: "10.3389/fnagi.2019.00257"\n', "")
+    _edit(content, NAD, '    pmid: "31572171"\n', "")
+    assert any(
+        p.startswith(f"{NAD}: references.") and "needs a doi, a pmid or a url" in p
+        for p in _problems(content)
+    )
+
+
+def test_strict_refuses_placeholders_and_overdue_reviews(content):
+    assert all("placeholder reviewer" in p for p in _problems(content, strict=True))
+    for name in (KETAMINE, SGB, NAD):
+        _edit(content, name, "placeholder: true", "placeholder: false")
+    load_bundle(content, strict=True)  # real reviewers, reviews current: accepted
+    _edit(content, SGB, "next_review_due: 2027-05-20", "next_review_due: 2026-11-21")
+    _edit(content, SGB, "reviewed_at: 2026-11-20", "reviewed_at: 2026-01-02")
+    assert _problems(content, strict=True) == [
+        f"{SGB}: medical_review.next_review_due: review overdue since 2026-11-21"
+    ]
+    load_bundle(content)  # an overdue review is flagged in the API, not refused, by default
+
+
+def test_a_review_due_before_it_was_done_is_always_refused(content):
+    _edit(content, NAD, "next_review_due: 2027-05-20", "next_review_due: 2026-01-01")
+    assert any(
+        p.startswith(f"{NAD}: medical_review: Value error, next_review_due is before reviewed_at")
+        for p in _problems(content)
+    )
