@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +11,15 @@ import uvicorn
 
 from api.links import event_links_builder
 from core.config import get_settings
+from core.crypto import encode_key, key_ring, new_key
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db import migrate as migrations
 from db.session import make_engine, read_session, unit_of_work
 from schemas.vocabulary import ApiKeyState, LeadStatus
-from services import api_keys, lead_admin
+from services import api_keys, lead_admin, lead_vault
 from services.content_import import import_content
+from services.webhooks import endpoints as webhook_endpoints
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
@@ -66,8 +69,12 @@ def import_content_command(
 def create_api_key(
     name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. 'CRM'.")],
     scopes: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(api_keys.SCOPES)}.")],
+    expires_in: Annotated[
+        str | None, typer.Option(help="Lifetime such as 90d, 12h or 30m (default: no expiry).")
+    ] = None,
 ) -> None:
     """Create an API key and print it once, alone on the last line."""
+    lifetime = _duration(expires_in) if expires_in else None
     engine = make_engine(get_settings().database_url)
     try:
         with unit_of_work(engine) as session:
@@ -75,6 +82,7 @@ def create_api_key(
                 session=session,
                 name=name,
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                expires_in=lifetime,
             )
     except ValidationFailedError as exc:
         typer.echo(f"error: {exc.extra['errors'][0]['message']}", err=True)
@@ -86,6 +94,15 @@ def create_api_key(
     )
     typer.echo("store it now; it is not shown again:")
     typer.echo(token)
+
+
+def _duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m` as a timedelta; anything else is a usage error."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) < 1:
+        raise typer.BadParameter("use a whole number and d, h or m, e.g. 90d")
+    return timedelta(**{units[unit]: int(number)})
 
 
 @cli.command("list-api-keys")
@@ -122,15 +139,47 @@ def export_leads(
     status: Annotated[LeadStatus | None, typer.Option(help="Only leads with this status.")] = None,
 ) -> None:
     """Write leads to a CSV file; the export is audited like one made over the API."""
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    ring = key_ring(settings)
+    engine = make_engine(settings.database_url)
     filters = lead_admin.LeadFilters(status=status)
     with unit_of_work(engine) as session:
         lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
     with read_session(engine) as session, out.open("w", encoding="utf-8", newline="") as handle:
-        lines = lead_admin.csv_lines(session=session, filters=filters)
+        lines = lead_admin.csv_lines(session=session, ring=ring, filters=filters)
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
     typer.echo(f"wrote {rows} lead(s) to {out}")
+
+
+@cli.command("new-data-key")
+def new_data_key() -> None:
+    """Print a fresh master key for CLINIC_DATA_KEY (keep it in your secret store)."""
+    typer.echo(encode_key(new_key()))
+
+
+@cli.command("rotate-data-key")
+def rotate_data_key() -> None:
+    """Re-wrap every lead's data key and re-seal webhook secrets under CLINIC_DATA_KEY.
+
+    Set the new key as CLINIC_DATA_KEY and the old one in CLINIC_DATA_KEY_PREVIOUS (a JSON
+    list); both open data meanwhile, so the API keeps serving. Re-run until it moves 0, then
+    drop the old key."""
+    settings = get_settings()
+    ring = key_ring(settings)
+    engine = make_engine(settings.database_url)
+    moved = endpoints = 0
+    while True:  # batches keep each transaction short
+        with unit_of_work(engine) as session:
+            batch = lead_vault.rewrap_all(session=session, ring=ring, limit=500)
+            endpoints += webhook_endpoints.reseal_all(session=session, ring=ring)
+        moved += batch
+        if batch == 0:
+            break
+    engine.dispose()
+    typer.echo(
+        f"re-wrapped {moved} lead key(s) and {endpoints} endpoint secret(s) under {ring.current.id}"
+    )
 
 
 @cli.command()
@@ -140,7 +189,8 @@ def worker() -> None:
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
     links = event_links_builder(settings.public_base_url)
-    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings, links=links))
+    config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
+    dispatcher = Dispatcher(engine, config)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -24,6 +24,7 @@ from api.middleware import (
 )
 from api.response_cache import CachedGetMiddleware, ResponseCache
 from core.config import Settings, get_settings
+from core.crypto import KeyRing, key_ring
 from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         refresher = asyncio.create_task(app.state.response_cache.run(stop))
-        async with run_dispatcher(engine, settings):
+        async with run_dispatcher(engine, settings, app.state.key_ring):
             yield
         stop.set()
         await refresher
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.key_ring = key_ring(settings)  # refuses to start on PostgreSQL without a key
     app.state.migration_head = head_revision(settings.database_url)
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
     app.state.response_cache = ResponseCache(partial(content_version, engine))
@@ -125,13 +127,14 @@ def content_version(engine: Engine) -> int:
 
 
 @asynccontextmanager
-async def run_dispatcher(engine: Engine, settings: Settings) -> AsyncIterator[None]:
+async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> AsyncIterator[None]:
     """The in-process webhook dispatcher, woken by commits that wrote events."""
     if not settings.webhook_dispatcher_enabled:
         yield
         return
     links = event_links_builder(settings.public_base_url)
-    dispatcher = Dispatcher(engine, DispatchConfig.from_settings(settings, links=links))
+    config = DispatchConfig.from_settings(settings, links=links, ring=ring)
+    dispatcher = Dispatcher(engine, config)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import KeyRingDep, SessionDep, SettingsDep
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
@@ -63,6 +63,7 @@ def create_consultation_request(
     request: Request,
     body: ConsultationRequestCreate,
     session: SessionDep,
+    ring: KeyRingDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
         str | None,
@@ -76,6 +77,7 @@ def create_consultation_request(
     """Store a consultation request once; answers with its id and time, never personal data."""
     result = leads.intake(
         session=session,
+        ring=ring,
         data=body,
         ctx=leads.SubmissionContext(
             client_ip=request.state.client_ip,

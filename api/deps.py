@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from core.config import Settings
+from core.crypto import KeyRing
 from db.session import read_session, request_unit_of_work
 from schemas.vocabulary import LOCALE_PATTERN
 
@@ -37,6 +38,15 @@ def read_only_session(request: Request) -> AbstractContextManager[Session]:
 # scope="function": commit before the response leaves, so a 2xx always means "stored".
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_key_ring(request: Request) -> KeyRing:
+    """The master keys that open personal data."""
+    ring: KeyRing = request.app.state.key_ring
+    return ring
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
 async def get_locale(

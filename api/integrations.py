@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.bodies import parse_json_body
-from api.deps import SessionDep, SettingsDep
+from api.deps import KeyRingDep, SessionDep, SettingsDep
 from schemas.common import problem_responses
 from schemas.webhooks import CrmEvent, CrmEventAck
 from services.webhooks import inbound
@@ -34,6 +34,7 @@ async def raw_body(request: Request) -> bytes:
 def receive_crm_event(
     request: Request,
     session: SessionDep,
+    ring: KeyRingDep,
     settings: SettingsDep,
     raw: Annotated[bytes, Depends(raw_body)],
 ) -> CrmEventAck:
@@ -47,4 +48,4 @@ def receive_crm_event(
         tolerance=settings.crm_inbound_tolerance_seconds,
     )
     event = parse_json_body(CrmEvent, raw)
-    return inbound.apply(session=session, message_id=headers["webhook-id"], event=event)
+    return inbound.apply(session=session, ring=ring, message_id=headers["webhook-id"], event=event)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_lease_margin_seconds: float = Field(default=30.0, gt=0)
     webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    # Master key for personal data (base64, 32 bytes). Unset with SQLite: a local key file is
+    # created under data/; unset with PostgreSQL: the app refuses to start.
+    data_key: SecretStr | None = None
+    # Keys being rotated away from: still accepted until `rotate-data-key` has re-wrapped all.
+    data_key_previous: list[SecretStr] = Field(default_factory=list)
+    data_key_file: Path = PROJECT_ROOT / "data" / "data-key"
     crm_inbound_secret: str | None = None
     crm_inbound_tolerance_seconds: int = Field(default=300, ge=1)
 

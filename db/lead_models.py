@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.models import utcnow
@@ -23,7 +23,9 @@ class ConsentText(SQLModel, table=True):
 
 
 class ConsultationRequest(SQLModel, table=True):
-    """A patient lead. Personal fields become NULL on erasure; the tombstone stays."""
+    """A patient lead. Its personal data (names, contact details, message, notes, client
+    address, user agent, page and referrer) is sealed under the lead's own data key (LeadKey);
+    erasure destroys that key and keeps this row as a tombstone."""
 
     __table_args__ = (Index("ix_lead_created_id", "created_at", "id"),)
 
@@ -31,26 +33,18 @@ class ConsultationRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     status: str = Field(max_length=20, index=True)
-    first_name: str | None = Field(default=None, max_length=100)
-    last_name: str | None = Field(default=None, max_length=100)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=20)
+    sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    # Keyed hash of the normalised email, so staff can find a lead without decrypting all.
+    email_index: str | None = Field(default=None, max_length=64, index=True)
     preferred_contact_method: str = Field(max_length=10)
-    preferred_time: str | None = Field(default=None, max_length=100)
     therapies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     conditions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    message: str | None = None
-    notes: str | None = None
     consent_contact: bool
     consent_sms: bool
     consent_version: str = Field(max_length=40)
     consent_text: str | None = None
     consent_at: datetime
-    client_ip: str | None = Field(default=None, max_length=45)
-    user_agent: str | None = Field(default=None, max_length=500)
     source_article_slug: str | None = Field(default=None, max_length=120, index=True)
-    source_page_url: str | None = Field(default=None, max_length=2000)
-    source_referrer: str | None = Field(default=None, max_length=2000)
     utm: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     channel: str = Field(max_length=10, index=True)
     disclaimer_versions: list[dict[str, Any]] = Field(
@@ -61,6 +55,15 @@ class ConsultationRequest(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     erased_at: datetime | None = None
+
+
+class LeadKey(SQLModel, table=True):
+    """A lead's data key, wrapped under a master key. Deleting the row is the erasure."""
+
+    lead_id: uuid.UUID = Field(foreign_key="consultationrequest.id", primary_key=True)
+    master_key_id: str = Field(max_length=16, index=True)
+    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class LeadTerm(SQLModel, table=True):
@@ -95,6 +98,7 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
 

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from db.models import utcnow
@@ -21,8 +21,10 @@ class WebhookEndpoint(SQLModel, table=True):
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     payload_mode: str = Field(default=PayloadMode.FULL, max_length=10)
     include_health_data: bool = False
-    secret: str = Field(max_length=200)
-    previous_secret: str | None = Field(default=None, max_length=200)
+    # Signing secrets are sealed under the master key (`secret_key_id` names which).
+    secret_key_id: str = Field(max_length=16)
+    secret_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    previous_secret_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     previous_secret_expires_at: datetime | None = None
     status: str = Field(default=EndpointStatus.ACTIVE, max_length=10, index=True)
     disabled_reason: str | None = Field(default=None, max_length=200)

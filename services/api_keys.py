@@ -33,7 +33,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(*, session: Session, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+def create_key(
+    *, session: Session, name: str, scopes: list[str], expires_in: timedelta | None = None
+) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the token, which is never stored or shown again."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes or not name.strip():
@@ -49,7 +51,11 @@ def create_key(*, session: Session, name: str, scopes: list[str]) -> tuple[ApiKe
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
-        name=name.strip(), prefix=prefix, key_hash=_hash(token), scopes=sorted(set(scopes))
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_hash(token),
+        scopes=sorted(set(scopes)),
+        expires_at=utcnow() + expires_in if expires_in else None,
     )
     session.add(key)
     session.flush()
@@ -64,9 +70,11 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
     key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
     if key is None or key.revoked_at is not None:
         return None
+    now = utcnow()
+    if key.expires_at is not None and key.expires_at <= now:
+        return None
     if not hmac.compare_digest(key.key_hash, _hash(token)):
         return None
-    now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)

@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +14,14 @@ import orjson
 from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col, select
 
+from core.crypto import KeyRing
 from core.errors import ConflictError, ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
 from schemas.vocabulary import AuditAction, Channel, LeadStatus, TermKind
-from services import audit
+from services import audit, lead_vault
+from services.lead_vault import Personal
 from services.records import get_or_not_found
 from services.webhooks import outbox
 
@@ -32,21 +34,6 @@ TRANSITIONS: dict[LeadStatus, set[LeadStatus]] = {
     S.CLOSED: {S.SPAM},
     S.SPAM: set(),
 }
-PERSONAL_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "preferred_time",
-    "message",
-    "notes",
-    "consent_text",
-    "client_ip",
-    "user_agent",
-    "source_article_slug",
-    "source_page_url",
-    "source_referrer",
-)
 CSV_COLUMNS = (
     "id",
     "created_at",
@@ -81,11 +68,12 @@ class LeadFilters:
     condition: str | None = None
     article: str | None = None
     channel: Channel | None = None
+    email: str | None = None  # matched through the blind index; never audited or logged
 
     def audit_detail(self) -> dict[str, Any]:
-        """The filters as JSON-safe values."""
+        """The filters as JSON-safe values (an email filter only as `true`)."""
         return {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
+            k: (True if k == "email" else v.isoformat() if isinstance(v, datetime) else v)
             for k, v in asdict(self).items()
             if v is not None
         }
@@ -108,9 +96,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from None
 
 
-def _where(filters: LeadFilters) -> list[Any]:
+def _where(filters: LeadFilters, ring: KeyRing) -> list[Any]:
     lead = ConsultationRequest
     conditions: list[Any] = []
+    if filters.email:
+        index = lead_vault.email_index(ring=ring, email=filters.email)
+        conditions.append(col(lead.email_index) == index)
     if filters.status:
         conditions.append(col(lead.status) == filters.status)
     if filters.created_after:
@@ -136,17 +127,37 @@ def _where(filters: LeadFilters) -> list[Any]:
     return conditions
 
 
-def to_public(lead: ConsultationRequest) -> ConsultationRequestPublic:
-    """Map the table row to the staff view."""
-    return ConsultationRequestPublic.model_validate(lead, from_attributes=True)
+def to_public(lead: ConsultationRequest, personal: Personal) -> ConsultationRequestPublic:
+    """The staff view: the row with its opened personal data (all null once erased)."""
+    return ConsultationRequestPublic.model_validate(
+        {
+            **lead.model_dump(exclude={"sealed", "email_index"}),
+            **{k: v for k, v in asdict(personal).items() if k not in ("page_url", "referrer")},
+            "source_page_url": personal.page_url,
+            "source_referrer": personal.referrer,
+        }
+    )
+
+
+def _public_many(
+    session: Session, ring: KeyRing, leads: list[ConsultationRequest]
+) -> list[ConsultationRequestPublic]:
+    opened = lead_vault.open_many(session=session, ring=ring, leads=leads)
+    return [to_public(lead, opened[lead.id]) for lead in leads]
 
 
 def list_leads(
-    *, session: Session, actor: uuid.UUID, filters: LeadFilters, cursor: str | None, page_size: int
+    *,
+    session: Session,
+    ring: KeyRing,
+    actor: uuid.UUID,
+    filters: LeadFilters,
+    cursor: str | None,
+    page_size: int,
 ) -> tuple[list[ConsultationRequestPublic], str | None]:
     """A page of leads, newest first, and the next cursor; audited with its filters."""
     lead = ConsultationRequest
-    conditions = _where(filters)
+    conditions = _where(filters, ring)
     if cursor:
         created, lead_id = decode_cursor(cursor)
         conditions.append(
@@ -171,7 +182,8 @@ def list_leads(
         action=AuditAction.LEAD_LIST,
         detail={"filters": filters.audit_detail(), "count": len(rows)},
     )
-    return [to_public(r) for r in rows], (encode_cursor(rows[-1]) if more and rows else None)
+    next_cursor = encode_cursor(rows[-1]) if more and rows else None
+    return _public_many(session, ring, rows), next_cursor
 
 
 def _load(session: Session, lead_id: uuid.UUID) -> ConsultationRequest:
@@ -185,17 +197,18 @@ def _load(session: Session, lead_id: uuid.UUID) -> ConsultationRequest:
 
 
 def get_lead(
-    *, session: Session, actor: uuid.UUID, lead_id: uuid.UUID
+    *, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uuid.UUID
 ) -> ConsultationRequestPublic:
     """One lead; audited."""
     lead = _load(session, lead_id)
     audit.record(session=session, actor=actor, action=AuditAction.LEAD_READ, lead_id=lead.id)
-    return to_public(lead)
+    return _public_many(session, ring, [lead])[0]
 
 
 def update_lead(
     *,
     session: Session,
+    ring: KeyRing,
     actor: uuid.UUID | None,
     lead_id: uuid.UUID,
     change: ConsultationRequestUpdate,
@@ -207,6 +220,7 @@ def update_lead(
         raise ConflictError(
             "This consultation request was erased.", code="consultation_request_erased"
         )
+    personal = lead_vault.open_one(session=session, ring=ring, lead=lead)
     changed: dict[str, Any] = {}
     if change.status is not None and change.status != lead.status:
         if change.status not in TRANSITIONS[LeadStatus(lead.status)]:
@@ -216,35 +230,39 @@ def update_lead(
             )
         changed["status"] = {"from": lead.status, "to": change.status}
         lead.status = change.status
-    if change.notes is not None and change.notes != lead.notes:
-        lead.notes = change.notes
+    if change.notes is not None and change.notes != personal.notes:
+        personal = replace(personal, notes=change.notes)
+        lead_vault.reseal(session=session, ring=ring, lead=lead, personal=personal)
         changed["notes"] = True  # that they changed, never what they say
     if changed:
         lead.updated_at = utcnow()
         session.add(lead)
-        _emit_updated(session, lead)
+        _emit_updated(session, ring, lead, personal)
     audit.record(session=session, actor=actor, action=action, lead_id=lead.id, detail=changed)
-    return to_public(lead)
+    return to_public(lead, personal)
 
 
-def erase_lead(*, session: Session, actor: uuid.UUID, lead_id: uuid.UUID) -> None:
-    """Scrub every personal and health field; keep a tombstone (id, times, status); audited."""
+def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uuid.UUID) -> None:
+    """Destroy the lead's data key (its sealed personal data and events can never be opened
+    again), clear its health interests, keep a tombstone (id, times, status); audited."""
     lead = _load(session, lead_id)
     if lead.erased_at is None:
-        for field in PERSONAL_FIELDS:
-            setattr(lead, field, None)
+        lead_vault.shred(session=session, lead=lead)
+        lead.consent_text, lead.source_article_slug = None, None
         lead.therapies, lead.conditions, lead.utm = [], [], {}
         lead.disclaimer_versions, lead.disclaimers_reported = [], []
         lead.erased_at = lead.updated_at = utcnow()
         session.add(lead)
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
         outbox.scrub_subject(session=session, subject_id=str(lead.id))
-        _emit_updated(session, lead)
+        _emit_updated(session, ring, lead, lead_vault.ERASED)
     audit.record(session=session, actor=actor, action=AuditAction.LEAD_ERASE, lead_id=lead.id)
 
 
-def _emit_updated(session: Session, lead: ConsultationRequest) -> None:
-    outbox.emit_lead_change(session=session, lead=lead, created=False)
+def _emit_updated(
+    session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
+) -> None:
+    outbox.emit_lead_change(session=session, ring=ring, lead=lead, personal=personal, created=False)
 
 
 def _csv_safe(value: Any) -> str:
@@ -269,7 +287,7 @@ def audit_export(
     )
 
 
-def csv_lines(*, session: Session, filters: LeadFilters) -> Iterator[str]:
+def csv_lines(*, session: Session, ring: KeyRing, filters: LeadFilters) -> Iterator[str]:
     """The matching leads as CSV text, a header and then one line per lead, read in batches."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -285,13 +303,14 @@ def csv_lines(*, session: Session, filters: LeadFilters) -> Iterator[str]:
     lead = ConsultationRequest
     stmt = (
         select(lead)
-        .where(*_where(filters))
+        .where(*_where(filters, ring))
         .order_by(col(lead.created_at).desc(), col(lead.id).desc())
     )
-    for row in session.exec(stmt.execution_options(yield_per=500)):
-        values = {
-            **row.model_dump(),
-            **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
-        }
-        writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
-        yield flush()
+    for batch in session.exec(stmt.execution_options(yield_per=500)).partitions():
+        for row in _public_many(session, ring, list(batch)):
+            values = {
+                **row.model_dump(),
+                **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
+            }
+            writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
+            yield flush()

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 from sqlmodel import Session, col, select
 
+from core.crypto import KeyRing
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
 from db.models import Condition, Disclaimer, Therapy, utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
-from services import articles, consent, idempotency
+from services import articles, consent, idempotency, lead_vault
+from services.lead_vault import Personal, normalise_email
 from services.webhooks import outbox
 
 
@@ -118,9 +120,7 @@ def _validate(
     )
 
 
-def _unknown_disclaimers(
-    session: Session, data: ConsultationRequestCreate
-) -> list[dict[str, str]]:
+def _unknown_disclaimers(session: Session, data: ConsultationRequestCreate) -> list[dict[str, str]]:
     reported = data.source.disclaimers_shown
     if not reported:
         return []
@@ -145,6 +145,7 @@ def _unknown_disclaimers(
 def create_lead(
     *,
     session: Session,
+    ring: KeyRing,
     data: ConsultationRequestCreate,
     ctx: SubmissionContext,
     lead_id: uuid.UUID | None = None,
@@ -160,44 +161,48 @@ def create_lead(
         created_at=now,
         updated_at=now,
         status=LeadStatus.SPAM if data.website else LeadStatus.NEW,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        email=str(data.email).lower(),
-        phone=phone,
         preferred_contact_method=data.preferred_contact_method,
-        preferred_time=data.preferred_time or None,
         therapies=list(dict.fromkeys(data.therapies)),
         conditions=list(dict.fromkeys(data.conditions)),
-        message=data.message or None,
         consent_contact=True,
         consent_sms=data.consent.sms,
         consent_version=data.consent.consent_version,
         consent_text=consent_text,
         consent_at=now,
-        client_ip=ctx.client_ip,
-        user_agent=(ctx.user_agent or "")[:500] or None,
         source_article_slug=source.article_slug,
-        source_page_url=source.page_url or None,
-        source_referrer=source.referrer or None,
         utm=utm,
         channel=source.channel,
         disclaimer_versions=shown,
         disclaimers_reported=[d.model_dump() for d in source.disclaimers_shown],
     )
-    session.add(lead)
-    session.flush()
+    personal = Personal(
+        first_name=data.first_name,
+        last_name=data.last_name,
+        email=normalise_email(str(data.email)),
+        phone=phone,
+        preferred_time=data.preferred_time or None,
+        message=data.message or None,
+        client_ip=ctx.client_ip,
+        user_agent=(ctx.user_agent or "")[:500] or None,
+        page_url=source.page_url or None,
+        referrer=source.referrer or None,
+    )
+    lead_vault.seal_new(session=session, ring=ring, lead=lead, personal=personal)
     session.add_all(
         [LeadTerm(lead_id=lead.id, kind=TermKind.THERAPY, slug=s) for s in lead.therapies]
         + [LeadTerm(lead_id=lead.id, kind=TermKind.CONDITION, slug=s) for s in lead.conditions]
     )
     if lead.status != LeadStatus.SPAM:
-        outbox.emit_lead_change(session=session, lead=lead, created=True)
+        outbox.emit_lead_change(
+            session=session, ring=ring, lead=lead, personal=personal, created=True
+        )
     return lead
 
 
 def intake(
     *,
     session: Session,
+    ring: KeyRing,
     data: ConsultationRequestCreate,
     ctx: SubmissionContext,
     idempotency_key: str | None,
@@ -218,5 +223,5 @@ def intake(
         if earlier is not None:
             first = session.get_one(ConsultationRequest, earlier)
             return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
-    lead = create_lead(session=session, data=data, ctx=ctx, lead_id=lead_id, now=now)
+    lead = create_lead(session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now)
     return IntakeResult(lead.id, lead.created_at, replayed=False)

@@ -15,6 +15,7 @@ from schemas.leads import ConsultationRequestCreate
 from services import leads
 from tests.conftest import lead_body
 from tests.servers import redis_answers, uvicorn_server
+from tests.vault_helpers import ring
 
 CTX = leads.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
@@ -80,6 +81,7 @@ def test_a_request_while_the_first_is_in_flight_waits_for_it_and_replays_it(seed
     with unit_of_work(engine) as session:
         first = leads.intake(
             session=session,
+            ring=ring(),
             data=ConsultationRequestCreate.model_validate(body),
             ctx=CTX,
             idempotency_key="k1",

@@ -11,11 +11,13 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from core.config import PROJECT_ROOT
-from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from db.webhook_models import WebhookAttempt, WebhookDelivery
 from schemas.leads import ConsultationRequestCreate
+from schemas.webhooks import WebhookEndpointCreate
 from services.leads import SubmissionContext, create_lead
-from services.webhooks.endpoints import new_secret
+from services.webhooks import endpoints
 from tests.conftest import lead_body
+from tests.vault_helpers import ring
 from tests.webhook_receiver import Receiver, serve_receiver
 
 CTX = SubmissionContext(
@@ -26,14 +28,15 @@ CTX = SubmissionContext(
 def _prepare(db, receiver: Receiver, leads: int) -> None:
     """An endpoint for the receiver, then `leads` leads whose events wait in the outbox."""
     engine = db.engine()
-    secret = new_secret()
-    receiver.secrets.append(secret)
     with Session(engine) as s:
-        s.add(WebhookEndpoint(url=receiver.url, secret=secret))
+        _, secret = endpoints.create(
+            session=s, data=WebhookEndpointCreate(url=receiver.url), allow_private=True, ring=ring()
+        )
+        receiver.secrets.append(secret)
         s.commit()
         body = ConsultationRequestCreate.model_validate(lead_body())
         for _ in range(leads):
-            create_lead(session=s, data=body, ctx=CTX)
+            create_lead(session=s, ring=ring(), data=body, ctx=CTX)
         s.commit()
     engine.dispose()
 

@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 from starlette.responses import Response, StreamingResponse
 
 from api.auth import LeadsRead, LeadsWrite
-from api.deps import SessionDep
+from api.deps import KeyRingDep, SessionDep
 from api.links import next_cursor_link
+from core.crypto import KeyRing
 from db.session import read_session
 from schemas.common import problem_responses
 from schemas.leads import (
@@ -36,6 +37,15 @@ def lead_filters(
     condition: Annotated[Slug | None, Query()] = None,
     article: Annotated[ArticleSlug | None, Query(description="Source article slug.")] = None,
     channel: Channel | None = None,
+    email: Annotated[
+        str | None,
+        Query(
+            min_length=3,
+            max_length=320,
+            pattern=r"^[^\s@]+@[^\s@]+$",
+            description="Exact email address (matched through a keyed hash, never stored).",
+        ),
+    ] = None,
 ) -> lead_admin.LeadFilters:
     """Filters shared by the list and the export."""
     return lead_admin.LeadFilters(
@@ -46,6 +56,7 @@ def lead_filters(
         condition=condition,
         article=article,
         channel=channel,
+        email=email,
     )
 
 
@@ -62,6 +73,7 @@ Filters = Annotated[lead_admin.LeadFilters, Depends(lead_filters)]
 def list_consultation_requests(
     request: Request,
     session: SessionDep,
+    ring: KeyRingDep,
     principal: LeadsRead,
     filters: Filters,
     cursor: Annotated[
@@ -71,7 +83,12 @@ def list_consultation_requests(
 ) -> ConsultationRequestList:
     """Newest first, with cursor pagination. Audited."""
     items, next_cursor = lead_admin.list_leads(
-        session=session, actor=principal.key_id, filters=filters, cursor=cursor, page_size=page_size
+        session=session,
+        ring=ring,
+        actor=principal.key_id,
+        filters=filters,
+        cursor=cursor,
+        page_size=page_size,
     )
     return ConsultationRequestList(
         data=items,
@@ -94,12 +111,12 @@ def list_consultation_requests(
     },
 )
 def export_consultation_requests(
-    request: Request, session: SessionDep, principal: LeadsRead, filters: Filters
+    request: Request, session: SessionDep, ring: KeyRingDep, principal: LeadsRead, filters: Filters
 ) -> StreamingResponse:
     """Every matching lead as CSV, streamed. Audited."""
     lead_admin.audit_export(session=session, actor=principal.key_id, filters=filters, via="api")
     return StreamingResponse(
-        _stream(request.app.state.engine, filters),
+        _stream(request.app.state.engine, ring, filters),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="consultation-requests.csv"',
@@ -108,10 +125,10 @@ def export_consultation_requests(
     )
 
 
-def _stream(engine: Engine, filters: lead_admin.LeadFilters) -> Iterator[str]:
+def _stream(engine: Engine, ring: KeyRing, filters: lead_admin.LeadFilters) -> Iterator[str]:
     """The CSV outlives the request's unit of work, so it reads through a session of its own."""
     with read_session(engine) as session:
-        yield from lead_admin.csv_lines(session=session, filters=filters)
+        yield from lead_admin.csv_lines(session=session, ring=ring, filters=filters)
 
 
 @router.get(
@@ -122,10 +139,10 @@ def _stream(engine: Engine, filters: lead_admin.LeadFilters) -> Iterator[str]:
     responses=problem_responses(*AUTH_ERRORS, 404, 422),
 )
 def get_consultation_request(
-    session: SessionDep, principal: LeadsRead, lead_id: LeadId
+    session: SessionDep, ring: KeyRingDep, principal: LeadsRead, lead_id: LeadId
 ) -> ConsultationRequestPublic:
     """One lead (a tombstone with null personal fields once erased). Audited."""
-    return lead_admin.get_lead(session=session, actor=principal.key_id, lead_id=lead_id)
+    return lead_admin.get_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
 
 
 @router.patch(
@@ -136,11 +153,15 @@ def get_consultation_request(
     responses=problem_responses(*AUTH_ERRORS, 404, 409, 415, 422),
 )
 def update_consultation_request(
-    session: SessionDep, principal: LeadsWrite, lead_id: LeadId, change: ConsultationRequestUpdate
+    session: SessionDep,
+    ring: KeyRingDep,
+    principal: LeadsWrite,
+    lead_id: LeadId,
+    change: ConsultationRequestUpdate,
 ) -> ConsultationRequestPublic:
     """Status moves forward (new → contacted → scheduled → closed) or to spam. Audited."""
     return lead_admin.update_lead(
-        session=session, actor=principal.key_id, lead_id=lead_id, change=change
+        session=session, ring=ring, actor=principal.key_id, lead_id=lead_id, change=change
     )
 
 
@@ -152,8 +173,8 @@ def update_consultation_request(
     responses=problem_responses(*AUTH_ERRORS, 404, 422),
 )
 def erase_consultation_request(
-    session: SessionDep, principal: LeadsWrite, lead_id: LeadId
+    session: SessionDep, ring: KeyRingDep, principal: LeadsWrite, lead_id: LeadId
 ) -> Response:
     """Scrub personal and health data, keep a tombstone (id, times, status). Audited."""
-    lead_admin.erase_lead(session=session, actor=principal.key_id, lead_id=lead_id)
+    lead_admin.erase_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
     return Response(status_code=204)

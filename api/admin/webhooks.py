@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
 from api.auth import require_scope
-from api.deps import SessionDep, SettingsDep
+from api.deps import KeyRingDep, SessionDep, SettingsDep
 from schemas.common import problem_responses
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import (
@@ -36,8 +36,8 @@ def _public(endpoint: object) -> WebhookEndpointPublic:
     return WebhookEndpointPublic.model_validate(endpoint, from_attributes=True)
 
 
-def _with_secret(endpoint: object) -> WebhookEndpointWithSecret:
-    return WebhookEndpointWithSecret.model_validate(endpoint, from_attributes=True)
+def _with_secret(endpoint: object, secret: str) -> WebhookEndpointWithSecret:
+    return WebhookEndpointWithSecret(**_public(endpoint).model_dump(), secret=secret)
 
 
 @router.post(
@@ -49,13 +49,13 @@ def _with_secret(endpoint: object) -> WebhookEndpointWithSecret:
     responses=problem_responses(401, 403, 415, 422),
 )
 def create_webhook_endpoint(
-    session: SessionDep, settings: SettingsDep, body: WebhookEndpointCreate
+    session: SessionDep, ring: KeyRingDep, settings: SettingsDep, body: WebhookEndpointCreate
 ) -> WebhookEndpointWithSecret:
     """Create an endpoint; the answer carries its signing secret, shown this once."""
-    endpoint = webhook_endpoints.create(
-        session=session, data=body, allow_private=settings.webhook_allow_private_urls
+    endpoint, secret = webhook_endpoints.create(
+        session=session, data=body, allow_private=settings.webhook_allow_private_urls, ring=ring
     )
-    return _with_secret(endpoint)
+    return _with_secret(endpoint, secret)
 
 
 @router.get(
@@ -157,15 +157,16 @@ def resume_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Web
     responses=problem_responses(*ERRORS),
 )
 def rotate_webhook_secret(
-    session: SessionDep, settings: SettingsDep, endpoint_id: EndpointId
+    session: SessionDep, ring: KeyRingDep, settings: SettingsDep, endpoint_id: EndpointId
 ) -> WebhookEndpointWithSecret:
     """A new secret, shown this once; the old one also signs during the grace period."""
-    endpoint = webhook_endpoints.rotate_secret(
+    endpoint, secret = webhook_endpoints.rotate_secret(
         session=session,
         endpoint_id=endpoint_id,
         grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        ring=ring,
     )
-    return _with_secret(endpoint)
+    return _with_secret(endpoint, secret)
 
 
 @router.post(

@@ -21,15 +21,17 @@ from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
 
 from core.config import Settings
+from core.crypto import KeyRing
 from core.errors import BlockedAddressError
 from core.logging import describe_exception
 from db.models import utcnow
 from db.session import unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
+from services import lead_vault
 from services.webhooks.endpoints import resolve_public, signing_secrets
 from services.webhooks.outbox import NOTIFY_CHANNEL
-from services.webhooks.payloads import LinkBuilder, render
+from services.webhooks.payloads import LinkBuilder, erased_data, render
 
 log = logging.getLogger("clinic.webhooks")
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -43,15 +45,18 @@ class DispatchConfig:
     schedule: list[float]
     disable_after: timedelta
     links: LinkBuilder
+    ring: KeyRing
     allow_private: bool
     batch_size: int
     poll_seconds: float
     lease_margin: float
 
     @classmethod
-    def from_settings(cls, s: Settings, *, links: LinkBuilder) -> "DispatchConfig":
-        """Read the webhook settings; `links` builds the absolute links a payload carries."""
+    def from_settings(cls, s: Settings, *, links: LinkBuilder, ring: KeyRing) -> "DispatchConfig":
+        """Read the webhook settings; `links` builds the absolute links a payload carries,
+        `ring` opens sealed lead data and endpoint secrets."""
         return cls(
+            ring=ring,
             timeout=s.webhook_timeout_seconds,
             schedule=list(s.webhook_retry_schedule),
             disable_after=timedelta(hours=s.webhook_disable_after_hours),
@@ -137,7 +142,7 @@ def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
     evt = session.get_one(WebhookEvent, delivery.event_id)
     data = render(
         evt.type,
-        evt.data,
+        _opened(session, cfg, evt),
         mode=PayloadMode(endpoint.payload_mode),
         health=endpoint.include_health_data,
         links=cfg.links,
@@ -148,9 +153,17 @@ def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
         endpoint_id=endpoint.id,
         msg_id=f"msg_{evt.id.hex}",
         url=endpoint.url,
-        secrets=signing_secrets(endpoint),
+        secrets=signing_secrets(endpoint, ring=cfg.ring),
         body=orjson.dumps(envelope).decode(),
     )
+
+
+def _opened(session: Session, cfg: DispatchConfig, evt: WebhookEvent) -> dict[str, Any]:
+    """The event's data; a lead's is sealed under the lead's key, gone once it was erased."""
+    if "sealed" not in evt.data:
+        return evt.data
+    opened = lead_vault.open_event(session=session, ring=cfg.ring, data=evt.data)
+    return opened if opened is not None else erased_data(evt.data["id"])
 
 
 def sign_headers(job: Job, now: datetime) -> dict[str, str]:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
+from core.crypto import KeyRing
 from core.errors import BlockedAddressError, ValidationFailedError
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
@@ -67,21 +68,54 @@ def _load(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     )
 
 
+def _context(endpoint_id: uuid.UUID, which: bytes) -> bytes:
+    return which + b":" + endpoint_id.bytes
+
+
+def _seal_secrets(
+    endpoint: WebhookEndpoint, ring: KeyRing, current: str, previous: str | None
+) -> None:
+    endpoint.secret_key_id, endpoint.secret_sealed = ring.seal_secret(
+        current, context=_context(endpoint.id, b"secret")
+    )
+    endpoint.previous_secret_sealed = (
+        ring.seal_secret(previous, context=_context(endpoint.id, b"previous"))[1]
+        if previous
+        else None
+    )
+
+
+def _open_secrets(endpoint: WebhookEndpoint, ring: KeyRing) -> tuple[str, str | None]:
+    key_id = endpoint.secret_key_id
+    current = ring.open_secret(
+        key_id, endpoint.secret_sealed, context=_context(endpoint.id, b"secret")
+    )
+    previous = None
+    if endpoint.previous_secret_sealed is not None:
+        previous = ring.open_secret(
+            key_id, endpoint.previous_secret_sealed, context=_context(endpoint.id, b"previous")
+        )
+    return current, previous
+
+
 def create(
-    *, session: Session, data: WebhookEndpointCreate, allow_private: bool
-) -> WebhookEndpoint:
-    """Create an endpoint with a fresh secret."""
+    *, session: Session, data: WebhookEndpointCreate, allow_private: bool, ring: KeyRing
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint with a fresh secret; returns it with the secret, shown this once."""
+    secret = new_secret()
     endpoint = WebhookEndpoint(
         url=check_url(data.url, allow_private=allow_private),
         description=data.description,
         event_types=list(dict.fromkeys(data.event_types)),
         payload_mode=data.payload_mode,
         include_health_data=data.include_health_data,
-        secret=new_secret(),
+        secret_key_id="",
+        secret_sealed=b"",
     )
+    _seal_secrets(endpoint, ring, secret, None)
     session.add(endpoint)
     session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 def list_all(*, session: Session) -> list[WebhookEndpoint]:
@@ -133,22 +167,38 @@ def set_status(
     return endpoint
 
 
-def rotate_secret(*, session: Session, endpoint_id: uuid.UUID, grace: timedelta) -> WebhookEndpoint:
-    """A new secret; the old one keeps signing too until the grace period ends."""
+def rotate_secret(
+    *, session: Session, endpoint_id: uuid.UUID, grace: timedelta, ring: KeyRing
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret (returned, shown this once); the old one keeps signing too until the
+    grace period ends."""
     endpoint = _load(session, endpoint_id)
-    endpoint.previous_secret = endpoint.secret
+    old, _ = _open_secrets(endpoint, ring)
+    secret = new_secret()
+    _seal_secrets(endpoint, ring, secret, old)
     endpoint.previous_secret_expires_at = utcnow() + grace
-    endpoint.secret = new_secret()
     endpoint.updated_at = utcnow()
     session.add(endpoint)
     session.flush()
-    return endpoint
+    return endpoint, secret
 
 
-def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
+def signing_secrets(endpoint: WebhookEndpoint, *, ring: KeyRing) -> list[str]:
     """The secrets that sign a delivery now: the current one, and the previous in its grace."""
-    out = [endpoint.secret]
+    current, previous = _open_secrets(endpoint, ring)
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires and expires > utcnow():
-        out.append(endpoint.previous_secret)
-    return out
+    if previous and expires and expires > utcnow():
+        return [current, previous]
+    return [current]
+
+
+def reseal_all(*, session: Session, ring: KeyRing) -> int:
+    """Seal every endpoint's secrets under the current master key; returns how many moved."""
+    moved = 0
+    stale = select(WebhookEndpoint).where(col(WebhookEndpoint.secret_key_id) != ring.current.id)
+    for endpoint in session.exec(stale):
+        current, previous = _open_secrets(endpoint, ring)
+        _seal_secrets(endpoint, ring, current, previous)
+        session.add(endpoint)
+        moved += 1
+    return moved

@@ -6,6 +6,7 @@ from sqlmodel import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from core.crypto import KeyRing
 from core.errors import UnauthorizedError
 from db.inserts import insert_if_absent
 from db.models import utcnow
@@ -41,7 +42,7 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         )
 
 
-def apply(*, session: Session, message_id: str, event: CrmEvent) -> CrmEventAck:
+def apply(*, session: Session, ring: KeyRing, message_id: str, event: CrmEvent) -> CrmEventAck:
     """Apply a verified event once per `webhook-id`: change the lead, audit, emit."""
     fresh = insert_if_absent(session, InboundMessage, {"id": message_id, "received_at": utcnow()})
     if not fresh:
@@ -49,6 +50,7 @@ def apply(*, session: Session, message_id: str, event: CrmEvent) -> CrmEventAck:
     change = ConsultationRequestUpdate(status=event.data.status, notes=event.data.note)
     lead_admin.update_lead(
         session=session,
+        ring=ring,
         actor=None,
         lead_id=event.data.id,
         change=change,

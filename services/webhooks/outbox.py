@@ -8,10 +8,13 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, col, select
 
+from core.crypto import KeyRing
 from db.lead_models import ConsultationRequest
 from db.models import Article, utcnow
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import ArticleStatus, EndpointStatus, EventType
+from services import lead_vault
+from services.lead_vault import Personal
 from services.webhooks.payloads import article_data, erased_data, lead_data
 
 NOTIFY_CHANNEL = "clinic_webhooks"
@@ -90,14 +93,25 @@ def announce(*, session: Session) -> None:
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def emit_lead_change(*, session: Session, lead: ConsultationRequest, created: bool) -> None:
-    """consultation_request.created or .updated, in the lead's transaction."""
+def emit_lead_change(
+    *,
+    session: Session,
+    ring: KeyRing,
+    lead: ConsultationRequest,
+    personal: Personal,
+    created: bool,
+) -> None:
+    """consultation_request.created or .updated, in the lead's transaction. The stored data
+    is sealed under the lead's key, so erasing the lead erases its events too."""
+    data = lead_data(lead, personal)
+    if lead.erased_at is None:
+        data = lead_vault.seal_event(session=session, ring=ring, lead_id=lead.id, data=data)
     emit(
         session=session,
         type=EventType.CONSULTATION_REQUEST_CREATED
         if created
         else EventType.CONSULTATION_REQUEST_UPDATED,
-        data=lead_data(lead),
+        data=data,
         subject_id=str(lead.id),
     )
 

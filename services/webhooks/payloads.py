@@ -7,6 +7,7 @@ from typing import Any
 from db.lead_models import ConsultationRequest
 from db.models import Article
 from schemas.vocabulary import PayloadMode
+from services.lead_vault import Personal
 
 # Health information: only endpoints with `include_health_data` receive these lead fields.
 HEALTH_FIELDS = ("therapies", "conditions", "message", "article_slug", "page_url")
@@ -15,20 +16,20 @@ LEAD_EVENT_PREFIX = "consultation_request."
 LinkBuilder = Callable[[str, Mapping[str, Any]], dict[str, str]]
 
 
-def lead_data(lead: ConsultationRequest) -> dict[str, Any]:
-    """A lead as an event stores it (rendered per endpoint at delivery)."""
+def lead_data(lead: ConsultationRequest, personal: Personal) -> dict[str, Any]:
+    """A lead as an event carries it (sealed in the outbox, rendered per endpoint)."""
     return {
         "id": str(lead.id),
         "status": lead.status,
         "created_at": lead.created_at.isoformat(),
         "updated_at": lead.updated_at.isoformat(),
         "erased": lead.erased_at is not None,
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "email": lead.email,
-        "phone": lead.phone,
+        "first_name": personal.first_name,
+        "last_name": personal.last_name,
+        "email": personal.email,
+        "phone": personal.phone,
         "preferred_contact_method": lead.preferred_contact_method,
-        "preferred_time": lead.preferred_time,
+        "preferred_time": personal.preferred_time,
         "consent": {
             "contact": lead.consent_contact,
             "sms": lead.consent_sms,
@@ -38,9 +39,9 @@ def lead_data(lead: ConsultationRequest) -> dict[str, Any]:
         "utm": lead.utm,
         "therapies": lead.therapies,
         "conditions": lead.conditions,
-        "message": lead.message,
+        "message": personal.message,
         "article_slug": lead.source_article_slug,
-        "page_url": lead.source_page_url,
+        "page_url": personal.page_url,
     }
 
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from db.lead_models import ConsultationRequest, LeadTerm
 from tests.conftest import lead_body
+from tests.vault_helpers import opened_leads
 
 OPEN = {"leads_rate_limit": "none"}
 
@@ -40,15 +41,17 @@ def test_valid_request_is_stored_with_snapshots_and_echoes_no_personal_data(make
     assert r.headers["cache-control"] == "no-store"
     for personal in ("Ana", "Diaz", "example.com", "555", "Flashbacks"):
         assert personal.lower() not in r.text.lower()
-    [lead] = _leads(seeded)
+    engine = seeded.engine()
+    [(lead, opened)] = opened_leads(engine)
+    engine.dispose()
     assert str(lead.id) == body["id"] and lead.status == "new"
-    assert lead.phone == "+14155550132"
-    assert lead.email == "ana.diaz@example.com"
+    assert opened.phone == "+14155550132"
+    assert opened.email == "ana.diaz@example.com"
     assert lead.consent_text and "withdraw this consent" in lead.consent_text
     assert "STOP" not in lead.consent_text  # no SMS opt-in, so its wording was not agreed to
     assert lead.consent_version == "2026-11-01" and lead.consent_contact and not lead.consent_sms
-    assert lead.client_ip == "testclient"  # the peer TestClient reports
-    assert lead.user_agent == "ClinicApp/1.0"
+    assert opened.client_ip == "testclient"  # the peer TestClient reports
+    assert opened.user_agent == "ClinicApp/1.0"
     assert {d["key"] for d in lead.disclaimer_versions} == {
         "fda-off-label",
         "risks-and-benefits",
@@ -232,7 +235,9 @@ def test_forwarded_for_is_honoured_only_from_trusted_proxies(make_client, seeded
         ).status_code
         == 201
     )
-    ips = {lead.first_name: lead.client_ip for lead in _leads(seeded)}
+    engine = seeded.engine()
+    ips = {p.first_name: p.client_ip for _, p in opened_leads(engine)}
+    engine.dispose()
     assert ips == {"Ana": "192.0.2.10", "Bo": "203.0.113.9"}
 
 

@@ -11,7 +11,9 @@ from standardwebhooks import Webhook
 
 from db.lead_models import AuditEntry, ConsultationRequest
 from db.webhook_models import WebhookEvent
+from services import lead_vault
 from tests.conftest import CRM_SECRET, lead_body
+from tests.vault_helpers import ring
 from tests.webhook_receiver import Receiver, serve_receiver
 
 FAST = {
@@ -285,7 +287,8 @@ def test_inbound_crm_status_change(make_client, manage, receiver, seeded):
     engine = seeded.engine()
     with Session(engine) as s:
         lead = s.get(ConsultationRequest, uuid.UUID(lead_id))
-        assert lead is not None and lead.status == "contacted" and lead.notes == "Called"
+        assert lead is not None and lead.status == "contacted"
+        assert lead_vault.open_one(session=s, ring=ring(), lead=lead).notes == "Called"
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "lead.update.crm")).all()
         assert len(audit) == 1
     engine.dispose()

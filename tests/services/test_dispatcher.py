@@ -12,14 +12,17 @@ from db.models import utcnow
 from db.session import unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
-from services.webhooks import dispatcher, outbox
+from schemas.webhooks import WebhookEndpointCreate
+from services.webhooks import dispatcher, endpoints, outbox
 from services.webhooks.endpoints import new_secret
+from tests.vault_helpers import ring
 
 CFG = dispatcher.DispatchConfig(
     timeout=1,
     schedule=[10, 20],
     disable_after=timedelta(hours=1),
     links=event_links_builder("https://api.example"),
+    ring=ring(),
     allow_private=True,
     batch_size=10,
     poll_seconds=1,
@@ -36,7 +39,9 @@ def engine(migrated):
 
 def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> None:
     with unit_of_work(engine) as s:
-        s.add(WebhookEndpoint(url=url, secret=new_secret()))
+        endpoints.create(
+            session=s, data=WebhookEndpointCreate(url=url), allow_private=True, ring=ring()
+        )
         s.flush()
         for n in range(events):
             outbox.emit(

@@ -11,8 +11,9 @@ from db.session import unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import LeadStatus
-from services import idempotency, leads
+from services import idempotency, lead_vault, leads
 from tests.conftest import lead_body
+from tests.vault_helpers import ring
 
 CTX = leads.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
@@ -29,6 +30,7 @@ def _intake(engine, body: dict[str, object], key: str | None = None, ttl: timede
     with unit_of_work(engine) as session:
         return leads.intake(
             session=session,
+            ring=ring(),
             data=ConsultationRequestCreate.model_validate(body),
             ctx=CTX,
             idempotency_key=key,
@@ -49,7 +51,8 @@ def test_a_lead_its_terms_its_event_and_its_key_are_one_transaction(engine):
     assert not result.replayed
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, result.lead_id)
-        assert lead.status == LeadStatus.NEW and lead.phone == "+14155550132"
+        personal = lead_vault.open_one(session=s, ring=ring(), lead=lead)
+        assert lead.status == LeadStatus.NEW and personal.phone == "+14155550132"
         assert lead.disclaimer_versions  # what the source article showed
         assert s.get_one(IdempotencyRecord, "one").lead_id == lead.id
     assert _count(engine, LeadTerm) == 2 and _count(engine, WebhookEvent) == events + 1

@@ -11,8 +11,9 @@ from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate, ConsultationRequestUpdate
 from schemas.vocabulary import LeadStatus
-from services import lead_admin, leads
+from services import lead_admin, lead_vault, leads
 from tests.conftest import lead_body
+from tests.vault_helpers import ring
 
 CTX = leads.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
@@ -30,7 +31,7 @@ def engine(seeded):
 def _lead(engine, **changes) -> uuid.UUID:
     with unit_of_work(engine) as s:
         data = ConsultationRequestCreate.model_validate(lead_body(**changes))
-        return leads.create_lead(session=s, data=data, ctx=CTX).id
+        return leads.create_lead(session=s, ring=ring(), data=data, ctx=CTX).id
 
 
 def _actions(engine) -> list[str]:
@@ -45,6 +46,7 @@ def test_cursor_pages_walk_every_lead_once_newest_first(engine):
         with unit_of_work(engine) as s:
             page, cursor = lead_admin.list_leads(
                 session=s,
+                ring=ring(),
                 actor=ACTOR,
                 filters=lead_admin.LeadFilters(),
                 cursor=cursor,
@@ -60,7 +62,12 @@ def test_cursor_pages_walk_every_lead_once_newest_first(engine):
 def test_a_tampered_cursor_names_the_cursor(engine):
     with unit_of_work(engine) as s, pytest.raises(ValidationFailedError) as caught:
         lead_admin.list_leads(
-            session=s, actor=ACTOR, filters=lead_admin.LeadFilters(), cursor="!!", page_size=2
+            session=s,
+            ring=ring(),
+            actor=ACTOR,
+            filters=lead_admin.LeadFilters(),
+            cursor="!!",
+            page_size=2,
         )
     assert caught.value.extra["errors"][0]["field"] == "cursor"
 
@@ -70,6 +77,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
     with unit_of_work(engine) as s:
         out = lead_admin.update_lead(
             session=s,
+            ring=ring(),
             actor=ACTOR,
             lead_id=lead_id,
             change=ConsultationRequestUpdate(status=LeadStatus.SCHEDULED),
@@ -78,6 +86,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
     with unit_of_work(engine) as s, pytest.raises(ConflictError):
         lead_admin.update_lead(
             session=s,
+            ring=ring(),
             actor=ACTOR,
             lead_id=lead_id,
             change=ConsultationRequestUpdate(status=LeadStatus.NEW),
@@ -94,28 +103,35 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
 def test_erasure_scrubs_the_lead_and_its_events(engine):
     lead_id = _lead(engine)
     with unit_of_work(engine) as s:
-        lead_admin.erase_lead(session=s, actor=ACTOR, lead_id=lead_id)
+        lead_admin.erase_lead(session=s, ring=ring(), actor=ACTOR, lead_id=lead_id)
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, lead_id)
         assert lead.erased_at is not None
-        assert (lead.email, lead.first_name, lead.message, lead.client_ip) == (None,) * 4
+        assert lead.sealed and lead.email_index is None  # the ciphertext stays: no key opens it
+        assert lead_vault.open_one(session=s, ring=ring(), lead=lead) == lead_vault.ERASED
         events = s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead_id))).all()
         assert len(events) == 2  # created, then updated by the erasure
         for evt in events:
             assert "example.com" not in str(evt.data) and "Ana" not in str(evt.data)
     with unit_of_work(engine) as s, pytest.raises(ConflictError):
         lead_admin.update_lead(
-            session=s, actor=ACTOR, lead_id=lead_id, change=ConsultationRequestUpdate(notes="x")
+            session=s,
+            ring=ring(),
+            actor=ACTOR,
+            lead_id=lead_id,
+            change=ConsultationRequestUpdate(notes="x"),
         )
 
 
 def test_an_unknown_lead_is_not_found(engine):
     with unit_of_work(engine) as s, pytest.raises(NotFoundError):
-        lead_admin.get_lead(session=s, actor=ACTOR, lead_id=uuid.uuid4())
+        lead_admin.get_lead(session=s, ring=ring(), actor=ACTOR, lead_id=uuid.uuid4())
 
 
 def test_csv_keeps_formulas_from_running(engine):
     _lead(engine, first_name="=HYPERLINK(1)")
     with read_session(engine) as s:
-        text = "".join(lead_admin.csv_lines(session=s, filters=lead_admin.LeadFilters()))
+        text = "".join(
+            lead_admin.csv_lines(session=s, ring=ring(), filters=lead_admin.LeadFilters())
+        )
     assert "'=HYPERLINK(1)" in text and text.startswith("id,created_at,status")

@@ -6,18 +6,29 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from api.links import event_links_builder
-from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from db.webhook_models import WebhookDelivery, WebhookEvent
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import PayloadMode
+from schemas.webhooks import WebhookEndpointCreate
 from services.leads import SubmissionContext, create_lead
+from services.webhooks import endpoints
 from services.webhooks.outbox import article_event_type
 from services.webhooks.payloads import render
 from tests.conftest import DEMO_CONTENT, lead_body
 from tests.content_helpers import import_folder
+from tests.vault_helpers import ring
 
 CTX = SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
+
+
+def _endpoint(session, url: str) -> str:
+    """Subscribe `url` through the endpoint service; returns its signing secret."""
+    _, secret = endpoints.create(
+        session=session, data=WebhookEndpointCreate(url=url), allow_private=True, ring=ring()
+    )
+    return secret
 
 
 def _count(engine, model) -> int:
@@ -28,17 +39,27 @@ def _count(engine, model) -> int:
 def test_a_rolled_back_lead_leaves_no_event(seeded):
     engine = seeded.engine()
     with Session(engine) as s:
-        s.add(WebhookEndpoint(url="http://127.0.0.1:9/x", secret="whsec_QUJD"))
+        _endpoint(s, "http://127.0.0.1:9/x")
         s.commit()
     events = _count(engine, WebhookEvent)  # the demo import's article events
     with Session(engine) as s:
-        create_lead(session=s, data=ConsultationRequestCreate.model_validate(lead_body()), ctx=CTX)
+        create_lead(
+            session=s,
+            ring=ring(),
+            data=ConsultationRequestCreate.model_validate(lead_body()),
+            ctx=CTX,
+        )
         s.flush()
         assert s.exec(select(func.count()).select_from(WebhookEvent)).one() == events + 1
         s.rollback()
     assert _count(engine, WebhookEvent) == events and _count(engine, WebhookDelivery) == 0
     with Session(engine) as s:
-        create_lead(session=s, data=ConsultationRequestCreate.model_validate(lead_body()), ctx=CTX)
+        create_lead(
+            session=s,
+            ring=ring(),
+            data=ConsultationRequestCreate.model_validate(lead_body()),
+            ctx=CTX,
+        )
         s.commit()
     assert _count(engine, WebhookEvent) == events + 1 and _count(engine, WebhookDelivery) == 1
     engine.dispose()

@@ -1,0 +1,153 @@
+"""A lead's personal data, sealed under the lead's own data key: seal, open, re-seal, shred.
+
+The data key exists only wrapped under the master key ring (core/crypto.py) in one LeadKey
+row; erasure deletes that row, after which no copy of the sealed data (row, WAL, heap page,
+backup, webhook event) can be opened."""
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from core.crypto import CryptoKeyError, KeyRing, new_key, open_sealed, seal
+from db.lead_models import ConsultationRequest, LeadKey
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Everything about a lead that identifies the person or that they wrote."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    preferred_time: str | None = None
+    message: str | None = None
+    notes: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    page_url: str | None = None
+    referrer: str | None = None
+
+
+ERASED = Personal()
+
+
+def normalise_email(email: str) -> str:
+    """The form an email is indexed under."""
+    return email.strip().lower()
+
+
+def email_index(*, ring: KeyRing, email: str) -> str:
+    """The blind index staff search a lead's email by."""
+    return ring.blind_index(normalise_email(email))
+
+
+def _context(lead_id: uuid.UUID, purpose: bytes) -> bytes:
+    return purpose + b":" + lead_id.bytes
+
+
+def seal_new(
+    *, session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
+) -> None:
+    """Add a new lead with its own data key, its personal data sealed under that key."""
+    data_key = new_key()
+    _store(ring, lead, data_key, personal)
+    session.add(lead)
+    session.flush()  # the key row refers to the lead
+    master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
+    session.add(LeadKey(lead_id=lead.id, master_key_id=master_id, wrapped=wrapped))
+
+
+def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: Personal) -> None:
+    lead.sealed = seal(data_key, orjson.dumps(asdict(personal)), context=_context(lead.id, b"lead"))
+    lead.email_index = email_index(ring=ring, email=personal.email) if personal.email else None
+
+
+def _data_keys(
+    session: Session, ring: KeyRing, lead_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, bytes]:
+    keys = session.exec(select(LeadKey).where(col(LeadKey.lead_id).in_(lead_ids))).all()
+    return {
+        k.lead_id: ring.unwrap(k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key"))
+        for k in keys
+    }
+
+
+def open_many(
+    *, session: Session, ring: KeyRing, leads: Sequence[ConsultationRequest]
+) -> dict[uuid.UUID, Personal]:
+    """Each lead's personal data; an erased lead (no key) opens to all-None."""
+    keys = _data_keys(session, ring, [lead.id for lead in leads]) if leads else {}
+    out = {}
+    for lead in leads:
+        key = keys.get(lead.id)
+        if key is None or lead.sealed is None:
+            out[lead.id] = ERASED
+            continue
+        raw = open_sealed(key, lead.sealed, context=_context(lead.id, b"lead"))
+        out[lead.id] = Personal(**orjson.loads(raw))
+    return out
+
+
+def open_one(*, session: Session, ring: KeyRing, lead: ConsultationRequest) -> Personal:
+    """One lead's personal data (all-None once erased)."""
+    return open_many(session=session, ring=ring, leads=[lead])[lead.id]
+
+
+def reseal(
+    *, session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
+) -> None:
+    """Store changed personal data (e.g. staff notes) under the lead's existing key."""
+    key = _data_keys(session, ring, [lead.id]).get(lead.id)
+    if key is None:
+        raise CryptoKeyError("the lead was erased; its data key no longer exists")
+    _store(ring, lead, key, personal)
+
+
+def shred(*, session: Session, lead: ConsultationRequest) -> None:
+    """Destroy the lead's data key: what it sealed stays, and can never be opened again."""
+    session.execute(delete(LeadKey).where(col(LeadKey.lead_id) == lead.id))
+    lead.email_index = None
+
+
+def seal_event(
+    *, session: Session, ring: KeyRing, lead_id: uuid.UUID, data: dict[str, Any]
+) -> dict[str, Any]:
+    """An event's data about a lead, sealed under that lead's key (the outbox stores this)."""
+    key = _data_keys(session, ring, [lead_id])[lead_id]
+    sealed = seal(key, orjson.dumps(data), context=_context(lead_id, b"event"))
+    return {"id": str(lead_id), "sealed": base64.b64encode(sealed).decode()}
+
+
+def open_event(*, session: Session, ring: KeyRing, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The data `seal_event` sealed, or None once the lead's key was destroyed."""
+    lead_id = uuid.UUID(data["id"])
+    key = _data_keys(session, ring, [lead_id]).get(lead_id)
+    if key is None:
+        return None
+    raw = open_sealed(key, base64.b64decode(data["sealed"]), context=_context(lead_id, b"event"))
+    opened: dict[str, Any] = orjson.loads(raw)
+    return opened
+
+
+def rewrap_all(*, session: Session, ring: KeyRing, limit: int) -> int:
+    """Wrap up to `limit` data keys under the current master key and re-index their emails;
+    returns how many moved. Idempotent, so an interrupted rotation can simply run again."""
+    moved = 0
+    stale = select(LeadKey).where(col(LeadKey.master_key_id) != ring.current.id).limit(limit)
+    for key_row in session.exec(stale).all():
+        context = _context(key_row.lead_id, b"lead-key")
+        data_key = ring.unwrap(key_row.master_key_id, key_row.wrapped, context=context)
+        key_row.master_key_id, key_row.wrapped = ring.wrap(data_key, context=context)
+        lead = session.get_one(ConsultationRequest, key_row.lead_id)
+        personal = open_one(session=session, ring=ring, lead=lead) if lead.sealed else ERASED
+        lead.email_index = email_index(ring=ring, email=personal.email) if personal.email else None
+        session.add_all([key_row, lead])
+        moved += 1
+    return moved

@@ -1,0 +1,174 @@
+"""Personal data at rest: sealed under a per-lead key, never written in plaintext, unreadable
+once the key is destroyed, movable to a new master key."""
+
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from core.config import Settings
+from core.crypto import CryptoKeyError, KeyRing, decode_key, key_ring, new_key
+from db.lead_models import ApiKey, ConsultationRequest, LeadKey
+from db.session import unit_of_work
+from db.webhook_models import WebhookEndpoint, WebhookEvent
+from schemas.leads import ConsultationRequestCreate
+from schemas.webhooks import WebhookEndpointCreate
+from services import api_keys, lead_admin, lead_vault, leads
+from services.webhooks import endpoints
+from tests.conftest import PG_URL, lead_body
+from tests.vault_helpers import ring
+
+CTX = leads.SubmissionContext(
+    client_ip="198.51.100.77", user_agent="t", default_region="US", default_locale="en"
+)
+EMAIL = "zebulon.quartermaine@example.org"
+NAME = "Zebulonius"
+MESSAGE = "Nightmares about the flood"
+
+
+def _lead(engine, key_ring: KeyRing | None = None):
+    body = lead_body(email=EMAIL, first_name=NAME, message=MESSAGE)
+    with unit_of_work(engine) as s:
+        endpoints.create(
+            session=s,
+            data=WebhookEndpointCreate(url="http://127.0.0.1:9/hook", include_health_data=True),
+            allow_private=True,
+            ring=key_ring or ring(),
+        )
+        return leads.create_lead(
+            session=s,
+            ring=key_ring or ring(),
+            data=ConsultationRequestCreate.model_validate(body),
+            ctx=CTX,
+        )
+
+
+def _raw_bytes(db, engine) -> bytes:
+    """What the database keeps on disk for the lead and event tables."""
+    if db.backend == "sqlite":
+        path = Path(engine.url.database)
+        files = [path, path.with_name(path.name + "-wal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+        out = b""
+        for table in ("consultationrequest", "webhookevent", "leadkey", "webhookendpoint"):
+            where = conn.execute(text(f"SELECT pg_relation_filepath('{table}')")).scalar_one()
+            out += conn.execute(text(f"SELECT pg_read_binary_file('{where}')")).scalar_one()
+        return out
+
+
+def test_personal_data_never_reaches_the_database_files_in_plaintext(seeded):
+    engine = seeded.engine()
+    lead = _lead(engine)
+    raw = _raw_bytes(seeded, engine)
+    assert len(raw) > 10_000  # the files were really read
+    for secret in (EMAIL, NAME, MESSAGE, "198.51.100.77", "+14155550132"):
+        assert secret.encode() not in raw, secret
+    with Session(engine) as s:
+        stored = s.get_one(ConsultationRequest, lead.id)
+        assert lead_vault.open_one(session=s, ring=ring(), lead=stored).email == EMAIL
+    engine.dispose()
+
+
+def test_after_erasure_the_ciphertext_remains_but_no_key_opens_it(seeded):
+    engine = seeded.engine()
+    lead = _lead(engine)
+    with unit_of_work(engine) as s:
+        lead_admin.erase_lead(session=s, ring=ring(), actor=None, lead_id=lead.id)  # type: ignore[arg-type]
+    with Session(engine) as s:
+        stored = s.get_one(ConsultationRequest, lead.id)
+        assert stored.sealed and stored.email_index is None
+        assert s.get(LeadKey, lead.id) is None
+        assert lead_vault.open_one(session=s, ring=ring(), lead=stored) == lead_vault.ERASED
+        for evt in s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead.id))):
+            assert EMAIL not in str(evt.data)
+    engine.dispose()
+
+
+def test_staff_find_a_lead_by_email_through_the_blind_index(seeded):
+    engine = seeded.engine()
+    lead = _lead(engine)
+    with unit_of_work(engine) as s:
+        found, _ = lead_admin.list_leads(
+            session=s,
+            ring=ring(),
+            actor=None,  # type: ignore[arg-type]
+            filters=lead_admin.LeadFilters(email=EMAIL.upper()),
+            cursor=None,
+            page_size=10,
+        )
+        none, _ = lead_admin.list_leads(
+            session=s,
+            ring=ring(),
+            actor=None,  # type: ignore[arg-type]
+            filters=lead_admin.LeadFilters(email="someone.else@example.org"),
+            cursor=None,
+            page_size=10,
+        )
+    assert [x.id for x in found] == [lead.id] and found[0].email == EMAIL and none == []
+    assert lead_admin.LeadFilters(email=EMAIL).audit_detail() == {"email": True}
+    engine.dispose()
+
+
+def test_a_new_master_key_takes_over_without_losing_anything(seeded):
+    engine = seeded.engine()
+    old = ring()
+    lead = _lead(engine, old)
+    rotated = KeyRing(new_key(), [decode_key_of(old)])
+    with unit_of_work(engine) as s:
+        assert lead_vault.rewrap_all(session=s, ring=rotated, limit=100) == 1
+        assert endpoints.reseal_all(session=s, ring=rotated) == 1
+    new_only = KeyRing(rotated.current.key)
+    with Session(engine) as s:
+        stored = s.get_one(ConsultationRequest, lead.id)
+        assert lead_vault.open_one(session=s, ring=new_only, lead=stored).email == EMAIL
+        assert stored.email_index == lead_vault.email_index(ring=new_only, email=EMAIL)
+        endpoint = s.exec(select(WebhookEndpoint)).one()
+        assert endpoints.signing_secrets(endpoint, ring=new_only)[0].startswith("whsec_")
+        with pytest.raises(CryptoKeyError):
+            lead_vault.open_one(session=s, ring=old, lead=stored)
+    with unit_of_work(engine) as s:
+        assert lead_vault.rewrap_all(session=s, ring=rotated, limit=100) == 0  # idempotent
+    engine.dispose()
+
+
+def decode_key_of(ring_: KeyRing) -> bytes:
+    return ring_.current.key
+
+
+def test_postgresql_without_a_master_key_refuses_to_start():
+    if not PG_URL:
+        pytest.skip("needs TEST_DATABASE_URL")
+    with pytest.raises(CryptoKeyError, match="CLINIC_DATA_KEY is required"):
+        key_ring(Settings(database_url=PG_URL, data_key=None))
+
+
+def test_sqlite_without_a_master_key_makes_a_private_local_one(tmp_path: Path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        data_key=None,
+        data_key_file=tmp_path / "data" / "data-key",
+    )
+    first = key_ring(settings)
+    mode = stat.S_IMODE((tmp_path / "data" / "data-key").stat().st_mode)
+    assert mode == 0o600
+    assert key_ring(settings).current.id == first.current.id  # the same key next time
+    assert decode_key((tmp_path / "data" / "data-key").read_text()) == first.current.key
+
+
+def test_an_expired_api_key_opens_nothing(seeded):
+    engine = seeded.engine()
+    with unit_of_work(engine) as s:
+        key, token = api_keys.create_key(
+            session=s, name="temp", scopes=["leads:read"], expires_in=timedelta(days=90)
+        )
+    with unit_of_work(engine) as s:
+        assert api_keys.authenticate(session=s, token=token) is not None
+        s.get_one(ApiKey, key.id).expires_at = key.created_at - timedelta(seconds=1)
+    with unit_of_work(engine) as s:
+        assert api_keys.authenticate(session=s, token=token) is None
+    engine.dispose()
