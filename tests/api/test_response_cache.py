@@ -6,8 +6,6 @@ in-process the test runs the check itself; across processes it waits (with a gen
 deadline) for each process to serve the change. Timing belongs in bench/."""
 
 import shutil
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from api.response_cache import ResponseCache
 from services.content_import import import_content
 from tests.conftest import DEMO_CONTENT
 from tests.servers import uvicorn_servers
+from tests.waiting import eventually
 
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
 
@@ -52,14 +51,6 @@ def _article(base: str) -> dict[str, Any]:
 
 def _serves_revision(base: str, revision: int) -> bool:
     return bool(_article(base)["revision"] == revision)
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    """Wait for `predicate` to hold; fail if it never does."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_cache_hit_does_no_database_work(make_client):
@@ -121,6 +112,6 @@ def test_every_process_serves_a_content_change(seeded, tmp_path):
         import_content(engine=engine, content_dir=_edited_content(tmp_path))
         engine.dispose()
         for base in bases:
-            _eventually(partial(_serves_revision, base, 2))
+            eventually(partial(_serves_revision, base, 2))
             after = _article(base)
             assert [s["heading"] for s in after["sections"]][2] == "Unlearning fear"
