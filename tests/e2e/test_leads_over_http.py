@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from db.lead_models import ConsultationRequest
 from services import idempotency
 from tests.conftest import lead_body
-from tests.servers import redis_answers, uvicorn_server
+from tests.servers import redis_answers, uvicorn_server, uvicorn_servers
 
 
 def _count(db) -> int:
@@ -84,10 +84,7 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
         "CLINIC_RATE_LIMIT_NAMESPACE": f"test-{uuid.uuid4().hex}",
         "CLINIC_LEADS_RATE_LIMIT": "3/minute",
     }
-    with (
-        uvicorn_server(seeded.url, tmp_path / "a.log", env=env) as a,
-        uvicorn_server(seeded.url, tmp_path / "b.log", env=env) as b,
-    ):
+    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
         statuses = [
             httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a, b, a)
@@ -98,10 +95,7 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
 
 def test_two_processes_without_redis_each_keep_their_own_budget(seeded, tmp_path):
     env = {"CLINIC_LEADS_RATE_LIMIT": "1/minute"}
-    with (
-        uvicorn_server(seeded.url, tmp_path / "a.log", env=env) as a,
-        uvicorn_server(seeded.url, tmp_path / "b.log", env=env) as b,
-    ):
+    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
         statuses = [
             httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a)
