@@ -1,21 +1,20 @@
-"""Fixtures: a real SQLite file always, and real PostgreSQL when TEST_DATABASE_URL is set."""
+"""Fixtures: a real SQLite file always, and real PostgreSQL when TEST_DATABASE_URL is set.
+
+Migrating (and importing the demo content) is done once per backend into a template; each test
+gets its own copy: a copied SQLite file, or a PostgreSQL database created from the template
+database (`CREATE DATABASE ... TEMPLATE`) beside the one TEST_DATABASE_URL names."""
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from core.config import PROJECT_ROOT, Settings
-from db.migrate import upgrade
-from db.session import make_engine, normalize_url
 from main import create_app
-from tests.content_helpers import import_folder
+from tests.databases import Database, Kind, PostgresDatabases, SqliteDatabases
 
 DEMO_CONTENT = PROJECT_ROOT / "content"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -23,39 +22,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 # Personal data is encrypted under this master key in every test app, CLI run and server.
 os.environ.setdefault("CLINIC_DATA_KEY", "dGVzdC1tYXN0ZXIta2V5LW9ubHktZm9yLXN1aXRlISE=")
 CRM_SECRET = "whsec_" + "Y3JtLWluYm91bmQtc2VjcmV0LWZvci10ZXN0cy0xMjM0"  # base64 test key
-
-
-class Database:
-    """One isolated database: a SQLite file, or a fresh PostgreSQL schema."""
-
-    def __init__(self, backend: str, folder: Path) -> None:
-        self.backend = backend
-        if backend == "sqlite":
-            self.url = f"sqlite:///{folder / 'test.db'}"
-            self.schema: str | None = None
-            return
-        assert PG_URL is not None
-        self.schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        admin.dispose()
-        url = make_url(normalize_url(PG_URL)).update_query_dict(
-            {"options": f"-csearch_path={self.schema}"}
-        )
-        self.url = url.render_as_string(hide_password=False)
-
-    def engine(self) -> Engine:
-        """A new engine on this database (dispose it when done)."""
-        return make_engine(self.url)
-
-    def drop(self) -> None:
-        """Remove the PostgreSQL schema (SQLite files go with tmp_path)."""
-        if self.schema and PG_URL:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
-            admin.dispose()
+Databases = SqliteDatabases | PostgresDatabases
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:
@@ -78,40 +45,63 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def database(backend: str, tmp_path: Path) -> Iterator[Database]:
-    """An empty, unmigrated database for one test."""
-    db = Database(backend, tmp_path)
+@pytest.fixture(scope="session")
+def databases(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """Where this backend's test databases come from (templates are made on first use)."""
+    source: Databases
+    if backend == "sqlite":
+        source = SqliteDatabases(tmp_path_factory.mktemp("sqlite-templates"), DEMO_CONTENT)
+    else:
+        assert PG_URL is not None
+        source = PostgresDatabases(PG_URL, DEMO_CONTENT)
+    yield source
+    source.close()
+
+
+def _own_database(
+    request: pytest.FixtureRequest, databases: Databases, kind: Kind, folder: Path
+) -> Iterator[Database]:
+    """A database of this test's own; `database`, `migrated` and `seeded` are separate
+    databases, so a test takes one of them."""
+    taken = {"database", "migrated", "seeded"} & set(request.fixturenames)
+    assert len(taken) == 1, f"{request.node.nodeid} uses {sorted(taken)}; use one of them"
+    db = databases.take(kind, folder)
     yield db
-    db.drop()
+    databases.drop(db)
 
 
 @pytest.fixture
-def migrated(database: Database) -> Database:
-    """A database at the newest migration, with no content."""
-    upgrade(database.url)
-    return database
+def database(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> Iterator[Database]:
+    """An empty, unmigrated database for one test."""
+    yield from _own_database(request, databases, "empty", tmp_path)
 
 
 @pytest.fixture
-def seeded(migrated: Database) -> Database:
-    """A migrated database with the demo content imported."""
-    engine = migrated.engine()
-    import_folder(engine, DEMO_CONTENT)
-    engine.dispose()
-    return migrated
+def migrated(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> Iterator[Database]:
+    """A database at the newest migration, with no content (a copy of a template)."""
+    yield from _own_database(request, databases, "migrated", tmp_path)
+
+
+@pytest.fixture
+def seeded(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> Iterator[Database]:
+    """A migrated database with the demo content imported (a copy of a template)."""
+    yield from _own_database(request, databases, "seeded", tmp_path)
 
 
 @pytest.fixture(scope="session")
-def shared_seeded(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def shared_seeded(
+    databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """One seeded database per backend, shared by tests that only read."""
-    db = Database(backend, tmp_path_factory.mktemp(f"shared-{backend}"))
-    upgrade(db.url)
-    engine = db.engine()
-    import_folder(engine, DEMO_CONTENT)
-    engine.dispose()
+    db = databases.take("seeded", tmp_path_factory.mktemp(f"shared-{databases.backend}"))
     yield db
-    db.drop()
+    databases.drop(db)
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,6 +45,25 @@ def uvicorn_server(
 
 
 @contextmanager
+def uvicorn_servers(
+    database_url: str,
+    log_paths: Sequence[Path],
+    *,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[list[str]]:
+    """Serve `main:app` in one process per log path, all booting at once; yields base URLs."""
+    with ExitStack() as stack:
+        started = [
+            stack.enter_context(_started(database_url, log, "main:app", args, env))
+            for log in log_paths
+        ]
+        for proc, base, log in started:
+            _wait_until_healthy(proc, base, log)
+        yield [base for _, base, _ in started]
+
+
+@contextmanager
 def uvicorn_process(
     database_url: str,
     log_path: Path,
@@ -54,6 +73,20 @@ def uvicorn_process(
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Serve an ASGI app on a free port; yields its base URL and process id."""
+    with _started(database_url, log_path, app, args, env) as (proc, base, _):
+        _wait_until_healthy(proc, base, log_path)
+        yield base, proc.pid
+
+
+@contextmanager
+def _started(
+    database_url: str,
+    log_path: Path,
+    app: str,
+    args: tuple[str, ...],
+    env: dict[str, str] | None,
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """Start uvicorn (without waiting for it); stop it on exit."""
     port = free_port()
     environment = {**os.environ, "CLINIC_DATABASE_URL": database_url, **(env or {})}
     with log_path.open("ab") as log:
@@ -74,22 +107,26 @@ def uvicorn_process(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
+    try:
+        yield proc, f"http://127.0.0.1:{port}", log_path
+    finally:
+        proc.terminate()
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not start; see {log_path}")
-                time.sleep(0.1)
-            yield base, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+    """Wait for /healthz to answer 200; fail if the process exits or a minute passes."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start; see {log_path}")
+        time.sleep(0.05)

@@ -1,9 +1,11 @@
-"""A webhook receiver served by a real uvicorn on a loopback port. It verifies every delivery
+"""Webhook receivers served by a real uvicorn on a loopback port. They verify every delivery
 with the public `standardwebhooks` package (we do not write our own verifier)."""
 
 import asyncio
+import atexit
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,22 +81,55 @@ class Receiver:
         return Response(status_code=status, headers=extra)
 
 
+class _ReceiverServer:
+    """One uvicorn, in a background thread, for every receiver of the test session: each
+    receiver answers on a path of its own (starting and stopping a server per test costs more
+    than the tests themselves)."""
+
+    def __init__(self) -> None:
+        self.receivers: dict[str, Receiver] = {}
+        app = Starlette(routes=[Route("/hook/{rid}", self.handle, methods=["POST"])])
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("receiver did not start")
+            time.sleep(0.01)
+        atexit.register(self.stop)
+
+    async def handle(self, request: Request) -> Response:
+        """Hand the delivery to the receiver whose path it was sent to."""
+        receiver = self.receivers.get(request.path_params["rid"])
+        if receiver is None:
+            return Response(status_code=404)  # a receiver that was closed
+        return await receiver.handle(request)
+
+    def stop(self) -> None:
+        """Stop the server (at exit)."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+_server: _ReceiverServer | None = None
+_server_lock = threading.Lock()
+
+
 @contextmanager
 def serve_receiver(receiver: Receiver) -> Iterator[Receiver]:
-    """Run the receiver under uvicorn in a background thread."""
-    port = free_port()
-    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("receiver did not start")
-        time.sleep(0.02)
-    receiver.url = f"http://127.0.0.1:{port}/hook"
+    """Serve the receiver over real HTTP on a loopback port, on a path of its own."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = _ReceiverServer()
+    rid = uuid.uuid4().hex
+    _server.receivers[rid] = receiver
+    receiver.url = f"http://127.0.0.1:{_server.port}/hook/{rid}"
     try:
         yield receiver
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        del _server.receivers[rid]

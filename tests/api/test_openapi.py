@@ -5,6 +5,7 @@ import os
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
+from schemathesis.python.asgi import shutdown_lifespans
 
 EXPECTED_OPERATIONS = {
     "list_articles",
@@ -64,6 +65,15 @@ CHECKS = [
 
 def _fuzz(app, headers: dict[str, str] | None = None, only: str = "") -> int:
     """Fuzz every operation whose path contains `only`; report all failures at once."""
+    try:
+        return _fuzz_operations(app, headers, only)
+    finally:
+        # schemathesis runs the app's lifespan on its own and keeps it running until the
+        # process exits; stop it with the test (its database goes with the test).
+        shutdown_lifespans()
+
+
+def _fuzz_operations(app, headers: dict[str, str] | None, only: str) -> int:
     spec = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: dict[str, str] = {}
     tested = 0

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -34,13 +35,12 @@ def test_migrate_and_import_are_repeatable(database):
     assert "created 0, updated 0, archived 0, unchanged 4" in second.stdout
 
 
-def test_import_rejects_bad_content_naming_file_and_field(database, tmp_path: Path):
-    _run(["migrate"], database.url)
+def test_import_rejects_bad_content_naming_file_and_field(migrated, tmp_path: Path):
     bad = tmp_path / "content"
     subprocess.run(["cp", "-r", str(PROJECT_ROOT / "content"), str(bad)], check=True)
     article = bad / "articles" / "nad-plus-iv-therapy.md"
     article.write_text(article.read_text().replace("therapies: [nad-plus]", "therapies: [nad]"))
-    result = _run(["import-content", "--content-dir", str(bad)], database.url)
+    result = _run(["import-content", "--content-dir", str(bad)], migrated.url)
     assert result.returncode == 1
     assert "articles/nad-plus-iv-therapy.md: therapies: unknown therapy slug 'nad'" in result.stderr
     assert "nothing was changed" in result.stderr
@@ -65,7 +65,10 @@ def served(database):
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            if proc.poll() is not None:
+                pytest.fail("the server exited")
+            time.sleep(0.05)
         else:
             pytest.fail("server did not become ready")
         yield base
@@ -92,16 +95,24 @@ def test_serve_command_serves_the_demo_over_real_http(served):
 
 
 def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):
-    made = _run(
-        ["create-api-key", "--name", "CRM", "--scopes", "leads:read,leads:write"], seeded.url
-    )
+    with ThreadPoolExecutor() as pool:  # independent commands run side by side
+        making = pool.submit(
+            _run,
+            ["create-api-key", "--name", "CRM", "--scopes", "leads:read,leads:write"],
+            seeded.url,
+        )
+        bad_scopes = pool.submit(
+            _run, ["create-api-key", "--name", "x", "--scopes", "everything"], seeded.url
+        )
+        unknown = pool.submit(_run, ["revoke-api-key", "nope"], seeded.url)
+    made = making.result()
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("clk_") and " " not in token
     listed = _run(["list-api-keys"], seeded.url)
     assert "CRM" in listed.stdout and token not in listed.stdout
     prefix = token.split("_")[1]
-    bad = _run(["create-api-key", "--name", "x", "--scopes", "everything"], seeded.url)
+    bad = bad_scopes.result()
     assert bad.returncode == 2 and "scopes" in bad.stderr
     from fastapi.testclient import TestClient
 
@@ -113,7 +124,7 @@ def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):
         assert c.get("/v1/admin/consultation-requests", headers=auth).status_code == 200
         assert _run(["revoke-api-key", prefix], seeded.url).returncode == 0
         assert c.get("/v1/admin/consultation-requests", headers=auth).status_code == 401
-    assert _run(["revoke-api-key", "nope"], seeded.url).returncode == 1
+    assert unknown.result().returncode == 1
 
 
 def test_export_leads_writes_csv_and_is_audited(seeded, tmp_path):

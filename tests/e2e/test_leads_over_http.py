@@ -14,7 +14,7 @@ from db.session import unit_of_work
 from schemas.leads import ConsultationRequestCreate
 from services import leads
 from tests.conftest import lead_body
-from tests.servers import redis_answers, uvicorn_server
+from tests.servers import redis_answers, uvicorn_server, uvicorn_servers
 from tests.vault_helpers import ring
 
 CTX = leads.SubmissionContext(
@@ -107,10 +107,7 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
         "CLINIC_RATE_LIMIT_NAMESPACE": f"test-{uuid.uuid4().hex}",
         "CLINIC_LEADS_RATE_LIMIT": "3/minute",
     }
-    with (
-        uvicorn_server(seeded.url, tmp_path / "a.log", env=env) as a,
-        uvicorn_server(seeded.url, tmp_path / "b.log", env=env) as b,
-    ):
+    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
         statuses = [
             httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a, b, a)
@@ -121,10 +118,7 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
 
 def test_two_processes_without_redis_each_keep_their_own_budget(seeded, tmp_path):
     env = {"CLINIC_LEADS_RATE_LIMIT": "1/minute"}
-    with (
-        uvicorn_server(seeded.url, tmp_path / "a.log", env=env) as a,
-        uvicorn_server(seeded.url, tmp_path / "b.log", env=env) as b,
-    ):
+    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
         statuses = [
             httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a)
