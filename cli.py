@@ -7,20 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from api.links import event_links_builder
 from core.config import get_settings
 from core.crypto import encode_key, key_ring, new_key
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
-from db import migrate as migrations
 from db.session import make_engine, read_session, unit_of_work
 from schemas.vocabulary import ApiKeyState, LeadStatus
-from services import api_keys, lead_admin, lead_vault
-from services.content_import import import_content
-from services.webhooks import endpoints as webhook_endpoints
-from services.webhooks.dispatcher import DispatchConfig, Dispatcher
+from services import api_keys
+
+# Heavier modules (Alembic, the content pipeline, the dispatcher, uvicorn) are imported inside
+# the commands that use them, so that every other command starts in a fraction of a second.
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
 
@@ -28,6 +25,8 @@ cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Conte
 @cli.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
+    from db import migrate as migrations
+
     settings = get_settings()
     migrations.upgrade(settings.database_url)
     typer.echo(f"database at migration {migrations.head_revision(settings.database_url)}")
@@ -44,6 +43,8 @@ def import_content_command(
     ] = False,
 ) -> None:
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
+    from services.content_import import import_content
+
     settings = get_settings()
     engine = make_engine(settings.database_url)
     folder = content_dir or settings.content_dir
@@ -139,6 +140,8 @@ def export_leads(
     status: Annotated[LeadStatus | None, typer.Option(help="Only leads with this status.")] = None,
 ) -> None:
     """Write leads to a CSV file; the export is audited like one made over the API."""
+    from services import lead_admin
+
     settings = get_settings()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
@@ -165,6 +168,9 @@ def rotate_data_key() -> None:
     Set the new key as CLINIC_DATA_KEY and the old one in CLINIC_DATA_KEY_PREVIOUS (a JSON
     list); both open data meanwhile, so the API keeps serving. Re-run until it moves 0, then
     drop the old key."""
+    from services import lead_vault
+    from services.webhooks import endpoints as webhook_endpoints
+
     settings = get_settings()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
@@ -185,6 +191,9 @@ def rotate_data_key() -> None:
 @cli.command()
 def worker() -> None:
     """Deliver webhooks until stopped (SIGTERM/SIGINT); run as many as you need."""
+    from api.links import event_links_builder
+    from services.webhooks.dispatcher import DispatchConfig, Dispatcher
+
     settings = get_settings()
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
@@ -211,6 +220,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Migrate, import the content, then serve the API with uvicorn."""
+    import uvicorn
+
     migrate()
     import_content_command(None, strict=False)
     uvicorn.run("main:app", host=host, port=port, workers=workers, proxy_headers=False)
