@@ -13,8 +13,8 @@ from core.crypto import encode_key, key_ring, new_key
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db.session import make_engine, read_session, unit_of_work
-from schemas.vocabulary import ApiKeyState, LeadStatus
-from services import api_keys
+from schemas.vocabulary import ApiKeyState, AuditAction, LeadStatus
+from services import api_keys, audit
 
 # Heavier modules (Alembic, the content pipeline, the dispatcher, uvicorn) are imported inside
 # the commands that use them, so that every other command starts in a fraction of a second.
@@ -85,6 +85,12 @@ def create_api_key(
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()],
                 expires_in=lifetime,
             )
+            audit.record(
+                session=session,
+                actor=None,
+                action=AuditAction.API_KEY_CREATE,
+                detail={"via": "cli", "key_id": str(key.id), "scopes": key.scopes},
+            )
     except ValidationFailedError as exc:
         typer.echo(f"error: {exc.extra['errors'][0]['message']}", err=True)
         raise typer.Exit(code=2) from None
@@ -126,6 +132,12 @@ def revoke_api_key(
     try:
         with unit_of_work(engine) as session:
             row = api_keys.revoke(session=session, key_ref=key)
+            audit.record(
+                session=session,
+                actor=None,
+                action=AuditAction.API_KEY_REVOKE,
+                detail={"via": "cli", "key_id": str(row.id)},
+            )
             typer.echo(f"revoked {row.id} ({row.prefix})")
     except NotFoundError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

@@ -57,6 +57,11 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+    # The endpoint's payload policy when this delivery was created: a later change to the
+    # endpoint (health data switched on) must not widen what an old event sends on redelivery.
+    # The defaults are the narrowest policy, for any delivery created without a snapshot.
+    payload_mode: str = Field(default=PayloadMode.THIN, max_length=10)
+    include_health_data: bool = False
 
 
 class WebhookAttempt(SQLModel, table=True):

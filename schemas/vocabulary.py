@@ -160,6 +160,17 @@ class AuditAction(StrEnum):
     LEAD_UPDATE_CRM = "lead.update.crm"
     LEAD_ERASE = "lead.erase"
     LEAD_EXPORT = "lead.export"
+    # Webhook endpoints decide where lead data goes, so every change to them is audited too.
+    WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create"
+    WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update"
+    WEBHOOK_ENDPOINT_DELETE = "webhook_endpoint.delete"
+    WEBHOOK_ENDPOINT_PAUSE = "webhook_endpoint.pause"
+    WEBHOOK_ENDPOINT_RESUME = "webhook_endpoint.resume"
+    WEBHOOK_ENDPOINT_ROTATE_SECRET = "webhook_endpoint.rotate_secret"  # noqa: S105
+    WEBHOOK_ENDPOINT_TEST = "webhook_endpoint.test"
+    WEBHOOK_DELIVERY_REDELIVER = "webhook_delivery.redeliver"
+    API_KEY_CREATE = "api_key.create"
+    API_KEY_REVOKE = "api_key.revoke"
 
 
 class RegulatoryStatus(StrEnum):

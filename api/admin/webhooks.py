@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from api.auth import require_scope
+from api.auth import WebhooksManage, require_webhooks_manage
 from api.deps import KeyRingDep, SessionDep, SettingsDep
 from schemas.common import problem_responses
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
@@ -26,7 +26,7 @@ from services.webhooks import endpoints as webhook_endpoints
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin: webhooks"],
-    dependencies=[Depends(require_scope("webhooks:manage"))],
+    dependencies=[Depends(require_webhooks_manage)],
 )
 EndpointId = Annotated[uuid.UUID, Path(description="The endpoint's id.")]
 ERRORS = (401, 403, 404, 422)
@@ -49,11 +49,20 @@ def _with_secret(endpoint: object, secret: str) -> WebhookEndpointWithSecret:
     responses=problem_responses(401, 403, 415, 422),
 )
 def create_webhook_endpoint(
-    session: SessionDep, ring: KeyRingDep, settings: SettingsDep, body: WebhookEndpointCreate
+    session: SessionDep,
+    ring: KeyRingDep,
+    settings: SettingsDep,
+    principal: WebhooksManage,
+    body: WebhookEndpointCreate,
 ) -> WebhookEndpointWithSecret:
-    """Create an endpoint; the answer carries its signing secret, shown this once."""
+    """Create an endpoint; the answer carries its signing secret, shown this once.
+    `include_health_data` needs a key that also holds `leads:read`. Audited."""
     endpoint, secret = webhook_endpoints.create(
-        session=session, data=body, allow_private=settings.webhook_allow_private_urls, ring=ring
+        session=session,
+        data=body,
+        allow_private=settings.webhook_allow_private_urls,
+        ring=ring,
+        actor=principal,
     )
     return _with_secret(endpoint, secret)
 
@@ -92,14 +101,20 @@ def get_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Webhoo
     responses=problem_responses(*ERRORS, 415),
 )
 def update_webhook_endpoint(
-    session: SessionDep, settings: SettingsDep, endpoint_id: EndpointId, body: WebhookEndpointUpdate
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: WebhooksManage,
+    endpoint_id: EndpointId,
+    body: WebhookEndpointUpdate,
 ) -> WebhookEndpointPublic:
-    """Change URL, description, event types, payload mode or health-data flag."""
+    """Change URL, description, event types, payload mode or health-data flag. A new `url`,
+    or turning `include_health_data` on, needs a key that also holds `leads:read`. Audited."""
     endpoint = webhook_endpoints.update(
         session=session,
         endpoint_id=endpoint_id,
         change=body,
         allow_private=settings.webhook_allow_private_urls,
+        actor=principal,
     )
     return _public(endpoint)
 
@@ -111,9 +126,11 @@ def update_webhook_endpoint(
     status_code=204,
     responses=problem_responses(*ERRORS),
 )
-def delete_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Response:
-    """Remove the endpoint and its delivery log."""
-    webhook_endpoints.delete(session=session, endpoint_id=endpoint_id)
+def delete_webhook_endpoint(
+    session: SessionDep, principal: WebhooksManage, endpoint_id: EndpointId
+) -> Response:
+    """Remove the endpoint and its delivery log. Audited."""
+    webhook_endpoints.delete(session=session, endpoint_id=endpoint_id, actor=principal.key_id)
     return Response(status_code=204)
 
 
@@ -124,11 +141,16 @@ def delete_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Res
     response_model=WebhookEndpointPublic,
     responses=problem_responses(*ERRORS),
 )
-def pause_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> WebhookEndpointPublic:
-    """Deliveries wait (and keep accumulating) until the endpoint is resumed."""
+def pause_webhook_endpoint(
+    session: SessionDep, principal: WebhooksManage, endpoint_id: EndpointId
+) -> WebhookEndpointPublic:
+    """Deliveries wait (and keep accumulating) until the endpoint is resumed. Audited."""
     return _public(
         webhook_endpoints.set_status(
-            session=session, endpoint_id=endpoint_id, status=EndpointStatus.PAUSED
+            session=session,
+            endpoint_id=endpoint_id,
+            status=EndpointStatus.PAUSED,
+            actor=principal.key_id,
         )
     )
 
@@ -140,11 +162,16 @@ def pause_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Webh
     response_model=WebhookEndpointPublic,
     responses=problem_responses(*ERRORS),
 )
-def resume_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> WebhookEndpointPublic:
-    """Resume a paused endpoint, or re-enable a disabled one."""
+def resume_webhook_endpoint(
+    session: SessionDep, principal: WebhooksManage, endpoint_id: EndpointId
+) -> WebhookEndpointPublic:
+    """Resume a paused endpoint, or re-enable a disabled one. Audited."""
     return _public(
         webhook_endpoints.set_status(
-            session=session, endpoint_id=endpoint_id, status=EndpointStatus.ACTIVE
+            session=session,
+            endpoint_id=endpoint_id,
+            status=EndpointStatus.ACTIVE,
+            actor=principal.key_id,
         )
     )
 
@@ -157,14 +184,19 @@ def resume_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> Web
     responses=problem_responses(*ERRORS),
 )
 def rotate_webhook_secret(
-    session: SessionDep, ring: KeyRingDep, settings: SettingsDep, endpoint_id: EndpointId
+    session: SessionDep,
+    ring: KeyRingDep,
+    settings: SettingsDep,
+    principal: WebhooksManage,
+    endpoint_id: EndpointId,
 ) -> WebhookEndpointWithSecret:
-    """A new secret, shown this once; the old one also signs during the grace period."""
+    """A new secret, shown this once; the old one also signs during the grace period. Audited."""
     endpoint, secret = webhook_endpoints.rotate_secret(
         session=session,
         endpoint_id=endpoint_id,
         grace=timedelta(hours=settings.webhook_secret_grace_hours),
         ring=ring,
+        actor=principal.key_id,
     )
     return _with_secret(endpoint, secret)
 
@@ -177,9 +209,13 @@ def rotate_webhook_secret(
     response_model=WebhookDeliveryPublic,
     responses=problem_responses(*ERRORS),
 )
-def test_webhook_endpoint(session: SessionDep, endpoint_id: EndpointId) -> WebhookDeliveryPublic:
-    """Queue a signed `ping` event to this endpoint."""
-    return webhook_deliveries.send_ping(session=session, endpoint_id=endpoint_id)
+def test_webhook_endpoint(
+    session: SessionDep, principal: WebhooksManage, endpoint_id: EndpointId
+) -> WebhookDeliveryPublic:
+    """Queue a signed `ping` event to this endpoint. Audited."""
+    return webhook_deliveries.send_ping(
+        session=session, endpoint_id=endpoint_id, actor=principal.key_id
+    )
 
 
 @router.get(
@@ -211,7 +247,10 @@ def list_webhook_deliveries(
     responses=problem_responses(*ERRORS),
 )
 def redeliver_webhook(
-    session: SessionDep, delivery_id: Annotated[uuid.UUID, Path()]
+    session: SessionDep, principal: WebhooksManage, delivery_id: Annotated[uuid.UUID, Path()]
 ) -> WebhookDeliveryPublic:
-    """Queue the delivery's event to its endpoint again."""
-    return webhook_deliveries.redeliver(session=session, delivery_id=delivery_id)
+    """Queue the delivery's event to its endpoint again, with the payload it was created
+    with (never health data it did not carry then). Audited."""
+    return webhook_deliveries.redeliver(
+        session=session, delivery_id=delivery_id, actor=principal.key_id
+    )

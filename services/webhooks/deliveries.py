@@ -6,10 +6,12 @@ from sqlmodel import Session, col, select
 
 from db.models import utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
-from schemas.vocabulary import PING_EVENT, DeliveryStatus
+from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
+from services import audit
 from services.records import get_or_not_found
 from services.webhooks import endpoints, outbox
+from services.webhooks.payloads import LEAD_EVENT_PREFIX
 
 MAX_LISTED = 200
 
@@ -55,22 +57,54 @@ def list_for_endpoint(
     return [_public(session, d, t) for d, t in session.exec(stmt).all()]
 
 
-def redeliver(*, session: Session, delivery_id: uuid.UUID) -> WebhookDeliveryPublic:
-    """Send an event to its endpoint again, as a new delivery (same webhook-id)."""
+def _lead_of(evt: WebhookEvent) -> uuid.UUID | None:
+    """The lead an event is about, if it is about one."""
+    if not evt.type.startswith(LEAD_EVENT_PREFIX) or evt.subject_id is None:
+        return None
+    try:
+        return uuid.UUID(evt.subject_id)
+    except ValueError:
+        return None
+
+
+def redeliver(
+    *, session: Session, delivery_id: uuid.UUID, actor: uuid.UUID | None
+) -> WebhookDeliveryPublic:
+    """Send an event to its endpoint again, as a new delivery (same webhook-id), under the
+    payload policy of the delivery it repeats. Audited; a lead's event in that lead's trail."""
     old = get_or_not_found(
         session, WebhookDelivery, delivery_id, code="webhook_delivery_not_found", what="delivery"
     )
     fresh = WebhookDelivery(
-        event_id=old.event_id, endpoint_id=old.endpoint_id, next_attempt_at=utcnow()
+        event_id=old.event_id,
+        endpoint_id=old.endpoint_id,
+        next_attempt_at=utcnow(),
+        payload_mode=old.payload_mode,
+        include_health_data=old.include_health_data,
     )
     session.add(fresh)
     outbox.announce(session=session)
     session.flush()
-    event_type = session.get_one(WebhookEvent, fresh.event_id).type
-    return _public(session, fresh, event_type)
+    evt = session.get_one(WebhookEvent, fresh.event_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action=AuditAction.WEBHOOK_DELIVERY_REDELIVER,
+        lead_id=_lead_of(evt),
+        detail={
+            "endpoint_id": str(old.endpoint_id),
+            "delivery_id": str(old.id),
+            "redelivery_id": str(fresh.id),
+            "event_id": str(evt.id),
+            "event_type": evt.type,
+        },
+    )
+    return _public(session, fresh, evt.type)
 
 
-def send_ping(*, session: Session, endpoint_id: uuid.UUID) -> WebhookDeliveryPublic:
+def send_ping(
+    *, session: Session, endpoint_id: uuid.UUID, actor: uuid.UUID | None
+) -> WebhookDeliveryPublic:
     """Queue a `ping` event for this endpoint alone."""
     endpoints.get(session=session, endpoint_id=endpoint_id)  # not found when unknown
     evt = outbox.emit(
@@ -78,4 +112,10 @@ def send_ping(*, session: Session, endpoint_id: uuid.UUID) -> WebhookDeliveryPub
     )
     session.flush()
     delivery = session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == evt.id)).one()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=AuditAction.WEBHOOK_ENDPOINT_TEST,
+        detail={"endpoint_id": str(endpoint_id), "delivery_id": str(delivery.id)},
+    )
     return _public(session, delivery, PING_EVENT)

@@ -136,17 +136,22 @@ def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
         return [_job(session, delivery_id, cfg) for delivery_id in claimed]
 
 
+def payload_policy(
+    delivery: WebhookDelivery, endpoint: WebhookEndpoint
+) -> tuple[PayloadMode, bool]:
+    """What a delivery may carry: never more than when it was created (so widening an endpoint
+    later does not widen old events on redelivery), nor more than the endpoint allows now."""
+    thin = PayloadMode.THIN in (delivery.payload_mode, endpoint.payload_mode)
+    health = delivery.include_health_data and endpoint.include_health_data
+    return (PayloadMode.THIN if thin else PayloadMode.FULL), health
+
+
 def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
     delivery = session.get_one(WebhookDelivery, delivery_id)
     endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
     evt = session.get_one(WebhookEvent, delivery.event_id)
-    data = render(
-        evt.type,
-        _opened(session, cfg, evt),
-        mode=PayloadMode(endpoint.payload_mode),
-        health=endpoint.include_health_data,
-        links=cfg.links,
-    )
+    mode, health = payload_policy(delivery, endpoint)
+    data = render(evt.type, _opened(session, cfg, evt), mode=mode, health=health, links=cfg.links)
     envelope = {"type": evt.type, "timestamp": evt.created_at.isoformat(), "data": data}
     return Job(
         delivery_id=delivery.id,

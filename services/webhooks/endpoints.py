@@ -6,17 +6,24 @@ import secrets
 import socket
 import uuid
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing
-from core.errors import BlockedAddressError, ValidationFailedError
+from core.errors import BlockedAddressError, ForbiddenError, ValidationFailedError
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
-from schemas.vocabulary import EndpointStatus
+from schemas.vocabulary import AuditAction, EndpointStatus
 from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
+from services import audit
+from services.api_keys import Principal
 from services.records import get_or_not_found
+
+# An endpoint receives leads; choosing where they go, or adding health data to what it
+# receives, is reading leads, so it needs the scope that reading leads needs.
+LEAD_ACCESS_SCOPE = "leads:read"
 
 
 def new_secret() -> str:
@@ -98,10 +105,54 @@ def _open_secrets(endpoint: WebhookEndpoint, ring: KeyRing) -> tuple[str, str | 
     return current, previous
 
 
+def _require_lead_access(actor: Principal | None, what: str) -> None:
+    """`actor` None is an operator or the system itself (CLI, workers), not an API key."""
+    if actor is not None and LEAD_ACCESS_SCOPE not in actor.scopes:
+        raise ForbiddenError(
+            f"{what} needs an API key that also holds the '{LEAD_ACCESS_SCOPE}' scope.",
+            code="insufficient_scope",
+        )
+
+
+def _key_id(actor: Principal | None) -> uuid.UUID | None:
+    return actor.key_id if actor is not None else None
+
+
+def _host(url: str) -> str | None:
+    """The receiving host, for the audit trail (a URL's path or query may hold a token)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def _audit(
+    session: Session,
+    actor: uuid.UUID | None,
+    action: AuditAction,
+    endpoint_id: uuid.UUID,
+    **more: Any,
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        detail={"endpoint_id": str(endpoint_id), **more},
+    )
+
+
 def create(
-    *, session: Session, data: WebhookEndpointCreate, allow_private: bool, ring: KeyRing
+    *,
+    session: Session,
+    data: WebhookEndpointCreate,
+    allow_private: bool,
+    ring: KeyRing,
+    actor: Principal | None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Create an endpoint with a fresh secret; returns it with the secret, shown this once."""
+    """Create an endpoint with a fresh secret; returns it with the secret, shown this once.
+    Health data needs a key that may read leads."""
+    if data.include_health_data:
+        _require_lead_access(actor, "An endpoint that receives health data")
     secret = new_secret()
     endpoint = WebhookEndpoint(
         url=check_url(data.url, allow_private=allow_private),
@@ -115,6 +166,16 @@ def create(
     _seal_secrets(endpoint, ring, secret, None)
     session.add(endpoint)
     session.flush()
+    _audit(
+        session,
+        _key_id(actor),
+        AuditAction.WEBHOOK_ENDPOINT_CREATE,
+        endpoint.id,
+        host=_host(endpoint.url),
+        payload_mode=endpoint.payload_mode,
+        include_health_data=endpoint.include_health_data,
+        event_types=endpoint.event_types,
+    )
     return endpoint, secret
 
 
@@ -128,35 +189,79 @@ def get(*, session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     return _load(session, endpoint_id)
 
 
-def update(
-    *, session: Session, endpoint_id: uuid.UUID, change: WebhookEndpointUpdate, allow_private: bool
-) -> WebhookEndpoint:
-    """Change the given fields."""
-    endpoint = _load(session, endpoint_id)
+def _changes(endpoint: WebhookEndpoint, change: WebhookEndpointUpdate) -> dict[str, Any]:
+    """The given fields whose value differs from the endpoint's."""
     values = change.model_dump(exclude_unset=True, exclude_none=True)
-    if "url" in values:
-        check_url(values["url"], allow_private=allow_private)
     if "event_types" in values:
         values["event_types"] = list(dict.fromkeys(values["event_types"]))
-    for field, value in values.items():
+    return {k: v for k, v in values.items() if getattr(endpoint, k) != v}
+
+
+def _check_exposure(
+    endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Principal | None
+) -> None:
+    """A new receiver, or health data switched on, needs a key that may read leads;
+    switching health data off or editing anything else does not."""
+    if "url" in changes:
+        _require_lead_access(actor, "Changing where an endpoint's deliveries go")
+    if changes.get("include_health_data") and not endpoint.include_health_data:
+        _require_lead_access(actor, "Sending health data to an endpoint")
+
+
+def update(
+    *,
+    session: Session,
+    endpoint_id: uuid.UUID,
+    change: WebhookEndpointUpdate,
+    allow_private: bool,
+    actor: Principal | None,
+) -> WebhookEndpoint:
+    """Change the given fields; audited with what changed."""
+    endpoint = _load(session, endpoint_id)
+    changes = _changes(endpoint, change)
+    _check_exposure(endpoint, changes, actor)
+    if "url" in changes:
+        check_url(changes["url"], allow_private=allow_private)
+    old_host = _host(endpoint.url)
+    for field, value in changes.items():
         setattr(endpoint, field, value)
     endpoint.updated_at = utcnow()
     session.add(endpoint)
     session.flush()
+    detail: dict[str, Any] = {"changed": sorted(changes)}
+    detail |= {k: changes[k] for k in ("payload_mode", "include_health_data") if k in changes}
+    if "url" in changes:
+        detail |= {"old_host": old_host, "host": _host(endpoint.url)}
+    _audit(session, _key_id(actor), AuditAction.WEBHOOK_ENDPOINT_UPDATE, endpoint.id, **detail)
     return endpoint
 
 
-def delete(*, session: Session, endpoint_id: uuid.UUID) -> None:
+def delete(*, session: Session, endpoint_id: uuid.UUID, actor: uuid.UUID | None) -> None:
     """Delete an endpoint and its deliveries."""
-    session.delete(_load(session, endpoint_id))
+    endpoint = _load(session, endpoint_id)
+    session.delete(endpoint)
     session.flush()
+    _audit(
+        session, actor, AuditAction.WEBHOOK_ENDPOINT_DELETE, endpoint_id, host=_host(endpoint.url)
+    )
+
+
+_STATUS_ACTIONS = {
+    EndpointStatus.PAUSED: AuditAction.WEBHOOK_ENDPOINT_PAUSE,
+    EndpointStatus.ACTIVE: AuditAction.WEBHOOK_ENDPOINT_RESUME,
+}
 
 
 def set_status(
-    *, session: Session, endpoint_id: uuid.UUID, status: EndpointStatus
+    *,
+    session: Session,
+    endpoint_id: uuid.UUID,
+    status: EndpointStatus,
+    actor: uuid.UUID | None,
 ) -> WebhookEndpoint:
     """Pause (deliveries wait) or resume (also re-enables a disabled endpoint)."""
     endpoint = _load(session, endpoint_id)
+    _audit(session, actor, _STATUS_ACTIONS[status], endpoint_id)
     endpoint.status = status
     if status == EndpointStatus.ACTIVE:
         endpoint.disabled_reason = None
@@ -168,11 +273,17 @@ def set_status(
 
 
 def rotate_secret(
-    *, session: Session, endpoint_id: uuid.UUID, grace: timedelta, ring: KeyRing
+    *,
+    session: Session,
+    endpoint_id: uuid.UUID,
+    grace: timedelta,
+    ring: KeyRing,
+    actor: uuid.UUID | None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret (returned, shown this once); the old one keeps signing too until the
     grace period ends."""
     endpoint = _load(session, endpoint_id)
+    _audit(session, actor, AuditAction.WEBHOOK_ENDPOINT_ROTATE_SECRET, endpoint_id)
     old, _ = _open_secrets(endpoint, ring)
     secret = new_secret()
     _seal_secrets(endpoint, ring, secret, old)

@@ -75,7 +75,13 @@ def emit(
         stmt = stmt.where(WebhookEndpoint.id == endpoint_id)
     now = utcnow()
     deliveries = [
-        WebhookDelivery(event_id=evt.id, endpoint_id=endpoint.id, next_attempt_at=now)
+        WebhookDelivery(
+            event_id=evt.id,
+            endpoint_id=endpoint.id,
+            next_attempt_at=now,
+            payload_mode=endpoint.payload_mode,  # the policy this event is sent under
+            include_health_data=endpoint.include_health_data,
+        )
         for endpoint in session.exec(stmt)
         if endpoint_id is not None or not endpoint.event_types or type in endpoint.event_types
     ]

@@ -30,7 +30,11 @@ def _prepare(db, receiver: Receiver, leads: int) -> None:
     engine = db.engine()
     with Session(engine) as s:
         _, secret = endpoints.create(
-            session=s, data=WebhookEndpointCreate(url=receiver.url), allow_private=True, ring=ring()
+            session=s,
+            data=WebhookEndpointCreate(url=receiver.url),
+            allow_private=True,
+            ring=ring(),
+            actor=None,
         )
         receiver.secrets.append(secret)
         s.commit()

@@ -40,7 +40,11 @@ def engine(migrated):
 def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> None:
     with unit_of_work(engine) as s:
         endpoints.create(
-            session=s, data=WebhookEndpointCreate(url=url), allow_private=True, ring=ring()
+            session=s,
+            data=WebhookEndpointCreate(url=url),
+            allow_private=True,
+            ring=ring(),
+            actor=None,
         )
         s.flush()
         for n in range(events):

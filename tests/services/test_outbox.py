@@ -26,7 +26,11 @@ CTX = SubmissionContext(
 def _endpoint(session, url: str) -> str:
     """Subscribe `url` through the endpoint service; returns its signing secret."""
     _, secret = endpoints.create(
-        session=session, data=WebhookEndpointCreate(url=url), allow_private=True, ring=ring()
+        session=session,
+        data=WebhookEndpointCreate(url=url),
+        allow_private=True,
+        ring=ring(),
+        actor=None,
     )
     return secret
 

@@ -37,6 +37,7 @@ def _lead(engine, key_ring: KeyRing | None = None):
             data=WebhookEndpointCreate(url="http://127.0.0.1:9/hook", include_health_data=True),
             allow_private=True,
             ring=key_ring or ring(),
+            actor=None,
         )
         return leads.create_lead(
             session=s,
