@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from schemas.text import WebhookUrl
 from schemas.vocabulary import (
     AckStatus,
     CrmEventType,
@@ -23,9 +24,7 @@ class _Input(BaseModel):
 class WebhookEndpointCreate(_Input):
     """A new subscriber."""
 
-    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)] = (
-        Field(examples=["https://crm.example.com/hooks/clinic"])
-    )
+    url: WebhookUrl = Field(examples=["https://crm.example.com/hooks/clinic"])
     description: Annotated[str, StringConstraints(max_length=500)] = ""
     event_types: list[EventType] = Field(
         default_factory=list, description="Empty means every event type."
@@ -42,10 +41,7 @@ class WebhookEndpointCreate(_Input):
 class WebhookEndpointUpdate(_Input):
     """Fields to change; omitted fields stay."""
 
-    url: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2000)]
-        | None
-    ) = None
+    url: WebhookUrl | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
     event_types: list[EventType] | None = None
     payload_mode: PayloadMode | None = None

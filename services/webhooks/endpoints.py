@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing
 from core.errors import BlockedAddressError, ForbiddenError, ValidationFailedError
+from core.net import parse_http_url
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
 from schemas.vocabulary import AuditAction, EndpointStatus
@@ -50,18 +51,15 @@ def resolve_public(host: str, port: int) -> None:
 def check_url(url: str, *, allow_private: bool) -> str:
     """Validate a subscriber URL: https to a public host, unless private URLs are allowed."""
     try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise _invalid_url("Not a valid URL.") from None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _invalid_url("The URL must be https://host/….")
-    if parts.username or parts.password:
+        parsed = parse_http_url(url)
+    except ValueError as exc:
+        raise _invalid_url(str(exc)) from None
+    if parsed.userinfo:
         raise _invalid_url("The URL must not carry credentials.")
     if not allow_private:
-        if parts.scheme != "https":
+        if parsed.scheme != "https":
             raise _invalid_url("The URL must use https.")
-        resolve_public(parts.hostname, port)
+        resolve_public(parsed.raw_host.decode("ascii"), parsed.port or 443)
     return url
 
 
