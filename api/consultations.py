@@ -10,7 +10,7 @@ from api.deps import KeyRingDep, SessionDep, SettingsDep
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
-from core.net import client_ip
+from core.net import client_ip, rate_limit_key
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from services import consent, leads
@@ -21,16 +21,17 @@ IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
 def _client(request: Request) -> str | None:
     peer = request.client.host if request.client else None
-    return client_ip(
-        peer, request.headers.get("x-forwarded-for"), request.app.state.trusted_networks
-    )
+    # Every line, in order: reading only the first would believe a line the client sent
+    # itself when the proxy appends its own line instead of extending the client's.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    return client_ip(peer, forwarded or None, request.app.state.trusted_networks)
 
 
 def guard_intake(request: Request) -> None:
     """Rate limit by client IP and insist on JSON, before the body is validated."""
     request.state.client_ip = _client(request)  # the route records the same address
     decision = request.app.state.lead_limiter.hit(
-        "consultation-requests", request.state.client_ip or "-"
+        "consultation-requests", rate_limit_key(request.state.client_ip)
     )
     if decision is not None:
         request.state.rate_headers = decision.headers()

@@ -8,6 +8,10 @@ from collections.abc import Sequence
 import httpx
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IPv6 clients are counted per /64: one subscriber usually holds a whole /64 (SLAAC, privacy
+# addresses) and could otherwise pick a fresh address for every request.
+IPV6_CLIENT_PREFIX = 64
 
 
 def parse_networks(entries: Sequence[str]) -> list[IPNetwork]:
@@ -15,29 +19,62 @@ def parse_networks(entries: Sequence[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
 
 
-def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
+def parse_ip(text: str) -> IPAddress | None:
+    """An address in one form whatever its spelling: an IPv4-mapped IPv6 address is its IPv4
+    address, and a zone (`%eth0`) is dropped; None when `text` is not an address."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(text.strip())
     except ValueError:
-        return False
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.scope_id is not None:
+            return ipaddress.IPv6Address(ip.packed)
+    return ip
+
+
+def canonical_ip(text: str) -> str | None:
+    """`text` as canonical address text (`::ffff:1.2.3.4` → `1.2.3.4`, compressed lowercase
+    IPv6), or None when it is not an address."""
+    ip = parse_ip(text)
+    return None if ip is None else str(ip)
+
+
+def rate_limit_key(address: str | None) -> str:
+    """What a client's requests are counted under: its IPv4 address, or its IPv6 /64."""
+    ip = parse_ip(address) if address else None
+    if ip is None:
+        return "-"
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
+
+
+def _trusted(ip: IPAddress, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in net for net in networks)
 
 
 def client_ip(
     peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
 ) -> str | None:
-    """The first address, from the right, that is not a trusted proxy."""
-    if peer is None or not _trusted(peer, trusted) or not forwarded_for:
-        return peer
+    """The first address, from the right, that is not a trusted proxy, in canonical form.
+
+    `forwarded_for` is every X-Forwarded-For line joined with commas, in order: a proxy may
+    append a line of its own rather than extend the client's."""
+    peer_ip = parse_ip(peer) if peer else None
+    if peer_ip is None:
+        return peer  # not an address (a test client's name, a Unix socket): kept as given
+    if not _trusted(peer_ip, trusted) or not forwarded_for:
+        return str(peer_ip)
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return peer  # a malformed header is not believed
+    parsed = [parse_ip(h) for h in hops]
+    for hop in reversed(parsed):
+        if hop is None:
+            return str(peer_ip)  # a malformed header is not believed
         if not _trusted(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
+            return str(hop)
+    return str(parsed[0]) if parsed else str(peer_ip)
 
 
 # Printable ASCII without the space: anything else must be percent-encoded, so no parser reads
