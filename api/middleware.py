@@ -7,7 +7,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
-from core.logging import describe_exception
+from core.logging import describe_exception, logfmt
 
 log = logging.getLogger("clinic.http")
 
@@ -104,7 +104,9 @@ class RequestGuardMiddleware:
             if not started:
                 await self._too_large(scope, receive, send)
         except Exception as exc:
-            log.error("unhandled error path=%s error=%s", path, describe_exception(exc))
+            log.error(
+                "unhandled error path=%s error=%s", logfmt(path), logfmt(describe_exception(exc))
+            )
             if not started:
                 await problem_response(
                     status=500,
@@ -135,7 +137,8 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class AccessLogMiddleware:
-    """One log line per request: method, path, status, duration. Never bodies or queries."""
+    """One log line per request: method, path, status, duration. Never bodies or queries.
+    The method and path are the client's words, so they are quoted and escaped (`logfmt`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -157,8 +160,8 @@ class AccessLogMiddleware:
         finally:
             log.info(
                 "request method=%s path=%s status=%s duration_ms=%.1f",
-                scope["method"],
-                scope["path"],
+                logfmt(scope["method"]),
+                logfmt(scope["path"]),
                 status["code"],
                 (time.perf_counter() - start) * 1000,
             )
