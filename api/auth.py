@@ -1,5 +1,6 @@
 """Bearer API keys with scopes: 401 without a valid key, 403 without the scope."""
 
+import re
 from collections.abc import Callable
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from core.errors import ForbiddenError, UnauthorizedError
 from services import api_keys
 from services.api_keys import Principal
 
+# Our tokens are short printable ASCII; anything else is no key, and never reaches a query.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,200}")
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
@@ -27,7 +30,10 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     ) -> Principal:
         if credentials is None:
             raise UnauthorizedError("An API key is required: `Authorization: Bearer <key>`.")
-        principal = api_keys.authenticate(session=session, token=credentials.credentials)
+        token = credentials.credentials
+        principal = (
+            api_keys.authenticate(session=session, token=token) if _TOKEN.fullmatch(token) else None
+        )
         if principal is None:
             raise UnauthorizedError("The API key is not valid.", code="invalid_api_key")
         if scope not in principal.scopes:

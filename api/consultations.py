@@ -13,6 +13,7 @@ from core.errors import RateLimitedError, UnsupportedMediaTypeError
 from core.net import client_ip, rate_limit_key
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
+from schemas.text import strip_controls
 from services import consent, leads
 
 router = APIRouter(prefix="/v1", tags=["consultation requests"])
@@ -82,7 +83,7 @@ def create_consultation_request(
         data=body,
         ctx=leads.SubmissionContext(
             client_ip=request.state.client_ip,
-            user_agent=request.headers.get("user-agent"),
+            user_agent=strip_controls(request.headers.get("user-agent", "")) or None,
             default_region=settings.phone_default_region,
             default_locale=settings.default_locale,
         ),

@@ -37,7 +37,11 @@ def _title(status: int) -> str:
 
 
 # Services name the inputs they were given; these came from the URL or headers, not the body.
-_PARAMETER_LOCATIONS = {"idempotency_key": "header.Idempotency-Key", "cursor": "query.cursor"}
+_PARAMETER_LOCATIONS = {
+    "idempotency_key": "header.Idempotency-Key",
+    "cursor": "query.cursor",
+    "webhook_id": "header.webhook-id",
+}
 
 
 def field_name(loc: Sequence[str | int]) -> str:

@@ -1,12 +1,22 @@
 """Consultation requests (leads): what a form sends and what staff read."""
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from schemas.text import (
+    Honeypot,
+    Message,
+    Name,
+    Notes,
+    PageUrl,
+    PhoneText,
+    Text40,
+    Text100,
+    Text200,
+)
 from schemas.vocabulary import (
     LOCALE_PATTERN,
     ArticleSlug,
@@ -15,34 +25,6 @@ from schemas.vocabulary import (
     LeadStatus,
     Slug,
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_control_chars(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_control_chars),
-]
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control_chars)
-]
-UrlText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=2000),
-    AfterValidator(_no_control_chars),
-]
-MessageText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=2000),
-    AfterValidator(_no_control_chars),
-]
 
 
 class _Input(BaseModel):
@@ -56,7 +38,7 @@ class ConsentIn(_Input):
         description="Must be true: consent to be contacted about this request."
     )
     sms: bool = Field(default=False, description="Separate opt-in to text messages.")
-    consent_version: Annotated[str, StringConstraints(max_length=40)] = Field(
+    consent_version: Text40 = Field(
         description="The `version` from `GET /v1/consent-texts/current` that the form showed."
     )
 
@@ -75,13 +57,19 @@ class SourceIn(_Input):
     locale: Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)] | None = Field(
         default=None, description="Locale of the source article (default: the clinic's)."
     )
-    page_url: UrlText | None = Field(default=None, examples=["https://www.clinic.example/ptsd"])
-    referrer: UrlText | None = None
-    utm_source: ShortText | None = None
-    utm_medium: ShortText | None = None
-    utm_campaign: ShortText | None = None
-    utm_term: ShortText | None = None
-    utm_content: ShortText | None = None
+    page_url: PageUrl | None = Field(
+        default=None,
+        examples=["https://www.clinic.example/ptsd"],
+        description="The absolute http(s) URL of the page with the form.",
+    )
+    referrer: PageUrl | None = Field(
+        default=None, description="The absolute http(s) URL that led there; empty for none."
+    )
+    utm_source: Text200 | None = None
+    utm_medium: Text200 | None = None
+    utm_campaign: Text200 | None = None
+    utm_term: Text200 | None = None
+    utm_content: Text200 | None = None
     channel: Channel = Channel.WEB
     disclaimers_shown: list[DisclaimerShownIn] = Field(
         default_factory=list,
@@ -122,24 +110,17 @@ class ConsultationRequestCreate(_Input):
     first_name: Name
     last_name: Name
     email: EmailStr = Field(max_length=320)
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)] = (
-        Field(description="Any common format; national numbers use the clinic's default region.")
+    phone: PhoneText = Field(
+        description="Any common format; national numbers use the clinic's default region."
     )
     preferred_contact_method: ContactMethod = ContactMethod.PHONE
-    preferred_time: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, max_length=100),
-            AfterValidator(_no_control_chars),
-        ]
-        | None
-    ) = None
+    preferred_time: Text100 | None = None
     therapies: list[Slug] = Field(default_factory=list, max_length=10)
     conditions: list[Slug] = Field(default_factory=list, max_length=10)
-    message: MessageText | None = Field(default=None, description="At most 2000 characters.")
+    message: Message | None = Field(default=None, description="At most 2000 characters.")
     consent: ConsentIn
     source: SourceIn = Field(default_factory=SourceIn)
-    website: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    website: Honeypot | None = Field(
         default=None, description="Leave empty. (A trap field that people never see.)"
     )
 
@@ -211,9 +192,7 @@ class ConsultationRequestUpdate(_Input):
     """A status change and/or internal notes."""
 
     status: LeadStatus | None = None
-    notes: (
-        Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_control_chars)] | None
-    ) = None
+    notes: Notes | None = None
 
 
 class CursorMeta(BaseModel):

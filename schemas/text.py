@@ -23,6 +23,12 @@ _NOT_SINGLE_LINE = re.compile(f"[{_CONTROL}{_LINE_BREAKS}]")
 _NOT_IN_NAMES = re.compile(f"[{_CONTROL}{_LINE_BREAKS}{_BIDI_CONTROLS}{_ZERO_WIDTH}]")
 
 
+def strip_controls(text: str) -> str:
+    """`text` without control characters or lone surrogates, for values that are recorded as
+    sent rather than validated (a User-Agent header)."""
+    return _NOT_SINGLE_LINE.sub("", text)
+
+
 def _refusing(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if pattern.search(value):
@@ -50,11 +56,15 @@ def _webhook_url(value: str) -> str:
     return value
 
 
+# One line, bounded where it is used (a query parameter's max_length).
+Line = Annotated[str, _single_line]
 # Free text on one line (utm values, a preferred time, a description).
 Text40 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), _single_line]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), _single_line]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _single_line]
 Text500 = Annotated[str, StringConstraints(max_length=500), _single_line]
+# The trap field: kept as sent (not stripped), since any content at all marks a bot.
+Honeypot = Annotated[str, StringConstraints(max_length=200), _single_line]
 # Free text over several lines: tabs and line breaks allowed.
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), _multi_line]
 Notes = Annotated[str, StringConstraints(max_length=5000), _multi_line]

@@ -2,11 +2,11 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.text import WebhookUrl
+from schemas.text import Notes, Text500, WebhookUrl
 from schemas.vocabulary import (
     AckStatus,
     CrmEventType,
@@ -25,7 +25,7 @@ class WebhookEndpointCreate(_Input):
     """A new subscriber."""
 
     url: WebhookUrl = Field(examples=["https://crm.example.com/hooks/clinic"])
-    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    description: Text500 = ""
     event_types: list[EventType] = Field(
         default_factory=list, description="Empty means every event type."
     )
@@ -42,7 +42,7 @@ class WebhookEndpointUpdate(_Input):
     """Fields to change; omitted fields stay."""
 
     url: WebhookUrl | None = None
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Text500 | None = None
     event_types: list[EventType] | None = None
     payload_mode: PayloadMode | None = None
     include_health_data: bool | None = None
@@ -114,7 +114,7 @@ class CrmStatusChange(_Input):
 
     id: uuid.UUID
     status: Literal["contacted", "scheduled", "closed", "spam"]
-    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    note: Notes | None = None
 
 
 class CrmEvent(_Input):

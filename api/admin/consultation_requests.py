@@ -2,10 +2,10 @@
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy import Engine
 from starlette.responses import Response, StreamingResponse
 
@@ -21,6 +21,7 @@ from schemas.leads import (
     ConsultationRequestUpdate,
     CursorMeta,
 )
+from schemas.text import Line, Text200
 from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
 from services import lead_admin
 
@@ -31,14 +32,19 @@ AUTH_ERRORS = (401, 403)
 
 def lead_filters(
     status: LeadStatus | None = None,
-    created_after: Annotated[datetime | None, Query(description="Inclusive, ISO-8601.")] = None,
-    created_before: Annotated[datetime | None, Query(description="Exclusive, ISO-8601.")] = None,
+    # With a time zone: a naive time would mean a different instant on each server.
+    created_after: Annotated[
+        AwareDatetime | None, Query(description="Inclusive, ISO-8601 with a time zone.")
+    ] = None,
+    created_before: Annotated[
+        AwareDatetime | None, Query(description="Exclusive, ISO-8601 with a time zone.")
+    ] = None,
     therapy: Annotated[Slug | None, Query()] = None,
     condition: Annotated[Slug | None, Query()] = None,
     article: Annotated[ArticleSlug | None, Query(description="Source article slug.")] = None,
     channel: Channel | None = None,
     email: Annotated[
-        str | None,
+        Line | None,
         Query(
             min_length=3,
             max_length=320,
@@ -77,7 +83,7 @@ def list_consultation_requests(
     principal: LeadsRead,
     filters: Filters,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="From `meta.next_cursor`.")
+        Text200 | None, Query(max_length=200, description="From `meta.next_cursor`.")
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConsultationRequestList:

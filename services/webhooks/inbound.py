@@ -1,5 +1,6 @@
 """Status updates the CRM posts back, verified with the Standard Webhooks scheme."""
 
+import re
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -7,7 +8,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from core.crypto import KeyRing
-from core.errors import UnauthorizedError
+from core.errors import UnauthorizedError, ValidationFailedError
 from db.inserts import insert_if_absent
 from db.models import utcnow
 from db.webhook_models import InboundMessage
@@ -31,7 +32,8 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         )
     try:
         Webhook(secret).verify(body, headers, json_parse=False)
-    except WebhookVerificationError as exc:
+    # The library raises a bare ValueError for a signature without "v1,": still a bad signature.
+    except (WebhookVerificationError, ValueError) as exc:
         raise UnauthorizedError(
             f"Webhook verification failed: {exc}.", code="invalid_webhook_signature"
         ) from None
@@ -42,8 +44,27 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         )
 
 
+# What the InboundMessage id column holds: up to 200 printable ASCII characters.
+_MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def check_message_id(message_id: str) -> None:
+    """Refuse a `webhook-id` that cannot be remembered as it was sent."""
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "webhook_id",
+                    "type": "invalid_webhook_id",
+                    "message": "Up to 200 printable ASCII characters, without spaces.",
+                }
+            ]
+        )
+
+
 def apply(*, session: Session, ring: KeyRing, message_id: str, event: CrmEvent) -> CrmEventAck:
     """Apply a verified event once per `webhook-id`: change the lead, audit, emit."""
+    check_message_id(message_id)
     fresh = insert_if_absent(session, InboundMessage, {"id": message_id, "received_at": utcnow()})
     if not fresh:
         return CrmEventAck(status=AckStatus.DUPLICATE)

@@ -1,18 +1,24 @@
 """Endpoint URLs are parsed, not pattern-matched: whitespace, control and non-ASCII characters
 are refused up front, and a bad URL already stored fails its own deliveries only."""
 
-import time
+import uuid
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from services.webhooks.endpoints import new_secret
+from db.webhook_models import WebhookAttempt, WebhookEndpoint
 from tests.conftest import lead_body
+from tests.dispatch import drain
 from tests.webhook_receiver import Receiver, serve_receiver
 
 HOOKS = "/v1/admin/webhook-endpoints"
-FAST = {"leads_rate_limit": "none", "webhook_poll_seconds": 0.05, "webhook_timeout_seconds": 2}
+# The test sends due deliveries itself (tests.dispatch.drain).
+DRIVEN = {
+    "leads_rate_limit": "none",
+    "webhook_dispatcher_enabled": False,
+    "webhook_timeout_seconds": 2,
+}
 BAD_URLS = [
     "http://127.0.0.1:9/\u0001bad",
     "http://127.0.0.1:9/\x00bad",
@@ -51,23 +57,25 @@ def test_a_url_with_bad_characters_is_refused_on_create_and_update(make_client, 
 
 
 def test_a_bad_url_already_stored_fails_alone(make_client, manage, seeded):
+    c = make_client(**DRIVEN)
+    legacy = c.post(HOOKS, json={"url": "http://127.0.0.1:9/legacy"}, headers=manage).json()
     engine = seeded.engine()
     with Session(engine) as s:  # as if stored before URLs were checked this closely
-        s.add(WebhookEndpoint(url="http://127.0.0.1:9/\u0001bad", secret=new_secret()))
+        s.execute(
+            update(WebhookEndpoint)
+            .where(col(WebhookEndpoint.id) == uuid.UUID(legacy["id"]))
+            .values(url="http://127.0.0.1:9/\u0001bad")
+        )
         s.commit()
-    c = make_client(**FAST)
     with serve_receiver(Receiver()) as receiver:
         r = c.post(HOOKS, json={"url": receiver.url}, headers=manage)
         receiver.secrets.append(r.json()["secret"])
         c.post("/v1/consultation-requests", json=lead_body())
-        receiver.wait_for(lambda r: len(r.received) == 1)
-    deadline = time.monotonic() + 10
-    while True:
-        with Session(engine) as s:
-            failed = s.exec(select(WebhookAttempt).where(WebhookAttempt.succeeded == False)).all()  # noqa: E712
-            deliveries = s.exec(select(WebhookDelivery)).all()
-        if failed or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        assert drain(c.app) == 2
+        assert len(receiver.received) == 1
+    with Session(engine) as s:
+        attempts = s.exec(select(WebhookAttempt)).all()
     engine.dispose()
-    assert len(deliveries) == 2 and failed and failed[0].error
+    [failed] = [a for a in attempts if not a.succeeded]
+    assert failed.error and failed.status_code is None
+    assert sum(a.succeeded for a in attempts) == 1

@@ -1,0 +1,196 @@
+"""Bad input is a 4xx problem naming the field, never a 5xx: NUL and control characters,
+over-long values, naive datetimes, and URLs that are not web pages."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from standardwebhooks import Webhook
+
+from tests.conftest import CRM_SECRET, lead_body
+
+LEADS = "/v1/consultation-requests"
+ADMIN_LEADS = "/v1/admin/consultation-requests"
+HOOKS = "/v1/admin/webhook-endpoints"
+CRM = "/v1/integrations/crm/events"
+
+
+def _problem(response, status: int, *fields: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if fields:
+        assert sorted(e["field"] for e in response.json()["errors"]) == sorted(fields)
+
+
+@pytest.fixture
+def c(make_client):
+    return make_client(leads_rate_limit="none", webhook_dispatcher_enabled=False)
+
+
+@pytest.fixture
+def staff(issue_key):
+    token = issue_key("leads:read", "leads:write", "webhooks:manage")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("bad", ["2026-11-01\x00", "\x00", "2026\x01", "2026\u2028"])
+def test_control_characters_in_the_consent_version(c, bad):
+    consent = {"contact": True, "sms": False, "consent_version": bad}
+    _problem(c.post(LEADS, json=lead_body(consent=consent)), 422, "body.consent.consent_version")
+
+
+@pytest.mark.parametrize("field", ["description", "url"])
+@pytest.mark.parametrize("bad", ["\x00", "\u0001", "\x7f", "\ud800"])
+def test_control_characters_in_a_webhook_endpoint(c, staff, field, bad):
+    body = {"url": "http://127.0.0.1:9/hook", "description": "CRM"}
+    body[field] += bad
+    # json.dumps writes a lone surrogate as the escape a client may send, which httpx cannot.
+    headers = {**staff, "content-type": "application/json"}
+    _problem(c.post(HOOKS, content=json.dumps(body), headers=headers), 422, f"body.{field}")
+    made = c.post(HOOKS, json={"url": "http://127.0.0.1:9/hook"}, headers=staff)
+    change = json.dumps({field: body[field]})
+    patched = c.patch(f"{HOOKS}/{made.json()['id']}", content=change, headers=headers)
+    _problem(patched, 422, f"body.{field}")
+
+
+def _signed(body: str, msg_id: str) -> dict[str, str | bytes]:
+    now = datetime.now(UTC)
+    return {
+        "webhook-id": msg_id.encode("latin-1"),  # as a server decodes header bytes
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(CRM_SECRET).sign(msg_id, now, body),
+        "content-type": "application/json",
+    }
+
+
+def _crm_event(lead_id: str, note: str) -> str:
+    data = {"id": lead_id, "status": "contacted", "note": note}
+    return orjson.dumps({"type": "consultation_request.status_changed", "data": data}).decode()
+
+
+@pytest.mark.parametrize("bad", ["Called\x00", "Called\x01", "\x1b[31mred"])
+def test_control_characters_in_a_crm_note(c, bad):
+    lead_id = c.post(LEADS, json=lead_body()).json()["id"]
+    body = _crm_event(lead_id, bad)
+    _problem(
+        c.post(CRM, content=body, headers=_signed(body, f"crm-{uuid.uuid4()}")),
+        422,
+        "body.data.note",
+    )
+    fine = _crm_event(lead_id, "Called twice.\nLeft a message.")
+    assert c.post(CRM, content=fine, headers=_signed(fine, "crm-ok")).status_code == 200
+
+
+@pytest.mark.parametrize("msg_id", ["m" * 201, "m" * 400, "crm-\x01", "crm id"])
+def test_a_webhook_id_the_database_cannot_hold(c, msg_id):
+    lead_id = c.post(LEADS, json=lead_body()).json()["id"]
+    body = _crm_event(lead_id, "Called")
+    headers = _signed(body, msg_id)
+    _problem(c.post(CRM, content=body, headers=headers), 422, "header.webhook-id")
+    longest = _signed(body, "m" * 200)
+    assert c.post(CRM, content=body, headers=longest).status_code == 200
+
+
+def test_an_unsigned_request_is_refused_before_its_webhook_id_is_judged(c):
+    body = _crm_event(str(uuid.uuid4()), "Called")
+    headers = {**_signed(body, "m" * 400), "webhook-signature": "v1,AAAA"}
+    _problem(c.post(CRM, content=body, headers=headers), 401)
+
+
+@pytest.mark.parametrize("signature", ["nocomma", "\x00", "v1", ""])
+def test_a_malformed_signature_is_a_401(c, signature):
+    body = _crm_event(str(uuid.uuid4()), "Called")
+    headers = {**_signed(body, "crm-sig"), "webhook-signature": signature}
+    _problem(c.post(CRM, content=body, headers=headers), 401)
+
+
+@pytest.mark.parametrize("param", ["created_after", "created_before"])
+@pytest.mark.parametrize("path", [ADMIN_LEADS, f"{ADMIN_LEADS}/export.csv"])
+def test_naive_datetimes_in_lead_filters(c, staff, param, path):
+    _problem(c.get(f"{path}?{param}=2026-01-01T00:00:00", headers=staff), 422, f"query.{param}")
+    aware = c.get(f"{path}?{param}=2026-01-01T00:00:00%2B02:00", headers=staff)
+    assert aware.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)//https://x",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox",
+        "/relative/page",
+        "//evil.example/x",
+        "https://",
+        "https://www.clinic.example/a b",
+        "https://www.clinic.example/\u00e9",
+        "ftp://files.example/x",
+    ],
+)
+@pytest.mark.parametrize("field", ["page_url", "referrer"])
+def test_source_urls_must_be_absolute_web_urls(c, field, url):
+    source = {"article_slug": "iv-ketamine-for-ptsd", field: url}
+    _problem(c.post(LEADS, json=lead_body(source=source)), 422, f"body.source.{field}")
+
+
+def test_an_empty_referrer_means_none(c, staff):
+    source = {"page_url": "https://www.clinic.example/p?x=%C3%A9|y", "referrer": ""}
+    r = c.post(LEADS, json=lead_body(source=source))
+    assert r.status_code == 201, r.text
+    lead = c.get(f"{ADMIN_LEADS}/{r.json()['id']}", headers=staff).json()
+    assert lead["source_referrer"] is None
+    assert lead["source_page_url"] == "https://www.clinic.example/p?x=%C3%A9|y"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ana\nDiaz",
+        "Ana\rDiaz",
+        "Ana\tDiaz",
+        "Ana\u202eziaD",
+        "\u202aAna",
+        "Ana\u2066x\u2069",
+        "A\u200bna",
+        "A\u200dna",
+        "A\u2060na",
+        "\ufeffAna",
+        "A\u2028na",
+        "Ana\x00",
+    ],
+)
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_names_refuse_invisible_and_reordering_characters(c, field, name):
+    _problem(c.post(LEADS, json=lead_body(**{field: name})), 422, f"body.{field}")
+
+
+def test_names_in_any_script_are_welcome(c):
+    for first, last in (
+        ("José", "Núñez-Ibáñez"),
+        ("Zoë", "O'Brien"),
+        ("أحمد", "علي"),
+        ("美咲", "佐藤"),
+    ):
+        assert c.post(LEADS, json=lead_body(first_name=first, last_name=last)).status_code == 201
+
+
+def test_a_user_agent_with_control_characters_is_stored_without_them(c, staff):
+    r = c.post(LEADS, json=lead_body(), headers={"User-Agent": "Mozilla\x00/5.0\x01 (X)"})
+    assert r.status_code == 201
+    lead = c.get(f"{ADMIN_LEADS}/{r.json()['id']}", headers=staff).json()
+    assert lead["user_agent"] == "Mozilla/5.0 (X)"
+
+
+@pytest.mark.parametrize(
+    "token", ["clk_\x00abc_x", "clk_ab\x01_x", "clk_" + "a" * 5000 + "_x", "\x00"]
+)
+def test_a_malformed_api_key_is_a_401(c, token):
+    r = c.get(ADMIN_LEADS, headers={"Authorization": f"Bearer {token}"})
+    _problem(r, 401)
+
+
+@pytest.mark.parametrize("q", ["a%00b", "%01", "a%0Ab"])
+def test_control_characters_in_the_search_query(c, q):
+    _problem(c.get(f"/v1/articles?q={q}"), 422, "query.q")
