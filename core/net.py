@@ -51,6 +51,38 @@ def rate_limit_key(address: str | None) -> str:
     return str(ip)
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits (the NAT64 well-known prefix,
+# RFC 6052, and IPv4-compatible addresses, RFC 4291) or in bits 16-47 (6to4, RFC 3056).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the prefix length the
+# operator chose, and only a translator inside that network answers, so it is never public.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, IPv4-compatible)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(ip.packed[-4:])
+    return None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Whether a connection to `ip` leaves for the public internet: globally routable, not
+    multicast, and for an IPv6 address that carries an IPv4 address, that IPv4 address too."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return is_public_address(inner)
+    return ip.is_global and not ip.is_multicast
+
+
 def _trusted(ip: IPAddress, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in net for net in networks)
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -29,9 +28,10 @@ from db.session import unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
 from services import lead_vault
-from services.webhooks.endpoints import resolve_public, signing_secrets
+from services.webhooks.endpoints import signing_secrets
 from services.webhooks.outbox import NOTIFY_CHANNEL
 from services.webhooks.payloads import LinkBuilder, erased_data, render
+from services.webhooks.transport import is_pinned, webhook_client
 
 log = logging.getLogger("clinic.webhooks")
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -196,12 +196,12 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
 
 
 async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> Outcome:
-    """One signed POST; never raises."""
+    """One signed POST; never raises. Unless private URLs are allowed, `client` must come from
+    `webhook_client`: it checks the addresses it connects to (see transport.py)."""
     start = time.perf_counter()
+    if not cfg.allow_private and not is_pinned(client):
+        return Outcome(None, "refused: this client does not check addresses", _ms(start))
     try:
-        if not cfg.allow_private:
-            parts = urlsplit(job.url)
-            await asyncio.to_thread(resolve_public, parts.hostname or "", parts.port or 443)
         response = await client.post(
             job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
         )
@@ -342,7 +342,8 @@ class Dispatcher:
                 await listener
 
     async def _loop_until(self, stop: asyncio.Event) -> None:
-        async with httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False) as client:
+        client = webhook_client(timeout=self.cfg.timeout, allow_private=self.cfg.allow_private)
+        async with client:
             while not stop.is_set():
                 self._wake.clear()
                 try:

@@ -1,10 +1,10 @@
 """Managing webhook endpoints: create, update, pause, rotate secrets; the SSRF guard."""
 
 import base64
-import ipaddress
 import secrets
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing
 from core.errors import BlockedAddressError, ForbiddenError, ValidationFailedError
-from core.net import parse_http_url
+from core.net import IPAddress, is_public_address, parse_http_url, parse_ip
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
 from schemas.vocabulary import AuditAction, EndpointStatus
@@ -36,16 +36,33 @@ def _invalid_url(message: str) -> ValidationFailedError:
     return ValidationFailedError([{"field": "url", "type": "invalid_url", "message": message}])
 
 
-def resolve_public(host: str, port: int) -> None:
-    """Refuse a host that resolves to a private, loopback, link-local or reserved address."""
+Lookup = Callable[[str, int], list[str]]
+AddressPolicy = Callable[[IPAddress], bool]
+
+
+def system_lookup(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for `host` (an IP literal gives itself)."""
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_public(
+    host: str,
+    port: int,
+    *,
+    lookup: Lookup = system_lookup,
+    allowed: AddressPolicy = is_public_address,
+) -> list[str]:
+    """The addresses `host` resolves to, each one public; refuses the host if any is private,
+    loopback, link-local, reserved or multicast (or stands for such an IPv4 address)."""
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+        answers = lookup(host, port)
+    except (OSError, UnicodeError):
         raise BlockedAddressError("The host does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise BlockedAddressError("The URL resolves to a private or local address.")
+    addresses = [parse_ip(a) for a in answers]
+    if not addresses or not all(ip is not None and allowed(ip) for ip in addresses):
+        raise BlockedAddressError("The URL resolves to a private or local address.")
+    return [str(ip) for ip in addresses]
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
