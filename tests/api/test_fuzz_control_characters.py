@@ -260,6 +260,8 @@ def _resources(c, staff: dict[str, str]) -> dict[str, str]:
 
 def test_no_string_anywhere_in_a_request_yields_a_server_error(make_client, issue_key, caplog):
     c = make_client(
+        peer="10.0.0.1",  # a trusted proxy, so X-Forwarded-For is parsed rather than ignored
+        trusted_proxies=["10.0.0.0/8"],
         leads_rate_limit="none",
         webhook_dispatcher_enabled=False,
         webhook_allow_private_urls=True,  # no DNS look-ups for fuzzed hosts
