@@ -11,7 +11,6 @@ from api.links import page_links
 from api.response_cache import article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionWithContext
 from schemas.common import PageMeta, problem_responses
-from schemas.text import Text200
 from schemas.vocabulary import ArticleSlug, Slug
 from services import articles
 
@@ -35,7 +34,7 @@ async def list_articles(
     therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
     condition: Annotated[TermQuery, Query(description="Condition slug, e.g. `ptsd`.")] = None,
     q: Annotated[
-        Text200 | None,
+        str | None,
         Query(max_length=200, description="Full-text search over title, summary, sections."),
     ] = None,
 ) -> Response:
