@@ -16,7 +16,7 @@ from core.errors import BlockedAddressError, ForbiddenError, ValidationFailedErr
 from core.net import IPAddress, is_public_address, parse_http_url, parse_ip
 from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
-from schemas.vocabulary import AuditAction, EndpointStatus
+from schemas.vocabulary import AuditAction, EndpointStatus, PayloadMode
 from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from services import audit
 from services.api_keys import Principal
@@ -165,7 +165,9 @@ def create(
     actor: Principal | None,
 ) -> tuple[WebhookEndpoint, str]:
     """Create an endpoint with a fresh secret; returns it with the secret, shown this once.
-    Health data needs a key that may read leads."""
+    Full payloads (names, contact details) and health data need a key that may read leads."""
+    if data.payload_mode == PayloadMode.FULL:
+        _require_lead_access(actor, "An endpoint that receives full payloads (personal data)")
     if data.include_health_data:
         _require_lead_access(actor, "An endpoint that receives health data")
     secret = new_secret()
@@ -215,10 +217,12 @@ def _changes(endpoint: WebhookEndpoint, change: WebhookEndpointUpdate) -> dict[s
 def _check_exposure(
     endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Principal | None
 ) -> None:
-    """A new receiver, or health data switched on, needs a key that may read leads;
-    switching health data off or editing anything else does not."""
+    """A new receiver, full payloads or health data switched on need a key that may read
+    leads; narrowing what is sent or editing anything else does not."""
     if "url" in changes:
         _require_lead_access(actor, "Changing where an endpoint's deliveries go")
+    if changes.get("payload_mode") == PayloadMode.FULL:
+        _require_lead_access(actor, "Sending full payloads (personal data) to an endpoint")
     if changes.get("include_health_data") and not endpoint.include_health_data:
         _require_lead_access(actor, "Sending health data to an endpoint")
 

@@ -1,5 +1,6 @@
 """A `webhooks:manage` key must not become a way to read leads: pointing an endpoint somewhere
-new or turning health data on needs `leads:read` too, a redelivery never sends more than its
+new, asking for full payloads (names, contact details) or turning health data on needs
+`leads:read` too, a redelivery never sends more than its
 delivery was created with, and every change to endpoints is audited with the acting key."""
 
 import pytest
@@ -57,8 +58,11 @@ def test_a_manage_only_key_cannot_turn_an_endpoint_towards_health_data(
     _assert_forbidden(
         c.post(HOOKS, json={"url": other, "include_health_data": True}, headers=manager)
     )
-    created = c.post(HOOKS, json={"url": "http://127.0.0.1:9/crm"}, headers=manager)
-    assert created.status_code == 201  # subscribing without health data stays allowed
+    _assert_forbidden(c.post(HOOKS, json={"url": "http://127.0.0.1:9/crm"}, headers=manager))
+    created = c.post(
+        HOOKS, json={"url": "http://127.0.0.1:9/crm", "payload_mode": "thin"}, headers=manager
+    )
+    assert created.status_code == 201  # ids and links only stay allowed
     endpoint = f"{HOOKS}/{created.json()['id']}"
     _assert_forbidden(c.patch(endpoint, json={"url": other}, headers=manager))
     _assert_forbidden(c.patch(endpoint, json={"include_health_data": True}, headers=manager))
@@ -67,7 +71,7 @@ def test_a_manage_only_key_cannot_turn_an_endpoint_towards_health_data(
     assert state["url"] == "http://127.0.0.1:9/crm" and state["include_health_data"] is False
     same_url = c.patch(endpoint, json={"url": state["url"], "description": "CRM"}, headers=manager)
     assert same_url.status_code == 200 and same_url.json()["description"] == "CRM"
-    assert c.patch(endpoint, json={"payload_mode": "thin"}, headers=manager).status_code == 200
+    _assert_forbidden(c.patch(endpoint, json={"payload_mode": "full"}, headers=manager))
     moved = c.patch(endpoint, json={"url": other, "include_health_data": True}, headers=trusted)
     assert moved.status_code == 200 and moved.json()["include_health_data"] is True
     off = c.patch(endpoint, json={"include_health_data": False}, headers=manager)
@@ -81,7 +85,7 @@ def test_a_redelivery_sends_no_more_than_its_delivery_was_created_with(
 ):
     c = make_client(**DRIVEN)
     with serve_receiver(Receiver()) as receiver:
-        endpoint = _subscribe(c, manager, receiver)
+        endpoint = _subscribe(c, trusted, receiver)
         c.post("/v1/consultation-requests", json=lead_body())
         assert drain(c.app) == 1 and len(receiver.received) == 1
         first = receiver.received[0].payload["data"]
@@ -139,10 +143,11 @@ def test_every_endpoint_operation_is_audited_with_the_acting_key(
     c = make_client(**DRIVEN)
     reader = _bearer(issue_key("leads:read"))
     with serve_receiver(Receiver()) as receiver:
-        endpoint = _subscribe(c, manager, receiver, description="CRM")
+        endpoint = _subscribe(c, manager, receiver, description="CRM", payload_mode="thin")
         path = f"{HOOKS}/{endpoint['id']}"
         assert c.patch(path, json={"description": "CRM 2"}, headers=manager).status_code == 200
-        assert c.patch(path, json={"include_health_data": True}, headers=trusted).status_code == 200
+        full = {"include_health_data": True, "payload_mode": "full"}
+        assert c.patch(path, json=full, headers=trusted).status_code == 200
         assert c.post(f"{path}/pause", headers=manager).status_code == 200
         assert c.post(f"{path}/resume", headers=manager).status_code == 200
         rotated = c.post(f"{path}/rotate-secret", headers=manager)
@@ -176,7 +181,7 @@ def test_every_endpoint_operation_is_audited_with_the_acting_key(
     assert all(e["detail"]["endpoint_id"] == endpoint["id"] for e in webhook_entries)
     create, _, health_on, *_ = webhook_entries
     assert create["detail"]["include_health_data"] is False
-    assert health_on["detail"]["changed"] == ["include_health_data"]
+    assert sorted(health_on["detail"]["changed"]) == ["include_health_data", "payload_mode"]
     assert health_on["detail"]["include_health_data"] is True
     # A redelivery of a lead's event shows up in that lead's own audit trail.
     for_lead = c.get(f"/v1/admin/audit?lead_id={lead_id}", headers=reader).json()["data"]
