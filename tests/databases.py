@@ -192,16 +192,17 @@ class PostgresDatabases:
 
     def close(self) -> None:
         """Drop the unused copies and the templates; report a failed background drop."""
-        unused = [f.result() for ready in self._ready.values() for f in ready]
+        prefetched = [f for ready in self._ready.values() for f in ready if not f.cancel()]
         self._ready.clear()
-        failed = [exc for f in self._drops if (exc := f.exception()) is not None]
+        unused = [f.result() for f in prefetched]  # copies being made finish first
+        drops = [self._worker.submit(self._drop, name) for name in unused]
+        drops += [self._worker.submit(self._drop, name) for name in self._templates.values()]
         self._worker.shutdown(wait=True)
-        for name in [*unused, *self._templates.values()]:
-            self._drop(name)
         self._templates.clear()
         self.admin.dispose()
-        if failed:
-            raise failed[0]
+        for future in [*self._drops, *drops]:
+            if (exc := future.exception()) is not None:
+                raise exc
 
 
 def _process_alive(rest: str) -> bool:

@@ -60,17 +60,18 @@ def served(database):
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("the server exited")
-            time.sleep(0.05)
-        else:
-            pytest.fail("server did not become ready")
+        with httpx.Client(timeout=1) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(f"{base}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None:
+                    pytest.fail("the server exited")
+                time.sleep(0.05)
+            else:
+                pytest.fail("server did not become ready")
         yield base
     finally:
         proc.terminate()
@@ -78,20 +79,21 @@ def served(database):
 
 
 def test_serve_command_serves_the_demo_over_real_http(served):
-    r = httpx.get(f"{served}/v1/articles/iv-ketamine-for-ptsd")
-    assert r.status_code == 200
-    body = r.json()
-    assert len(body["sections"]) == 7
-    keys = {d["key"] for g in body["disclaimers"].values() for d in g}
-    assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
-    cached = httpx.get(
-        f"{served}/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
-    )
-    assert cached.status_code == 304 and cached.content == b""
-    assert httpx.get(f"{served}/v1/articles/ketamine-for-chronic-pain").status_code == 404
-    too_big = httpx.get(f"{served}/v1/articles?page_size=101")
-    assert too_big.status_code == 422
-    assert too_big.headers["content-type"] == "application/problem+json"
+    with httpx.Client(base_url=served) as http:
+        r = http.get("/v1/articles/iv-ketamine-for-ptsd")
+        assert r.status_code == 200
+        body = r.json()
+        assert len(body["sections"]) == 7
+        keys = {d["key"] for g in body["disclaimers"].values() for d in g}
+        assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
+        cached = http.get(
+            "/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
+        )
+        assert cached.status_code == 304 and cached.content == b""
+        assert http.get("/v1/articles/ketamine-for-chronic-pain").status_code == 404
+        too_big = http.get("/v1/articles?page_size=101")
+        assert too_big.status_code == 422
+        assert too_big.headers["content-type"] == "application/problem+json"
 
 
 def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):
