@@ -109,7 +109,7 @@ class PostgresDatabases:
     the next run starts."""
 
     backend = "postgresql"
-    PREFETCH = 2  # copies kept ready per kind of database in use
+    PREFETCH = 3  # copies being made or ready, per kind of database in use
 
     def __init__(self, url: str, content_dir: Path) -> None:
         self.base = make_url(normalize_url(url))
@@ -121,7 +121,9 @@ class PostgresDatabases:
         self.run_prefix = f"{stem}_{host:04x}_"
         self.prefix = f"{self.run_prefix}{os.getpid()}_"
         self._templates: dict[str, str] = {}
-        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
+        # PostgreSQL does the work (mostly writing and syncing files): the threads only wait.
+        self._creator = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-create")
+        self._dropper = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-drop")
         self._ready: dict[Kind, deque[Future[str]]] = defaultdict(deque)
         self._drops: list[Future[None]] = []
         self._drop_leftovers()
@@ -178,9 +180,9 @@ class PostgresDatabases:
         """A new database of its own: empty (`empty`), or a copy of a template."""
         template = self._template(kind)
         ready = self._ready[kind]
-        future = ready.popleft() if ready else self._worker.submit(self._create, "t", template)
+        future = ready.popleft() if ready else self._creator.submit(self._create, "t", template)
         while len(ready) < self.PREFETCH:
-            ready.append(self._worker.submit(self._create, "t", template))
+            ready.append(self._creator.submit(self._create, "t", template))
         name = future.result()
         return Database("postgresql", self.url(name), name)
 
@@ -188,16 +190,17 @@ class PostgresDatabases:
         """Drop the test's database in the background, closing any session left on it."""
         assert db.name is not None
         self._drops = [f for f in self._drops if not f.done() or f.exception()]
-        self._drops.append(self._worker.submit(self._drop, db.name))
+        self._drops.append(self._dropper.submit(self._drop, db.name))
 
     def close(self) -> None:
         """Drop the unused copies and the templates; report a failed background drop."""
         prefetched = [f for ready in self._ready.values() for f in ready if not f.cancel()]
         self._ready.clear()
         unused = [f.result() for f in prefetched]  # copies being made finish first
-        drops = [self._worker.submit(self._drop, name) for name in unused]
-        drops += [self._worker.submit(self._drop, name) for name in self._templates.values()]
-        self._worker.shutdown(wait=True)
+        names = [*unused, *self._templates.values()]
+        drops = [self._creator.submit(self._drop, name) for name in names]  # side by side
+        self._creator.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
         self._templates.clear()
         self.admin.dispose()
         for future in [*self._drops, *drops]:
