@@ -110,6 +110,8 @@ class PostgresDatabases:
 
     backend = "postgresql"
     PREFETCH = 3  # copies being made or ready, per kind of database in use
+    # Each DROP DATABASE forces a checkpoint; drops that run together share one.
+    DROP_BATCH = 8
 
     def __init__(self, url: str, content_dir: Path) -> None:
         self.base = make_url(normalize_url(url))
@@ -123,7 +125,10 @@ class PostgresDatabases:
         self._templates: dict[str, str] = {}
         # PostgreSQL does the work (mostly writing and syncing files): the threads only wait.
         self._creator = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-create")
-        self._dropper = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-drop")
+        self._dropper = ThreadPoolExecutor(
+            max_workers=self.DROP_BATCH, thread_name_prefix="test-db-drop"
+        )
+        self._used: list[str] = []
         self._ready: dict[Kind, deque[Future[str]]] = defaultdict(deque)
         self._drops: list[Future[None]] = []
         self._drop_leftovers()
@@ -187,13 +192,21 @@ class PostgresDatabases:
         return Database("postgresql", self.url(name), name)
 
     def drop(self, db: Database) -> None:
-        """Drop the test's database in the background, closing any session left on it."""
+        """Drop the test's database in the background (with the next few used ones, side by
+        side), closing any session left on it."""
         assert db.name is not None
+        self._used.append(db.name)
+        if len(self._used) >= self.DROP_BATCH:
+            self._drop_used()
+
+    def _drop_used(self) -> None:
         self._drops = [f for f in self._drops if not f.done() or f.exception()]
-        self._drops.append(self._dropper.submit(self._drop, db.name))
+        self._drops += [self._dropper.submit(self._drop, name) for name in self._used]
+        self._used.clear()
 
     def close(self) -> None:
         """Drop the unused copies and the templates; report a failed background drop."""
+        self._drop_used()
         prefetched = [f for ready in self._ready.values() for f in ready if not f.cancel()]
         self._ready.clear()
         unused = [f.result() for f in prefetched]  # copies being made finish first
