@@ -5,7 +5,7 @@ then give every test a copy of its own.
 - PostgreSQL: the templates are databases beside the one TEST_DATABASE_URL names; a test gets
   a database created from one (`CREATE DATABASE ... TEMPLATE`), dropped (`WITH (FORCE)`) after
   the test. Creating and dropping a database costs PostgreSQL tenths of a second of disk work,
-  so a background thread creates the next copies while tests run, and drops used ones.
+  so background threads create the next copies while tests run, and drop used ones.
 """
 
 import os
