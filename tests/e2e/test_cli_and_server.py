@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.servers import free_port
+from tests.servers import ServerProcess, serving
 
 
 def _run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,35 +46,16 @@ def test_import_rejects_bad_content_naming_file_and_field(migrated, tmp_path: Pa
 
 
 @pytest.fixture
-def served(database):
+def served(database, tmp_path):
     """`python -m cli serve` on a loopback port: migrate, import, uvicorn."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
+    server = ServerProcess(
+        lambda port: [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         env={**os.environ, "CLINIC_DATABASE_URL": database.url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        log_path=tmp_path / "serve.log",
+        ready_path="/readyz",
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=1) as client:
-            while time.monotonic() < deadline:
-                try:
-                    if client.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None:
-                    pytest.fail("the server exited")
-                time.sleep(0.05)
-            else:
-                pytest.fail("server did not become ready")
+    with serving([server]) as [base]:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_serve_command_serves_the_demo_over_real_http(served):
