@@ -119,12 +119,18 @@ def client(public_app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
-    """Build clients over this test's own seeded database, with setting overrides."""
+    """Build clients over this test's own seeded database, with setting overrides.
+
+    The app's in-process webhook dispatcher is off unless the test turns it on
+    (`webhook_dispatcher_enabled=True`): nothing is sent behind a test's back, and a test
+    that delivers webhooks either runs the dispatcher or sends due deliveries itself with
+    `tests.dispatch.drain`. (A running dispatcher also costs every app start and stop time.)"""
     clients: list[TestClient] = []
 
     def factory(peer: str = "testclient", **overrides: object) -> TestClient:
+        settings = {"webhook_dispatcher_enabled": False, **overrides}
         c = TestClient(
-            create_app(settings_for(seeded.url, **overrides)),
+            create_app(settings_for(seeded.url, **settings)),
             raise_server_exceptions=False,
             client=(peer, 50000),
         )

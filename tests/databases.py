@@ -5,7 +5,7 @@ then give every test a copy of its own.
 - PostgreSQL: the templates are databases beside the one TEST_DATABASE_URL names; a test gets
   a database created from one (`CREATE DATABASE ... TEMPLATE`), dropped (`WITH (FORCE)`) after
   the test. Creating and dropping a database costs PostgreSQL tenths of a second of disk work,
-  so a background thread creates the next copies while tests run, and drops used ones.
+  so background threads create the next copies while tests run, and drop used ones.
 """
 
 import os
@@ -109,7 +109,9 @@ class PostgresDatabases:
     the next run starts."""
 
     backend = "postgresql"
-    PREFETCH = 2  # copies kept ready per kind of database in use
+    PREFETCH = 3  # copies being made or ready, per kind of database in use
+    # Each DROP DATABASE forces a checkpoint; drops that run together share one.
+    DROP_BATCH = 8
 
     def __init__(self, url: str, content_dir: Path) -> None:
         self.base = make_url(normalize_url(url))
@@ -121,7 +123,12 @@ class PostgresDatabases:
         self.run_prefix = f"{stem}_{host:04x}_"
         self.prefix = f"{self.run_prefix}{os.getpid()}_"
         self._templates: dict[str, str] = {}
-        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
+        # PostgreSQL does the work (mostly writing and syncing files): the threads only wait.
+        self._creator = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-db-create")
+        self._dropper = ThreadPoolExecutor(
+            max_workers=self.DROP_BATCH, thread_name_prefix="test-db-drop"
+        )
+        self._used: list[str] = []
         self._ready: dict[Kind, deque[Future[str]]] = defaultdict(deque)
         self._drops: list[Future[None]] = []
         self._drop_leftovers()
@@ -178,30 +185,40 @@ class PostgresDatabases:
         """A new database of its own: empty (`empty`), or a copy of a template."""
         template = self._template(kind)
         ready = self._ready[kind]
-        future = ready.popleft() if ready else self._worker.submit(self._create, "t", template)
+        future = ready.popleft() if ready else self._creator.submit(self._create, "t", template)
         while len(ready) < self.PREFETCH:
-            ready.append(self._worker.submit(self._create, "t", template))
+            ready.append(self._creator.submit(self._create, "t", template))
         name = future.result()
         return Database("postgresql", self.url(name), name)
 
     def drop(self, db: Database) -> None:
-        """Drop the test's database in the background, closing any session left on it."""
+        """Drop the test's database in the background (with the next few used ones, side by
+        side), closing any session left on it."""
         assert db.name is not None
+        self._used.append(db.name)
+        if len(self._used) >= self.DROP_BATCH:
+            self._drop_used()
+
+    def _drop_used(self) -> None:
         self._drops = [f for f in self._drops if not f.done() or f.exception()]
-        self._drops.append(self._worker.submit(self._drop, db.name))
+        self._drops += [self._dropper.submit(self._drop, name) for name in self._used]
+        self._used.clear()
 
     def close(self) -> None:
         """Drop the unused copies and the templates; report a failed background drop."""
-        unused = [f.result() for ready in self._ready.values() for f in ready]
+        self._drop_used()
+        prefetched = [f for ready in self._ready.values() for f in ready if not f.cancel()]
         self._ready.clear()
-        failed = [exc for f in self._drops if (exc := f.exception()) is not None]
-        self._worker.shutdown(wait=True)
-        for name in [*unused, *self._templates.values()]:
-            self._drop(name)
+        unused = [f.result() for f in prefetched]  # copies being made finish first
+        names = [*unused, *self._templates.values()]
+        drops = [self._creator.submit(self._drop, name) for name in names]  # side by side
+        self._creator.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
         self._templates.clear()
         self.admin.dispose()
-        if failed:
-            raise failed[0]
+        for future in [*self._drops, *drops]:
+            if (exc := future.exception()) is not None:
+                raise exc
 
 
 def _process_alive(rest: str) -> bool:

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -31,6 +31,162 @@ def redis_answers(url: str = "redis://127.0.0.1:6379/0") -> bool:
         return False
 
 
+class ServerProcess:
+    """A server process on a free loopback port, ready once `ready_path` answers 200 *from this
+    process*.
+
+    A free port is only free until someone binds it: another process (another test run on the
+    machine) may take it before the server does. Then the server exits, and a check of the
+    port alone would find the other process's server answering; so readiness also checks that
+    the listening socket is this process's, and a server that lost its port starts again on
+    another."""
+
+    def __init__(
+        self,
+        command: Callable[[int], list[str]],
+        *,
+        env: dict[str, str],
+        log_path: Path | None,
+        ready_path: str = "/healthz",
+    ) -> None:
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.ready_path = ready_path
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the process on a free port (without waiting for it)."""
+        self.port = free_port()
+        if self.log_path is None:
+            self.proc = subprocess.Popen(
+                self.command(self.port),
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            return
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(self.port),
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_until_ready(self, timeout: float = 60, attempts: int = 3) -> None:
+        """Block until the server answers; start it again on another port if it lost its own."""
+        for _ in range(attempts):
+            if self._ready(time.monotonic() + timeout):
+                return
+            self.start()
+        raise RuntimeError(f"the server did not start; see {self.log_path or 'its output'}")
+
+    def _ready(self, deadline: float) -> bool:
+        """True once ready; False if the process exited first (its port was taken)."""
+        assert self.proc is not None
+        # one client for the whole poll: each new httpx client loads the CA bundle (~50 ms CPU)
+        with httpx.Client(timeout=1) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    return False
+                try:
+                    answered = client.get(self.base + self.ready_path).status_code == 200
+                except httpx.TransportError:
+                    answered = False
+                if answered and _listens(self.proc.pid, self.port):
+                    return True
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start; see {self.log_path}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Terminate the process and wait for it."""
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on loopback `port` (Linux /proc; where
+    there is no /proc, assume it does)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return True
+    listening = set()
+    for table in tables:
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                listening.add(f"socket:[{inode}]")
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) in listening:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _uvicorn(
+    database_url: str,
+    log_path: Path,
+    app: str,
+    args: tuple[str, ...],
+    env: dict[str, str] | None,
+) -> ServerProcess:
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ]
+
+    environment = {**os.environ, "CLINIC_DATABASE_URL": database_url, **(env or {})}
+    return ServerProcess(command, env=environment, log_path=log_path)
+
+
+@contextmanager
+def serving(servers: Sequence[ServerProcess]) -> Iterator[list[str]]:
+    """Start the servers all at once, wait until each is ready; yields their base URLs and
+    stops them on exit."""
+    with ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+            server.start()
+        for server in servers:
+            server.wait_until_ready()
+        yield [server.base for server in servers]
+
+
 @contextmanager
 def uvicorn_server(
     database_url: str,
@@ -53,14 +209,9 @@ def uvicorn_servers(
     env: dict[str, str] | None = None,
 ) -> Iterator[list[str]]:
     """Serve `main:app` in one process per log path, all booting at once; yields base URLs."""
-    with ExitStack() as stack:
-        started = [
-            stack.enter_context(_started(database_url, log, "main:app", args, env))
-            for log in log_paths
-        ]
-        for proc, base, log in started:
-            _wait_until_healthy(proc, base, log)
-        yield [base for _, base, _ in started]
+    servers = [_uvicorn(database_url, log, "main:app", args, env) for log in log_paths]
+    with serving(servers) as bases:
+        yield bases
 
 
 @contextmanager
@@ -73,60 +224,7 @@ def uvicorn_process(
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Serve an ASGI app on a free port; yields its base URL and process id."""
-    with _started(database_url, log_path, app, args, env) as (proc, base, _):
-        _wait_until_healthy(proc, base, log_path)
-        yield base, proc.pid
-
-
-@contextmanager
-def _started(
-    database_url: str,
-    log_path: Path,
-    app: str,
-    args: tuple[str, ...],
-    env: dict[str, str] | None,
-) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """Start uvicorn (without waiting for it); stop it on exit."""
-    port = free_port()
-    environment = {**os.environ, "CLINIC_DATABASE_URL": database_url, **(env or {})}
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *args,
-            ],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc, f"http://127.0.0.1:{port}", log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_until_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
-    """Wait for /healthz to answer 200; fail if the process exits or a minute passes."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start; see {log_path}")
-        time.sleep(0.05)
+    server = _uvicorn(database_url, log_path, app, args, env)
+    with serving([server]) as [base]:
+        assert server.proc is not None
+        yield base, server.proc.pid

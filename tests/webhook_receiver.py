@@ -3,6 +3,7 @@ with the public `standardwebhooks` package (we do not write our own verifier).""
 
 import asyncio
 import atexit
+import socket
 import threading
 import time
 import uuid
@@ -18,8 +19,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from tests.servers import free_port
 
 
 @dataclass
@@ -89,11 +88,14 @@ class _ReceiverServer:
     def __init__(self) -> None:
         self.receivers: dict[str, Receiver] = {}
         app = Starlette(routes=[Route("/hook/{rid}", self.handle, methods=["POST"])])
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # bound here, so no other process can take the port before the server listens
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = int(sock.getsockname()[1])
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

@@ -43,14 +43,14 @@ def _refresh(c: TestClient) -> None:
     c.portal.call(cache.refresh)
 
 
-def _article(base: str) -> dict[str, Any]:
-    response = httpx.get(base + ARTICLE)
+def _article(http: httpx.Client, base: str) -> dict[str, Any]:
+    response = http.get(base + ARTICLE)
     assert response.status_code == 200
     return dict(response.json())
 
 
-def _serves_revision(base: str, revision: int) -> bool:
-    return bool(_article(base)["revision"] == revision)
+def _serves_revision(http: httpx.Client, base: str, revision: int) -> bool:
+    return bool(_article(http, base)["revision"] == revision)
 
 
 def test_a_cache_hit_does_no_database_work(make_client):
@@ -103,15 +103,18 @@ def test_a_content_change_is_served_after_the_next_version_check(make_client, se
 
 
 def test_every_process_serves_a_content_change(seeded, tmp_path):
-    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"]) as bases:
+    with (
+        uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"]) as bases,
+        httpx.Client() as http,
+    ):
         for base in bases:
             for _ in range(3):
-                assert _article(base)["revision"] == 1
+                assert _article(http, base)["revision"] == 1
         # the change is made by another process: this one
         engine = seeded.engine()
         import_folder(engine, _edited_content(tmp_path))
         engine.dispose()
         for base in bases:
-            eventually(partial(_serves_revision, base, 2))
-            after = _article(base)
+            eventually(partial(_serves_revision, http, base, 2))
+            after = _article(http, base)
             assert [s["heading"] for s in after["sections"]][2] == "Unlearning fear"

@@ -20,13 +20,15 @@ from tests.vault_helpers import ring
 from tests.waiting import eventually
 from tests.webhook_receiver import Receiver, serve_receiver
 
+# The app's own dispatcher delivers in the background, fast.
 FAST = {
+    "webhook_dispatcher_enabled": True,
     "leads_rate_limit": "none",
     "webhook_retry_schedule": [0.2, 0.2, 0.2, 0.2, 0.2],
     "webhook_poll_seconds": 0.05,
     "webhook_timeout_seconds": 2,
 }
-# The test sends due deliveries itself (tests.dispatch.drain): nothing goes out behind its back.
+# No dispatcher: the test sends due deliveries itself (tests.dispatch.drain), or none at all.
 DRIVEN = {**FAST, "webhook_dispatcher_enabled": False}
 HOOKS = "/v1/admin/webhook-endpoints"
 
@@ -63,7 +65,7 @@ def subscribe(c, manage, receiver, **fields):
 
 
 def test_endpoint_management_and_secrets(make_client, manage, receiver, issue_key):
-    c = make_client(**FAST)
+    c = make_client(**DRIVEN)
     created = subscribe(
         c,
         manage,
@@ -112,7 +114,7 @@ def test_endpoint_management_and_secrets(make_client, manage, receiver, issue_ke
     ],
 )
 def test_ssrf_guard_refuses_non_https_and_private_targets(make_client, manage, url):
-    c = make_client(**FAST, webhook_allow_private_urls=False)
+    c = make_client(**DRIVEN, webhook_allow_private_urls=False)
     r = c.post(HOOKS, json={"url": url}, headers=manage)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "body.url"
@@ -345,7 +347,7 @@ def test_inbound_crm_status_change(make_client, manage, receiver, seeded):
 
 
 def test_erasure_scrubs_stored_events(make_client, manage, seeded):
-    c = make_client(**FAST)
+    c = make_client(**DRIVEN)
     lead_id = c.post("/v1/consultation-requests", json=lead_body()).json()["id"]
     assert c.delete(f"/v1/admin/consultation-requests/{lead_id}", headers=manage).status_code == 204
     engine = seeded.engine()

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.servers import free_port
+from tests.servers import ServerProcess, serving
 
 
 def _run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,51 +46,34 @@ def test_import_rejects_bad_content_naming_file_and_field(migrated, tmp_path: Pa
 
 
 @pytest.fixture
-def served(database):
+def served(database, tmp_path):
     """`python -m cli serve` on a loopback port: migrate, import, uvicorn."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
+    server = ServerProcess(
+        lambda port: [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         env={**os.environ, "CLINIC_DATABASE_URL": database.url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        log_path=tmp_path / "serve.log",
+        ready_path="/readyz",
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("the server exited")
-            time.sleep(0.05)
-        else:
-            pytest.fail("server did not become ready")
+    with serving([server]) as [base]:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_serve_command_serves_the_demo_over_real_http(served):
-    r = httpx.get(f"{served}/v1/articles/iv-ketamine-for-ptsd")
-    assert r.status_code == 200
-    body = r.json()
-    assert len(body["sections"]) == 8
-    keys = {d["key"] for g in body["disclaimers"].values() for d in g}
-    assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
-    cached = httpx.get(
-        f"{served}/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
-    )
-    assert cached.status_code == 304 and cached.content == b""
-    assert httpx.get(f"{served}/v1/articles/ketamine-for-chronic-pain").status_code == 404
-    too_big = httpx.get(f"{served}/v1/articles?page_size=101")
-    assert too_big.status_code == 422
-    assert too_big.headers["content-type"] == "application/problem+json"
+    with httpx.Client(base_url=served) as http:
+        r = http.get("/v1/articles/iv-ketamine-for-ptsd")
+        assert r.status_code == 200
+        body = r.json()
+        assert len(body["sections"]) == 8
+        keys = {d["key"] for g in body["disclaimers"].values() for d in g}
+        assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
+        cached = http.get(
+            "/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
+        )
+        assert cached.status_code == 304 and cached.content == b""
+        assert http.get("/v1/articles/ketamine-for-chronic-pain").status_code == 404
+        too_big = http.get("/v1/articles?page_size=101")
+        assert too_big.status_code == 422
+        assert too_big.headers["content-type"] == "application/problem+json"
 
 
 def test_api_keys_are_printed_once_and_can_be_revoked(seeded, tmp_path):

@@ -58,9 +58,12 @@ def test_fifty_concurrent_identical_requests_create_one_lead(seeded, tmp_path):
             if r.status_code == 409:
                 assert r.json()["code"] == "idempotency_in_flight"
         # after the dust settles, a retry replays the one answer
-        retry = httpx.post(
-            f"{base}/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": key}
-        )
+        with httpx.Client() as http:
+            retry = http.post(
+                f"{base}/v1/consultation-requests",
+                json=lead_body(),
+                headers={"Idempotency-Key": key},
+            )
         assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
         assert retry.json()["id"] == created[0].json()["id"]
     assert _count(seeded) == 1
@@ -107,9 +110,12 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
         "CLINIC_RATE_LIMIT_NAMESPACE": f"test-{uuid.uuid4().hex}",
         "CLINIC_LEADS_RATE_LIMIT": "3/minute",
     }
-    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
+    with (
+        uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b),
+        httpx.Client() as http,
+    ):
         statuses = [
-            httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
+            http.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a, b, a)
         ]
     assert statuses == [201, 201, 201, 429, 429]
@@ -118,9 +124,12 @@ def test_two_processes_share_one_rate_limit_through_redis(seeded, tmp_path):
 
 def test_two_processes_without_redis_each_keep_their_own_budget(seeded, tmp_path):
     env = {"CLINIC_LEADS_RATE_LIMIT": "1/minute"}
-    with uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b):
+    with (
+        uvicorn_servers(seeded.url, [tmp_path / "a.log", tmp_path / "b.log"], env=env) as (a, b),
+        httpx.Client() as http,
+    ):
         statuses = [
-            httpx.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
+            http.post(f"{base}/v1/consultation-requests", json=lead_body()).status_code
             for base in (a, b, a)
         ]
     assert statuses == [201, 201, 429]
