@@ -19,8 +19,6 @@ from tests.databases import Database, Kind, PostgresDatabases, SqliteDatabases
 DEMO_CONTENT = PROJECT_ROOT / "content"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-# Personal data is encrypted under this master key in every test app, CLI run and server.
-os.environ.setdefault("CLINIC_DATA_KEY", "dGVzdC1tYXN0ZXIta2V5LW9ubHktZm9yLXN1aXRlISE=")
 CRM_SECRET = "whsec_" + "Y3JtLWluYm91bmQtc2VjcmV0LWZvci10ZXN0cy0xMjM0"  # base64 test key
 Databases = SqliteDatabases | PostgresDatabases
 

@@ -1,6 +1,9 @@
 """Alembic environment: runs migrations online against the configured URL."""
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import SQLModel
 
 from db import lead_models, models, webhook_models  # noqa: F401  (register the tables)
@@ -15,20 +18,48 @@ def include_object(obj: object, name: str | None, type_: str, *_: object) -> boo
     return not (type_ == "table" and name is not None and name.startswith("article_search"))
 
 
+def _sqlite_for_migrations(engine: Engine) -> None:
+    """SQLite: one real transaction for the whole upgrade, and foreign keys off meanwhile.
+
+    The sqlite3 module would run DDL outside any transaction (a failed migration would leave
+    half its changes), and batch mode recreates tables: with foreign keys on, dropping the old
+    table would cascade-delete the rows that refer to it. Integrity is checked at the end."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left rows without their parents: {broken[:5]}")
+
+
 def run_migrations_online() -> None:
     """Run migrations in a transaction on one connection."""
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_for_migrations(engine)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             include_object=include_object,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
     engine.dispose()
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from core.config import get_settings
+from core.config import Settings
 from core.crypto import KeyRing, key_ring, new_key, seal
 
 revision: str = "0007"
@@ -74,10 +74,8 @@ def upgrade() -> None:
 
 
 def _ring(bind: sa.Connection) -> KeyRing:
-    settings = get_settings().model_copy(
-        update={"database_url": bind.engine.url.render_as_string(hide_password=False)}
-    )
-    return key_ring(settings)
+    # Settings read now (not the process's cached ones): the key may have been set since.
+    return key_ring(Settings(database_url=bind.engine.url.render_as_string(hide_password=False)))
 
 
 def _encrypt_existing(bind: sa.Connection) -> None:
