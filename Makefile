@@ -18,8 +18,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 run: $(VENV)/.installed
 	$(PY) -m cli serve
 
+# One pytest worker per core: each worker prepares its own template databases.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
