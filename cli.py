@@ -1,6 +1,7 @@
 """Operator commands: `python -m cli --help`."""
 
 import asyncio
+import os
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -160,7 +161,12 @@ def export_leads(
     filters = lead_admin.LeadFilters(status=status)
     with unit_of_work(engine) as session:
         lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
-    with read_session(engine) as session, out.open("w", encoding="utf-8", newline="") as handle:
+    # The file holds personal data: readable by its owner only.
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with (
+        read_session(engine) as session,
+        open(descriptor, "w", encoding="utf-8", newline="") as handle,
+    ):
         lines = lead_admin.csv_lines(session=session, ring=ring, filters=filters)
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
@@ -236,7 +242,11 @@ def serve(
 
     migrate()
     import_content_command(None, strict=False)
-    uvicorn.run("main:app", host=host, port=port, workers=workers, proxy_headers=False)
+    # The app logs each request itself (never its query: it may hold an email); uvicorn's own
+    # access log would repeat the line with the query string.
+    uvicorn.run(
+        "main:app", host=host, port=port, workers=workers, proxy_headers=False, access_log=False
+    )
 
 
 def main() -> None:

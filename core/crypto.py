@@ -104,7 +104,12 @@ class KeyRing:
 
     def blind_index(self, value: str) -> str:
         """A keyed hash for exact-match search of an encrypted value (e.g. an email)."""
-        return hmac.new(self.current.derive("blind-index"), value.encode(), "sha256").hexdigest()
+        return _index(self.current, value)
+
+    def blind_indexes(self, value: str) -> list[str]:
+        """The value's index under every configured master key: during a rotation, rows not
+        yet re-indexed still carry the old key's index."""
+        return [_index(master, value) for master in self._by_id.values()]
 
     def seal_secret(self, secret: str, *, context: bytes) -> tuple[str, bytes]:
         """A short secret (a webhook signing secret) sealed under the current master key."""
@@ -119,16 +124,28 @@ class KeyRing:
         return open_sealed(master.derive("secrets"), sealed, context=context).decode()
 
 
+def _index(master: MasterKey, value: str) -> str:
+    return hmac.new(master.derive("blind-index"), value.encode(), "sha256").hexdigest()
+
+
 def load_or_create_key_file(path: Path) -> bytes:
     """The local development master key, created once with owner-only permissions."""
     if path.exists():
         return decode_key(path.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = new_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a private name, then linked into place: several workers starting
+    # at once all end up with the one key that was linked first.
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(encode_key(key) + "\n")
-    return key
+        handle.write(encode_key(new_key()) + "\n")
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass  # another process was first; use its key
+    finally:
+        temp.unlink()
+    return decode_key(path.read_text())
 
 
 def key_ring(settings: "Settings") -> KeyRing:

@@ -120,7 +120,7 @@ def _common(article: Article, terms: Terms) -> dict[str, Any]:
 
 
 def carried_disclaimers(
-    article: Article, terms: Terms, active: Sequence[Disclaimer]
+    article: Article, terms: Terms, active: Sequence[Disclaimer], *, withhold: bool = True
 ) -> list[Disclaimer]:
     """What the article carries: what the rules attach plus whatever the compliance policy
     requires, even if a rule was narrowed since the import. A required key without an active
@@ -136,6 +136,8 @@ def carried_disclaimers(
     by_key = {d.key: d for d in active}
     for req in compliance.missing(requirements, [d.key for d in attached]):
         if req.key not in by_key:
+            if not withhold:  # recording what a reader saw, not serving: keep what exists
+                continue
             raise ComplianceHoldError(
                 f"Article '{article.slug}' ({article.locale}) is withheld: its required "
                 f"disclaimer '{req.key}' has no active text.",
@@ -226,7 +228,8 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
     if article is None:
         return None
     terms = terms_of(session, [article.id])[article.id]
-    shown = carried_disclaimers(article, terms, active_disclaimers(session=session))
+    # A patient's request must never fail because the article is withheld right now.
+    shown = carried_disclaimers(article, terms, active_disclaimers(session=session), withhold=False)
     return [{"key": d.key, "version": d.version} for d in shown]
 
 

@@ -8,13 +8,20 @@ it again."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from schemas.vocabulary import RegulatoryStatus
+from schemas.vocabulary import Placement, RegulatoryStatus
 
 RISKS_AND_BENEFITS = "risks-and-benefits"
 FDA_OFF_LABEL = "fda-off-label"
 NOT_FDA_APPROVED = "not-fda-approved"
 CRISIS_RESOURCES = "crisis-resources"
 POLICY_KEYS = (RISKS_AND_BENEFITS, FDA_OFF_LABEL, NOT_FDA_APPROVED, CRISIS_RESOURCES)
+# Warnings a reader must meet before the text; the general note may close the page.
+PLACEMENT = {
+    RISKS_AND_BENEFITS: Placement.BOTTOM,
+    FDA_OFF_LABEL: Placement.TOP,
+    NOT_FDA_APPROVED: Placement.TOP,
+    CRISIS_RESOURCES: Placement.TOP,
+}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def load_bundle(content_dir: Path, *, strict: bool = False) -> ContentBundle:
 
 def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[str]:
     """Every cross-file problem, each naming its file and field."""
-    problems = list(_unknown_rule_slugs(bundle))
+    problems = [*_unknown_rule_slugs(bundle), *_misplaced(bundle)]
     seen: dict[tuple[str, str], str] = {}
     for relative, article in bundle.articles.items():
         problems += [f"{relative}: {p}" for p in _article_problems(bundle, article)]
@@ -43,6 +43,13 @@ def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[st
                 f"{relative}: slug: '{article.slug}' ({article.locale}) is also used by {other}"
             )
     return problems
+
+
+def _misplaced(bundle: ContentBundle) -> Iterator[str]:
+    for d in bundle.disclaimers:
+        wanted = compliance.PLACEMENT.get(d.key)
+        if wanted is not None and d.placement != wanted:
+            yield f"disclaimers.yaml: {d.key}.placement: the policy places it at the {wanted}"
 
 
 def _unknown_rule_slugs(bundle: ContentBundle) -> Iterator[str]:

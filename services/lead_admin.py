@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing
 from core.errors import ConflictError, ValidationFailedError
-from db.lead_models import ConsultationRequest, LeadTerm
+from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
 from schemas.vocabulary import AuditAction, Channel, LeadStatus, TermKind
@@ -89,19 +89,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """Parse a cursor; a tampered one fails validation on `cursor`."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(data["c"]), uuid.UUID(data["i"])
+        created, lead_id = datetime.fromisoformat(data["c"]), uuid.UUID(str(data["i"]))
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise ValidationFailedError(
             [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
         ) from None
+    if created.tzinfo is None:  # a cursor we never issued
+        raise ValidationFailedError(
+            [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
+        )
+    return created, lead_id
 
 
 def _where(filters: LeadFilters, ring: KeyRing) -> list[Any]:
     lead = ConsultationRequest
     conditions: list[Any] = []
     if filters.email:
-        index = lead_vault.email_index(ring=ring, email=filters.email)
-        conditions.append(col(lead.email_index) == index)
+        indexes = lead_vault.email_indexes(ring=ring, email=filters.email)
+        conditions.append(col(lead.email_index).in_(indexes))
     if filters.status:
         conditions.append(col(lead.status) == filters.status)
     if filters.created_after:
@@ -254,6 +259,8 @@ def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uu
         lead.erased_at = lead.updated_at = utcnow()
         session.add(lead)
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
+        # Its Idempotency-Key record fingerprints the request body, personal data included.
+        session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.lead_id) == lead.id))
         outbox.scrub_subject(session=session, subject_id=str(lead.id))
         _emit_updated(session, ring, lead, lead_vault.ERASED)
     audit.record(session=session, actor=actor, action=AuditAction.LEAD_ERASE, lead_id=lead.id)

@@ -44,8 +44,13 @@ def normalise_email(email: str) -> str:
 
 
 def email_index(*, ring: KeyRing, email: str) -> str:
-    """The blind index staff search a lead's email by."""
+    """The blind index a lead's email is stored under."""
     return ring.blind_index(normalise_email(email))
+
+
+def email_indexes(*, ring: KeyRing, email: str) -> list[str]:
+    """Every index the email may be stored under (several while a key rotation runs)."""
+    return ring.blind_indexes(normalise_email(email))
 
 
 def _context(lead_id: uuid.UUID, purpose: bytes) -> bytes:

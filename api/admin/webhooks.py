@@ -207,7 +207,7 @@ def rotate_webhook_secret(
     summary="Send a ping event",
     status_code=202,
     response_model=WebhookDeliveryPublic,
-    responses=problem_responses(*ERRORS),
+    responses=problem_responses(*ERRORS, 409),
 )
 def test_webhook_endpoint(
     session: SessionDep, principal: WebhooksManage, endpoint_id: EndpointId

@@ -55,6 +55,9 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             include_object=include_object,
             render_as_batch=sqlite,
+            # With our own BEGIN, SQLite's DDL is transactional: one commit for the whole
+            # upgrade, after the integrity check.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -4,9 +4,10 @@ import uuid
 
 from sqlmodel import Session, col, select
 
+from core.errors import ConflictError
 from db.models import utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
-from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus
+from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
 from services import audit
 from services.records import get_or_not_found
@@ -105,8 +106,13 @@ def redeliver(
 def send_ping(
     *, session: Session, endpoint_id: uuid.UUID, actor: uuid.UUID | None
 ) -> WebhookDeliveryPublic:
-    """Queue a `ping` event for this endpoint alone."""
-    endpoints.get(session=session, endpoint_id=endpoint_id)  # not found when unknown
+    """Queue a `ping` event for this endpoint alone (a disabled one is resumed first)."""
+    endpoint = endpoints.get(session=session, endpoint_id=endpoint_id)  # not found when unknown
+    if endpoint.status == EndpointStatus.DISABLED:
+        raise ConflictError(
+            "This endpoint is disabled; resume it before sending a test event.",
+            code="webhook_endpoint_disabled",
+        )
     evt = outbox.emit(
         session=session, type=PING_EVENT, data={"message": "ping"}, endpoint_id=endpoint_id
     )

@@ -24,7 +24,7 @@ from core.crypto import KeyRing
 from core.errors import BlockedAddressError
 from core.logging import describe_exception
 from db.models import utcnow
-from db.session import unit_of_work
+from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
 from services import lead_vault
@@ -133,7 +133,24 @@ def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(delivery_id)
-        return [_job(session, delivery_id, cfg) for delivery_id in claimed]
+    return [job for delivery_id in claimed if (job := _build(engine, delivery_id, cfg))]
+
+
+def _build(engine: Engine, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job | None:
+    """The job for one claimed delivery; a delivery that cannot be built (say its secret is
+    sealed under a key this process lacks) fails alone, as an attempt, never the batch."""
+    try:
+        with read_session(engine) as session:
+            return _job(session, delivery_id, cfg)
+    except Exception as exc:
+        log.error(
+            "webhook delivery=%s could not be built: %s", delivery_id, describe_exception(exc)
+        )
+        with read_session(engine) as session:
+            endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
+        broken = Job(delivery_id, endpoint_id, msg_id="", url="", secrets=[], body="")
+        record(engine, broken, Outcome(None, describe_exception(exc)[:500], 0.0), cfg)
+        return None
 
 
 def payload_policy(

@@ -21,6 +21,7 @@ from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from services import audit
 from services.api_keys import Principal
 from services.records import get_or_not_found
+from services.webhooks.payloads import LEAD_EVENT_PREFIX
 
 # An endpoint receives leads; choosing where they go, or adding health data to what it
 # receives, is reading leads, so it needs the scope that reading leads needs.
@@ -214,6 +215,11 @@ def _changes(endpoint: WebhookEndpoint, change: WebhookEndpointUpdate) -> dict[s
     return {k: v for k, v in values.items() if getattr(endpoint, k) != v}
 
 
+def _receives_leads(event_types: list[str]) -> bool:
+    """Whether these subscriptions include lead events (empty means every event)."""
+    return not event_types or any(t.startswith(LEAD_EVENT_PREFIX) for t in event_types)
+
+
 def _check_exposure(
     endpoint: WebhookEndpoint, changes: dict[str, Any], actor: Principal | None
 ) -> None:
@@ -223,6 +229,12 @@ def _check_exposure(
         _require_lead_access(actor, "Changing where an endpoint's deliveries go")
     if changes.get("payload_mode") == PayloadMode.FULL:
         _require_lead_access(actor, "Sending full payloads (personal data) to an endpoint")
+    exposed = changes.get("payload_mode", endpoint.payload_mode) == PayloadMode.FULL or changes.get(
+        "include_health_data", endpoint.include_health_data
+    )
+    newly_leads = "event_types" in changes and not _receives_leads(endpoint.event_types)
+    if exposed and newly_leads and _receives_leads(changes["event_types"]):
+        _require_lead_access(actor, "Subscribing a full or health-data endpoint to leads")
     if changes.get("include_health_data") and not endpoint.include_health_data:
         _require_lead_access(actor, "Sending health data to an endpoint")
 

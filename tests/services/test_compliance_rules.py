@@ -163,3 +163,15 @@ def test_a_review_due_before_it_was_done_is_always_refused(content):
         p.startswith(f"{NAD}: medical_review: Value error, next_review_due is before reviewed_at")
         for p in _problems(content)
     )
+
+
+def test_a_policy_warning_moved_below_the_text_is_refused(content):
+    _edit(
+        content,
+        "disclaimers.yaml",
+        "- key: crisis-resources\n  title: If you are in crisis\n  placement: top",
+        "- key: crisis-resources\n  title: If you are in crisis\n  placement: bottom",
+    )
+    assert "disclaimers.yaml: crisis-resources.placement: the policy places it at the top" in (
+        _problems(content)
+    )

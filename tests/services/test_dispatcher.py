@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.links import event_links_builder
 from db.models import utcnow
@@ -119,3 +119,18 @@ def test_a_url_httpx_cannot_use_fails_that_delivery_only():
 
     outcome = asyncio.run(send())
     assert outcome.status_code is None and outcome.error
+
+
+def test_a_delivery_that_cannot_be_built_fails_alone(engine):
+    _queue(engine, url="http://127.0.0.1:9/broken")
+    _queue(engine, url="http://127.0.0.1:9/healthy")
+    with unit_of_work(engine) as s:  # a secret sealed under a master key this process lacks
+        stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.url).endswith("broken"))
+        broken = s.exec(stmt).one()
+        broken.secret_key_id = "0000000000000000"
+    jobs = dispatcher.claim_due(engine, CFG)
+    assert [j.url for j in jobs] == ["http://127.0.0.1:9/healthy"]
+    with Session(engine) as s:
+        attempts = s.exec(select(WebhookAttempt)).all()
+        assert len(attempts) == 2  # both events to the broken endpoint, each an attempt
+        assert all("CryptoKeyError" in (a.error or "") and not a.succeeded for a in attempts)

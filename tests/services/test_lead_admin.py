@@ -1,12 +1,13 @@
 """Staff operations on leads at the service level: each audited, in the caller's transaction."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, NotFoundError, ValidationFailedError
-from db.lead_models import AuditEntry, ConsultationRequest
+from db.lead_models import AuditEntry, ConsultationRequest, IdempotencyRecord
 from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate, ConsultationRequestUpdate
@@ -101,13 +102,23 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
 
 
 def test_erasure_scrubs_the_lead_and_its_events(engine):
-    lead_id = _lead(engine)
+    with unit_of_work(engine) as s:
+        data = ConsultationRequestCreate.model_validate(lead_body())
+        lead_id = leads.intake(
+            session=s,
+            ring=ring(),
+            data=data,
+            ctx=CTX,
+            idempotency_key="erase-me",
+            idempotency_ttl=timedelta(hours=24),
+        ).lead_id
     with unit_of_work(engine) as s:
         lead_admin.erase_lead(session=s, ring=ring(), actor=ACTOR, lead_id=lead_id)
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, lead_id)
         assert lead.erased_at is not None
         assert lead.sealed and lead.email_index is None  # the ciphertext stays: no key opens it
+        assert s.get(IdempotencyRecord, "erase-me") is None  # it fingerprinted the body
         assert lead_vault.open_one(session=s, ring=ring(), lead=lead) == lead_vault.ERASED
         events = s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead_id))).all()
         assert len(events) == 2  # created, then updated by the erasure

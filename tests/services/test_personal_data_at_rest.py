@@ -120,6 +120,16 @@ def test_a_new_master_key_takes_over_without_losing_anything(seeded):
     old = ring()
     lead = _lead(engine, old)
     rotated = KeyRing(new_key(), [decode_key_of(old)])
+    with unit_of_work(engine) as s:  # mid-rotation, staff still find the lead by email
+        found, _ = lead_admin.list_leads(
+            session=s,
+            ring=rotated,
+            actor=None,  # type: ignore[arg-type]
+            filters=lead_admin.LeadFilters(email=EMAIL),
+            cursor=None,
+            page_size=10,
+        )
+        assert [x.id for x in found] == [lead.id]
     with unit_of_work(engine) as s:
         assert lead_vault.rewrap_all(session=s, ring=rotated, limit=100) == 1
         assert endpoints.reseal_all(session=s, ring=rotated) == 1
