@@ -161,9 +161,9 @@ class PostgresDatabases:
                     {"prefix": self.run_prefix},
                 ).scalars()
             )
-        for name in names:
-            if not _process_alive(name[len(self.run_prefix) :]):
-                self._drop(name)
+        leftovers = [n for n in names if not _process_alive(n[len(self.run_prefix) :])]
+        with ThreadPoolExecutor(max_workers=self.DROP_BATCH) as together:
+            list(together.map(self._drop, leftovers))
 
     def _template(self, kind: Kind) -> str:
         if kind == "empty":
