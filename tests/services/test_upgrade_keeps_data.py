@@ -1,14 +1,16 @@
 """Upgrading a database that already holds content and leads loses nothing: every row that
 refers to a rebuilt table survives, and the leads come out encrypted, not dropped."""
 
+import json
 import uuid
 
 from alembic import command
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db.lead_models import ConsultationRequest, LeadKey
 from db.migrate import alembic_config, upgrade
+from db.webhook_models import WebhookEvent
 from services import lead_vault
 from tests.vault_helpers import ring
 
@@ -73,6 +75,17 @@ def _populate_at_0004(database, article: uuid.UUID, lead: uuid.UUID) -> None:
             ),
             {"id": _id(database, lead), "t": True, "f": False},
         )
+        run(
+            text(
+                "INSERT INTO webhookevent (id, type, subject_id, data, created_at) VALUES (:id,"
+                f" 'consultation_request.created', :s, :d, {NOW})"
+            ),
+            {
+                "id": _id(database, uuid.uuid4()),
+                "s": str(lead),
+                "d": json.dumps({"id": str(lead), "email": "oldrich@example.org", "links": {}}),
+            },
+        )
         for kind, slug in (("therapy", "iv-ketamine"), ("condition", "ptsd")):
             run(
                 text("INSERT INTO leadterm (lead_id, kind, slug) VALUES (:l, :k, :s)"),
@@ -114,4 +127,9 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
         "192.0.2.5",
     )
     assert lead.email_index == lead_vault.email_index(ring=ring(), email="oldrich@example.org")
+    with Session(engine) as s:
+        [event] = s.exec(select(WebhookEvent)).all()
+        assert "oldrich" not in str(event.data)
+        opened = lead_vault.open_event(session=s, ring=ring(), data=event.data)
+        assert opened == {"id": str(lead_id), "email": "oldrich@example.org"}
     engine.dispose()
