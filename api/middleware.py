@@ -63,6 +63,40 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+async def _read_capped(receive: Receive, cap: int) -> bytes | None:
+    """The whole request body, or None as soon as it grows past `cap`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)  # the client went away; the app will see an empty body
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then the client's later messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class RequestGuardMiddleware:
     """Answers 413 for bodies over the cap (before parsing), and a problem+json 500 for
     anything unhandled, without internals."""
@@ -80,6 +114,14 @@ class RequestGuardMiddleware:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return
+        if declared is None and scope["method"] not in _BODYLESS:
+            # A streamed body: read it (up to the cap) before the app does, because an error
+            # raised inside the app's own body parsing would come out as its 400, not our 413.
+            body = await _read_capped(receive, self.max_body_bytes)
+            if body is None:
+                await self._too_large(scope, receive, send)
+                return
+            receive = _replaying(body, receive)
         started = False
         received = 0
 

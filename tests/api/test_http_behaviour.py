@@ -1,11 +1,13 @@
 """Caching, errors, CORS, security headers, body cap and health probes."""
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
 from db.migrate import upgrade
 from main import create_app
-from tests.conftest import settings_for
+from tests.conftest import lead_body, settings_for
 
 PUBLIC_GETS = [
     "/v1/articles",
@@ -129,15 +131,27 @@ def test_oversized_bodies_are_413_before_parsing(client):
         for _ in range(40):
             yield b"x" * 1024
 
-    # Streamed without a Content-Length: the cap applies as the route reads the body.
-    r = client.post(
-        "/v1/integrations/crm/events",
-        content=chunks(),
-        headers={"Content-Type": "application/json"},
+    # Streamed without a Content-Length, to routes that parse JSON and to one that does not.
+    for path in ("/v1/integrations/crm/events", "/v1/consultation-requests", "/v1/articles"):
+        r = client.post(path, content=chunks(), headers={"Content-Type": "application/json"})
+        assert "content-length" not in r.request.headers
+        assert r.status_code == 413, (path, r.status_code)
+        assert r.json()["code"] == "payload_too_large"
+
+
+def test_a_small_streamed_body_reaches_the_route_whole(make_client):
+    c = make_client(leads_rate_limit="none")
+    raw = json.dumps(lead_body()).encode()
+
+    def chunks():
+        for i in range(0, len(raw), 100):
+            yield raw[i : i + 100]
+
+    r = c.post(
+        "/v1/consultation-requests", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert "content-length" not in r.request.headers
-    assert r.status_code == 413
-    assert r.json()["code"] == "payload_too_large"
+    assert r.status_code == 201, r.text
 
 
 @pytest.mark.parametrize(
