@@ -97,10 +97,7 @@ class KeyRing:
 
     def unwrap(self, master_id: str, wrapped: bytes, *, context: bytes) -> bytes:
         """The data key, with whichever master key wrapped it."""
-        master = self._by_id.get(master_id)
-        if master is None:
-            raise CryptoKeyError(f"master key {master_id} is not configured")
-        return open_sealed(master.key, wrapped, context=context)
+        return open_sealed(self._master(master_id).key, wrapped, context=context)
 
     def blind_index(self, value: str) -> str:
         """A keyed hash for exact-match search of an encrypted value (e.g. an email)."""
@@ -118,10 +115,14 @@ class KeyRing:
 
     def open_secret(self, master_id: str, sealed: bytes, *, context: bytes) -> str:
         """A secret sealed by `seal_secret` under any configured master key."""
+        master = self._master(master_id)
+        return open_sealed(master.derive("secrets"), sealed, context=context).decode()
+
+    def _master(self, master_id: str) -> MasterKey:
         master = self._by_id.get(master_id)
         if master is None:
             raise CryptoKeyError(f"master key {master_id} is not configured")
-        return open_sealed(master.derive("secrets"), sealed, context=context).decode()
+        return master
 
 
 def _index(master: MasterKey, value: str) -> str:

@@ -146,6 +146,15 @@ def carried_disclaimers(
     return sorted(attached, key=lambda d: d.key)
 
 
+def _terms_and_disclaimers(
+    session: Session, article: Article, *, withhold: bool = True
+) -> tuple[Terms, list[Disclaimer]]:
+    """One article's terms and the disclaimers it carries."""
+    terms = terms_of(session, [article.id])[article.id]
+    active = active_disclaimers(session=session)
+    return terms, carried_disclaimers(article, terms, active, withhold=withhold)
+
+
 def _find_published(session: Session, slug: str, locale: str) -> Article | None:
     return session.exec(
         select(Article).where(
@@ -194,8 +203,7 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
         .where(ArticleSection.article_id == article.id)
         .order_by(col(ArticleSection.position))
     ).all()
-    terms = terms_of(session, [article.id])[article.id]
-    disclaimers = carried_disclaimers(article, terms, active_disclaimers(session=session))
+    terms, disclaimers = _terms_and_disclaimers(session, article)
     public_sections = [_section(s) for s in sections]
     refs = references(article)
     common = _common(article, terms)
@@ -227,9 +235,8 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
     article = _find_published(session, slug, locale)
     if article is None:
         return None
-    terms = terms_of(session, [article.id])[article.id]
     # A patient's request must never fail because the article is withheld right now.
-    shown = carried_disclaimers(article, terms, active_disclaimers(session=session), withhold=False)
+    _, shown = _terms_and_disclaimers(session, article, withhold=False)
     return [{"key": d.key, "version": d.version} for d in shown]
 
 
@@ -243,8 +250,7 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
     ).first()
     if s is None:
         raise NotFoundError(f"Article '{slug}' has no section '{key}'.", code="section_not_found")
-    terms = terms_of(session, [article.id])[article.id]
-    disclaimers = carried_disclaimers(article, terms, active_disclaimers(session=session))
+    _, disclaimers = _terms_and_disclaimers(session, article)
     section = _section(s)
     return SectionWithContext(
         **section.model_dump(),

@@ -91,14 +91,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         created, lead_id = datetime.fromisoformat(data["c"]), uuid.UUID(str(data["i"]))
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise ValidationFailedError(
-            [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
-        ) from None
+        raise _invalid_cursor() from None
     if created.tzinfo is None:  # a cursor we never issued
-        raise ValidationFailedError(
-            [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
-        )
+        raise _invalid_cursor()
     return created, lead_id
+
+
+def _invalid_cursor() -> ValidationFailedError:
+    return ValidationFailedError(
+        [{"field": "cursor", "type": "invalid_cursor", "message": "Invalid cursor."}]
+    )
 
 
 def _where(filters: LeadFilters, ring: KeyRing) -> list[Any]:
