@@ -22,7 +22,7 @@ class HealthStatus(BaseModel):
 @router.get("/healthz", name="healthz", summary="Liveness probe", response_model=HealthStatus)
 async def healthz() -> HealthStatus:
     """The process is up and serving."""
-    return HealthStatus(status="ok")
+    return HealthStatus(status=Readiness.ALIVE)
 
 
 @router.get(

@@ -137,8 +137,9 @@ class AckStatus(StrEnum):
 
 
 class Readiness(StrEnum):
-    """The outcome of a readiness check."""
+    """The outcome of a liveness or readiness check."""
 
+    ALIVE = "ok"
     READY = "ready"
     DATABASE_UNAVAILABLE = "database_unavailable"
     MIGRATIONS_PENDING = "migrations_pending"
