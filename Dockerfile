@@ -10,6 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN groupadd --system --gid 10001 clinic && useradd --system --uid 10001 --gid clinic --home-dir /app clinic
 
+COPY requirements.lock ./
+# The pinned, hash-checked dependencies first: this layer is rebuilt only when the lock changes.
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY core ./core
@@ -17,7 +21,7 @@ COPY db ./db
 COPY schemas ./schemas
 COPY services ./services
 COPY main.py cli.py ./
-RUN pip install --no-cache-dir . && mkdir -p /app/data && chown clinic:clinic /app/data
+RUN pip install --no-cache-dir --no-deps . && mkdir -p /app/data && chown clinic:clinic /app/data
 
 COPY content ./content
 
