@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint lock lock-check check bench clean
+.PHONY: run test lint lock lock-check openapi openapi-check check bench clean
 
 UV := $(VENV)/bin/uv
 UV_PIP := $(UV) pip install -q --python $(PY)
@@ -46,7 +46,16 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n auto
 
-lint: $(VENV)/.installed-dev lock-check
+# openapi.json at the root is the contract clients are generated from: written from the app.
+openapi: $(VENV)/.installed
+	$(PY) -m cli openapi --out openapi.json
+
+# Fails when the committed openapi.json differs from what the app serves.
+openapi-check: $(VENV)/.installed
+	@$(PY) -m cli openapi | diff -u openapi.json - > /dev/null || \
+	{ echo "openapi.json differs from what the app serves: run make openapi"; exit 1; }
+
+lint: $(VENV)/.installed-dev lock-check openapi-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/hadolint Dockerfile

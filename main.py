@@ -164,4 +164,12 @@ def _register_schemas(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-app = create_app()
+
+def __getattr__(name: str) -> FastAPI:
+    """`main.app` (what `uvicorn main:app` serves) is built on first use, from the environment,
+    so that importing `create_app` (tests, `cli openapi`) creates no key file or database."""
+    if name != "app":
+        raise AttributeError(f"module 'main' has no attribute {name!r}")
+    application = create_app()
+    globals()["app"] = application
+    return application
