@@ -42,9 +42,11 @@ lock-check: $(VENV)/.uv
 run: $(VENV)/.installed
 	$(PY) -m cli serve
 
-# One pytest worker per core: each worker prepares its own template databases.
+# One pytest worker per core: each worker prepares its own template databases; `worksteal` lets
+# an idle worker take tests queued for the other, so a slow end-to-end test near the end does
+# not leave a core idle.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 # openapi.json at the root is the contract clients are generated from: written from the app.
 openapi: $(VENV)/.installed

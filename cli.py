@@ -30,7 +30,7 @@ def migrate() -> None:
 
     settings = get_settings()
     migrations.upgrade(settings.database_url)
-    typer.echo(f"database at migration {migrations.head_revision(settings.database_url)}")
+    typer.echo(f"database at migration {migrations.head_revision()}")
 
 
 @cli.command("import-content")

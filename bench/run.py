@@ -217,7 +217,7 @@ def growth_database(tmp: Path) -> str:
     """A SQLite file with the demo content and 10 000 generated articles (cached in data/)."""
     cache_dir = PROJECT_ROOT / "data" / "bench"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cached = cache_dir / f"articles-{GROWTH_ARTICLES}-{head_revision('sqlite://')}.db"
+    cached = cache_dir / f"articles-{GROWTH_ARTICLES}-{head_revision()}.db"
     if not cached.exists():
         print(f"generating {GROWTH_ARTICLES} articles (once; cached in {cached}) …", flush=True)
         building = cached.with_suffix(".tmp")

@@ -4,7 +4,6 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,6 +62,8 @@ class Settings(BaseSettings):
     @field_validator("leads_rate_limit")
     @classmethod
     def _limits(cls, value: str) -> str:
+        from limits import parse_many  # imported here: most CLI commands never need it
+
         if value.strip().lower() != "none":
             parse_many(value)  # raises ValueError on bad notation
         return value

@@ -1,5 +1,6 @@
 """Run Alembic migrations programmatically and report whether a database is at head."""
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -24,9 +25,11 @@ def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
-def head_revision(database_url: str) -> str | None:
-    """The newest revision the code knows."""
-    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+@cache
+def head_revision() -> str | None:
+    """The newest revision the code knows (read once: the migration files do not change while
+    the process runs, and Alembic compiles every one of them to find it)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
