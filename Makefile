@@ -39,8 +39,11 @@ lock-check: $(VENV)/.uv
 	diff -u requirements-dev.lock $$tmp/requirements-dev.lock && rm -rf $$tmp || \
 	{ echo "The lock files are out of date with pyproject.toml: run make lock"; exit 1; }
 
+# `make run PORT=8080 HOST=0.0.0.0` to serve elsewhere.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 run: $(VENV)/.installed
-	$(PY) -m cli serve
+	$(PY) -m cli serve --host $(HOST) --port $(PORT)
 
 # One pytest worker per core: each worker prepares its own template databases; `worksteal` lets
 # an idle worker take tests queued for the other, so a slow end-to-end test near the end does

@@ -8,12 +8,12 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from starlette.middleware.cors import CORSMiddleware
 
 from api import articles, consultations, health, integrations, taxonomy
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
+from api.cors import ProblemCORSMiddleware
 from api.errors import install_error_handlers
 from api.links import event_links_builder
 from api.middleware import (
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],

@@ -111,6 +111,25 @@ def test_cors_allows_listed_origins_only(client):
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
     assert denied.status_code == 400
+    assert denied.headers["content-type"] == "application/problem+json"
+    assert denied.json()["code"] == "cors_refused"
+    assert denied.json()["refused"] == ["origin"]
+    assert "access-control-allow-origin" not in denied.headers
+
+
+def test_a_preflight_asking_for_a_header_the_api_does_not_take_is_refused_naming_it(client):
+    denied = client.options(
+        "/v1/consultation-requests",
+        headers={
+            "Origin": "https://www.clinic.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type, x-evil",
+        },
+    )
+    assert denied.status_code == 400
+    assert denied.headers["content-type"] == "application/problem+json"
+    assert denied.json()["refused"] == ["method", "headers"]
+    assert "CLINIC_CORS_ORIGINS" in denied.json()["detail"]
 
 
 def test_cors_origins_read_from_environment_as_json_list(monkeypatch):
