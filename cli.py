@@ -237,11 +237,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
-    """Migrate, import the content, then serve the API with uvicorn."""
+    """Migrate and import the content (unless CLINIC_AUTO_MIGRATE=false), then serve the API
+    with uvicorn."""
     import uvicorn
 
-    migrate()
-    import_content_command(None, strict=False)
+    if get_settings().auto_migrate:
+        migrate()
+        import_content_command(None, strict=False)
     # The app logs each request itself (never its query: it may hold an email); uvicorn's own
     # access log would repeat the line with the query string.
     uvicorn.run(

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     log_level: str = "INFO"
+    # `serve` migrates and imports the content before it serves. Off where a one-shot migrate
+    # job does it (compose.yaml): replicas then never run migrations themselves.
+    auto_migrate: bool = True
     redis_url: str | None = None
     leads_rate_limit: str = "5/minute;30/day"
     rate_limit_namespace: str = "clinic"

@@ -10,6 +10,8 @@ from db import lead_models, models, webhook_models  # noqa: F401  (register the 
 from db.session import make_engine
 
 config = context.config
+# An arbitrary 64-bit key naming "this project's migrations" among PostgreSQL advisory locks.
+MIGRATION_LOCK = 0x636C696E6963  # "clinic"
 target_metadata = SQLModel.metadata
 
 
@@ -32,7 +34,9 @@ def _sqlite_for_migrations(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a second migrator waits here (busy timeout) instead of failing when it
+        # tries to write after reading the old revision.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _check_foreign_keys(connection: Connection) -> None:
@@ -60,6 +64,11 @@ def run_migrations_online() -> None:
             transactional_ddl=True,
         )
         with context.begin_transaction():
+            if not sqlite:
+                # Processes that migrate at once (replicas starting together) take turns: the
+                # next one reads the revision after the first has committed, and has nothing
+                # left to do. Released with the transaction.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
             if sqlite:
                 _check_foreign_keys(connection)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from core.config import PROJECT_ROOT
+from db.migrate import current_revision, head_revision
 from tests.servers import ServerProcess, serving
 
 
@@ -131,3 +132,43 @@ def test_export_leads_writes_csv_and_is_audited(seeded, tmp_path):
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "lead.export")).one()
     engine.dispose()
     assert entry.detail == {"filters": {}, "via": "cli"} and entry.api_key_id is None
+
+
+def test_migrations_started_together_take_turns(database):
+    """Replicas that all migrate at start: each waits for the one before (an advisory lock on
+    PostgreSQL, an immediate write transaction on SQLite) and finds nothing left to do."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli", "migrate"],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "CLINIC_DATABASE_URL": database.url},
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    engine = database.engine()
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_serve_leaves_the_schema_alone_when_auto_migrate_is_off(database, tmp_path):
+    server = ServerProcess(
+        lambda port: [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+        env={**os.environ, "CLINIC_DATABASE_URL": database.url, "CLINIC_AUTO_MIGRATE": "false"},
+        log_path=tmp_path / "serve.log",
+        ready_path="/healthz",
+    )
+    with serving([server]) as [base]:
+        ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 503
+    engine = database.engine()
+    try:
+        assert current_revision(engine) is None
+    finally:
+        engine.dispose()
