@@ -29,12 +29,12 @@ $(VENV)/.installed-dev: $(VENV)/.uv requirements-dev.lock pyproject.toml
 LOCK := $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes --no-header pyproject.toml
 lock: $(VENV)/.uv
 	$(LOCK) -o requirements.lock
-	$(LOCK) --extra dev -o requirements-dev.lock
+	$(LOCK) --extra dev --extra otel -o requirements-dev.lock
 
 # Fails when pyproject.toml asks for something the lock files do not hold.
 lock-check: $(VENV)/.uv
 	@tmp=$$(mktemp -d) && cp requirements.lock requirements-dev.lock $$tmp/ && \
-	$(LOCK) -o $$tmp/requirements.lock && $(LOCK) --extra dev -o $$tmp/requirements-dev.lock && \
+	$(LOCK) -o $$tmp/requirements.lock && $(LOCK) --extra dev --extra otel -o $$tmp/requirements-dev.lock && \
 	diff -u requirements.lock $$tmp/requirements.lock && \
 	diff -u requirements-dev.lock $$tmp/requirements-dev.lock && rm -rf $$tmp || \
 	{ echo "The lock files are out of date with pyproject.toml: run make lock"; exit 1; }

@@ -213,7 +213,7 @@ def worker() -> None:
     from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
@@ -241,14 +241,38 @@ def serve(
     with uvicorn."""
     import uvicorn
 
-    if get_settings().auto_migrate:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.auto_migrate:
         migrate()
         import_content_command(None, strict=False)
+    if workers > 1 and settings.metrics_enabled:
+        _share_metrics_between_workers()
     # The app logs each request itself (never its query: it may hold an email); uvicorn's own
-    # access log would repeat the line with the query string.
+    # access log would repeat the line with the query string. log_config=None: uvicorn's
+    # records go through the app's handler, in the same format.
     uvicorn.run(
-        "main:app", host=host, port=port, workers=workers, proxy_headers=False, access_log=False
+        "main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        access_log=False,
+        log_config=None,
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus-client's multiprocess mode: every worker writes its samples into one fresh
+    folder (inherited through the environment), and a scrape of any worker reads them all."""
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="clinic-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    for stale in Path(folder).glob("*.db"):  # a previous run's counts are not this run's
+        stale.unlink()
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import articles, consultations, health, integrations, taxonomy
+from api import articles, consultations, health, integrations, metrics, taxonomy
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
@@ -17,8 +17,8 @@ from api.cors import ProblemCORSMiddleware
 from api.errors import install_error_handlers
 from api.links import event_links_builder
 from api.middleware import (
-    AccessLogMiddleware,
     HeadAsGetMiddleware,
+    RequestContextMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -26,6 +26,7 @@ from api.response_cache import CachedGetMiddleware, ResponseCache
 from core.config import Settings, get_settings
 from core.crypto import KeyRing, key_ring
 from core.logging import configure_logging
+from core.metrics import observe_request
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
@@ -51,7 +52,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (default: from CLINIC_* environment variables)."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.add_middleware(CachedGetMiddleware, cache=app.state.response_cache, settings=settings)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -102,7 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-None-Match",
+            "X-Request-ID",
+        ],
         expose_headers=[
             "ETag",
             "Location",
@@ -111,11 +120,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "RateLimit-Remaining",
             "RateLimit-Reset",
             "Idempotent-Replayed",
+            "X-Request-ID",
         ],
         max_age=600,
     )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware, observe=observe_request if settings.metrics_enabled else None
+    )
     _register_schemas(app)
     return app
 

@@ -10,10 +10,12 @@ from api.deps import KeyRingDep, SessionDep, SettingsDep
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
+from core.metrics import observe_lead
 from core.net import client_ip, rate_limit_key
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.text import strip_controls
+from schemas.vocabulary import LeadOutcome
 from services import consent, leads
 
 router = APIRouter(prefix="/v1", tags=["consultation requests"])
@@ -94,6 +96,14 @@ def create_consultation_request(
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
+    if settings.metrics_enabled:
+        observe_lead(
+            LeadOutcome.REPLAY
+            if result.replayed
+            else LeadOutcome.SPAM
+            if body.website
+            else LeadOutcome.ACCEPTED
+        )
     receipt = ConsultationRequestReceipt(id=result.lead_id, created_at=result.created_at)
     return Response(
         receipt.model_dump_json(), status_code=201, media_type="application/json", headers=headers

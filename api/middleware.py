@@ -1,15 +1,18 @@
-"""Pure ASGI middleware: security headers, body cap, input guard, last-resort 500, access log."""
+"""Pure ASGI middleware: security headers, body cap, input guard, last-resort 500, request ids
+and the access log."""
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
-from core.logging import describe_exception, logfmt
+from core.logging import accepted_request_id, describe_exception, request_context
 
 log = logging.getLogger("clinic.http")
+# Told of each finished request: method, route template (or None), status, seconds.
+Observer = Callable[[str, str | None, int, float], None]
 
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # The interactive docs load Swagger UI / ReDoc from a CDN and run an inline bootstrap script.
@@ -146,9 +149,7 @@ class RequestGuardMiddleware:
             if not started:
                 await self._too_large(scope, receive, send)
         except Exception as exc:
-            log.error(
-                "unhandled error path=%s error=%s", logfmt(path), logfmt(describe_exception(exc))
-            )
+            log.error("unhandled error", extra={"path": path, "error": describe_exception(exc)})
             if not started:
                 await problem_response(
                     status=500,
@@ -178,35 +179,63 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class AccessLogMiddleware:
-    """One log line per request: method, path, status, duration. Never bodies or queries.
-    The method and path are the client's words, so they are quoted and escaped (`logfmt`)."""
+REQUEST_ID_HEADER = b"x-request-id"
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestContextMiddleware:
+    """Gives each request an id (the client's `X-Request-ID` when plausible, else a new one),
+    echoes it in the response, tags every log line written meanwhile with it, and writes one
+    access line per request: method, path, route, status, duration. Never bodies or queries.
+    `observe` (metrics) is told of each finished request."""
+
+    def __init__(self, app: ASGIApp, observe: Observer | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status: dict[str, Any] = {"code": 500}
+        offered = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
+        request_id = accepted_request_id(offered.decode("latin-1") if offered else None)
+        status = 500
 
-        async def capture(message: Message) -> None:
+        async def tagged_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER, request_id.encode()),
+                ]
             await send(message)
 
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            log.info(
-                "request method=%s path=%s status=%s duration_ms=%.1f",
-                logfmt(scope["method"]),
-                logfmt(scope["path"]),
-                status["code"],
-                (time.perf_counter() - start) * 1000,
-            )
+        with request_context(request_id):
+            try:
+                await self.app(scope, receive, tagged_send)
+            finally:
+                duration = time.perf_counter() - start
+                route = route_template(scope)
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 2),
+                    },
+                )
+                if self.observe is not None:
+                    self.observe(scope["method"], route, status, duration)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The path template the router matched (`/v1/articles/{slug}`), or None when it matched
+    nothing (a cached answer, a 404)."""
+    route = scope.get("route")
+    return getattr(route, "path", None)
 
 
 class HeadAsGetMiddleware:

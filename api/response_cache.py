@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.deps import read_only_session
 from api.http_cache import cache_control, cached_bytes, etag_matches, make_etag
 from core.config import Settings
+from core.metrics import observe_cache
 from schemas.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
@@ -109,6 +110,15 @@ def list_key(query: str) -> tuple[str, str]:
     return ("list", query)
 
 
+@dataclass(frozen=True)
+class Route:
+    """What the access log and metrics read of a route (`scope["route"].path`)."""
+
+    path: str
+
+
+_LIST_ROUTE = Route("/v1/articles")
+_ARTICLE_ROUTE = Route("/v1/articles/{slug}")
 _ARTICLE_PATH = re.compile(r"^/v1/articles/(" + SLUG_PATTERN.strip("^$") + ")$")
 
 
@@ -123,24 +133,29 @@ class CachedGetMiddleware:
         self.cache = cache
         self.default_locale = settings.default_locale
         self.cache_control = cache_control(settings).encode()
+        self.counting = settings.metrics_enabled
 
-    def _key(self, scope: Scope) -> Hashable | None:
+    def _key(self, scope: Scope) -> tuple[Hashable, Route] | None:
         path: str = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         if path == "/v1/articles":
-            return list_key(query)
+            return list_key(query), _LIST_ROUTE
         match = _ARTICLE_PATH.match(path)
         if match and not query:
-            return article_key(match.group(1), self.default_locale)
+            return article_key(match.group(1), self.default_locale), _ARTICLE_ROUTE
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            key = self._key(scope)
-            hit = self.cache.peek(key) if key is not None else None
-            if hit is not None:
-                await self._send(scope, send, hit)
-                return
+            keyed = self._key(scope)
+            if keyed is not None:
+                hit = self.cache.peek(keyed[0])
+                if self.counting:
+                    observe_cache(hit is not None)
+                if hit is not None:
+                    scope["route"] = keyed[1]  # for the access log: the route it stands for
+                    await self._send(scope, send, hit)
+                    return
         await self.app(scope, receive, send)
 
     async def _send(self, scope: Scope, send: Send, hit: CachedBody) -> None:

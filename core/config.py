@@ -3,6 +3,7 @@
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     log_level: str = "INFO"
+    # One JSON object per line for log shippers; `text` (key=value) for people reading along.
+    log_format: Literal["json", "text"] = "json"
+    # GET /metrics (Prometheus). Off by default: it tells anyone who asks how busy we are.
+    metrics_enabled: bool = False
     # `serve` migrates and imports the content before it serves. Off where a one-shot migrate
     # job does it (compose.yaml): replicas then never run migrations themselves.
     auto_migrate: bool = True

@@ -1,17 +1,66 @@
-"""Logging setup: one line per event, never personal data, and nothing a request sends can
-start a line of its own (log forging)."""
+"""Logging setup: one line per event (JSON by default, key=value for humans), never personal
+data, and nothing a request sends can start a line of its own (log forging).
+
+Events carry their data as fields: `log.info("request", extra={"status": 200, ...})`. The
+request id of the request (or of the event a webhook delivers) being handled is added to every
+line written meanwhile, from a context variable."""
 
 import logging
 import re
 import sys
 import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
 
 # Characters that end a line somewhere (C0, DEL, C1 with U+0085, U+2028/U+2029), and lone
 # surrogates, which cannot even be written as UTF-8.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# What JSON may carry raw but a line reader (Python's splitlines) would still break on.
+_JSON_LINE_BREAKS = re.compile(r"[\x85\u2028\u2029]")
 # A value that needs no quotes in a key=value line.
 _BARE = re.compile(r"[A-Za-z0-9_./:@%+~*,;!?&-]+")
 _CONTINUATION = "    | "
+# A request id a client may choose: what proxies and tracing systems generate (UUIDs, hex,
+# base64), bounded, and nothing that could end a line or a header.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}")
+# The attributes every LogRecord has: anything else on a record is an event field.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+LogFormat = Literal["json", "text"]
+
+
+def accepted_request_id(offered: str | None) -> str:
+    """The client's `X-Request-ID` when it is a plausible id, else a new one."""
+    if offered is not None and _REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    """The id of the request (or delivered event) this code runs for, if any."""
+    return _request_id.get()
+
+
+@contextmanager
+def request_context(request_id: str | None) -> Iterator[None]:
+    """Lines logged inside carry `request_id`."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
 
 
 def escape_controls(text: str) -> str:
@@ -29,12 +78,63 @@ def logfmt(value: object) -> str:
     return f'"{escape_controls(quoted)}"'
 
 
+def event_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The record's fields: its `extra` values, and the request id it was written under."""
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES}
+
+
+def _tag_records_with_request_id() -> None:
+    """Records remember the request id in force when they are made (a handler may format them
+    later, elsewhere)."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "_clinic", False):
+        return
+
+    def tagged(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        request_id = _request_id.get()
+        if request_id is not None:
+            record.request_id = request_id
+        return record
+
+    tagged._clinic = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(tagged)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: `ts`, `level`, `logger`, `event`, then the event's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **event_fields(record),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        try:
+            line = orjson.dumps(entry, default=str)
+        except TypeError:  # a lone surrogate (from a percent-decoded path): not UTF-8
+            line = orjson.dumps(_escaped(entry), default=str)
+        return _JSON_LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", line.decode())
+
+
+def _escaped(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: escape_controls(v) if isinstance(v, str) else v for k, v in entry.items()}
+
+
 class SingleLineFormatter(logging.Formatter):
-    """A record is one line, whatever its arguments hold; a traceback follows on lines that
-    start with `    | `, so none of them can pass for a record either."""
+    """A record is one line, whatever its arguments hold; its fields follow as key=value; a
+    traceback follows on lines that start with `    | `, so none of them can pass for a
+    record either."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
-        return escape_controls(super().formatMessage(record))
+        fields = "".join(f" {k}={logfmt(v)}" for k, v in event_fields(record).items())
+        return escape_controls(super().formatMessage(record)) + fields
 
     def formatException(self, ei: object) -> str:  # noqa: N802
         return _indent(super().formatException(ei))  # type: ignore[arg-type]
@@ -47,17 +147,31 @@ def _indent(text: str) -> str:
     return "\n".join(_CONTINUATION + escape_controls(line) for line in text.splitlines())
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send log records to stderr in a terse key=value format, one line per record."""
+TEXT_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+def configure_logging(level: str = "INFO", log_format: LogFormat = "json") -> None:
+    """Send every record (uvicorn's too) to stderr, one line each, in `log_format`."""
     root = logging.getLogger()
-    if not any(getattr(h, "_clinic", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_clinic", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(
-            SingleLineFormatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-        )
         handler._clinic = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else SingleLineFormatter(TEXT_FORMAT)
+    )
     root.setLevel(level.upper())
+    _tag_records_with_request_id()
+    # uvicorn's loggers write through the root handler, in the same format, even when uvicorn
+    # set up its own (`uvicorn main:app`); its access log is silenced: the app writes one line
+    # per request, without the query string uvicorn's would carry (it may hold an email).
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
 
 
 def describe_exception(exc: BaseException) -> str:

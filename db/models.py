@@ -13,6 +13,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` as an aware UTC time (SQLite hands stored times back without their zone)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class Therapy(SQLModel, table=True):
     """A therapy the clinic offers (taxonomy)."""
 

@@ -41,6 +41,8 @@ class WebhookEvent(SQLModel, table=True):
     subject_id: str | None = Field(default=None, max_length=200, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # The X-Request-ID of the request that caused it (deliveries carry it on).
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class WebhookDelivery(SQLModel, table=True):

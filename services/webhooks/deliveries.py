@@ -1,11 +1,14 @@
 """Reading the delivery log, redelivering, and sending a test ping."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.errors import ConflictError
-from db.models import utcnow
+from db.models import as_utc, utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
@@ -125,3 +128,25 @@ def send_ping(
         detail={"endpoint_id": str(endpoint_id), "delivery_id": str(delivery.id)},
     )
     return _public(session, delivery, PING_EVENT)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Deliveries still to send, and how long the oldest of them has waited."""
+
+    pending: int
+    oldest_age_seconds: float
+
+
+def backlog(*, session: Session, now: datetime | None = None) -> Backlog:
+    """The outbox backlog: pending deliveries and the age of the oldest one's event."""
+    count, oldest = session.exec(
+        select(func.count(), func.min(WebhookEvent.created_at))
+        .select_from(WebhookDelivery)
+        .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+    ).one()
+    if oldest is None:
+        return Backlog(0, 0.0)
+    now = now or utcnow()
+    return Backlog(int(count), max((now - as_utc(oldest)).total_seconds(), 0.0))

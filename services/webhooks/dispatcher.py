@@ -22,11 +22,12 @@ from standardwebhooks import Webhook
 from core.config import Settings
 from core.crypto import KeyRing
 from core.errors import BlockedAddressError
-from core.logging import describe_exception
-from db.models import utcnow
+from core.logging import describe_exception, request_context
+from core.metrics import observe_delivery
+from db.models import as_utc, utcnow
 from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
+from schemas.vocabulary import DeliveryOutcome, DeliveryStatus, EndpointStatus, PayloadMode
 from services import lead_vault
 from services.webhooks.endpoints import signing_secrets
 from services.webhooks.outbox import NOTIFY_CHANNEL
@@ -83,6 +84,10 @@ class Job:
     url: str
     secrets: list[str]
     body: str
+    # The request that caused the event: sent as `clinic-request-id`, and on every log line
+    # about this delivery.
+    request_id: str | None = None
+    event_created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,8 @@ def _build(engine: Engine, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job |
             return _job(session, delivery_id, cfg)
     except Exception as exc:
         log.error(
-            "webhook delivery=%s could not be built: %s", delivery_id, describe_exception(exc)
+            "webhook delivery could not be built",
+            extra={"delivery": str(delivery_id), "error": describe_exception(exc)},
         )
         with read_session(engine) as session:
             endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
@@ -177,6 +183,8 @@ def _job(session: Session, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job:
         url=endpoint.url,
         secrets=signing_secrets(endpoint, ring=cfg.ring),
         body=orjson.dumps(envelope).decode(),
+        request_id=evt.request_id,
+        event_created_at=evt.created_at,
     )
 
 
@@ -191,13 +199,16 @@ def _opened(session: Session, cfg: DispatchConfig, evt: WebhookEvent) -> dict[st
 def sign_headers(job: Job, now: datetime) -> dict[str, str]:
     """Standard Webhooks headers; during a secret rotation both secrets sign."""
     signatures = " ".join(Webhook(s).sign(job.msg_id, now, job.body) for s in job.secrets)
-    return {
+    headers = {
         "webhook-id": job.msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signatures,
         "content-type": "application/json",
         "user-agent": "clinic-webhooks/1",
     }
+    if job.request_id is not None:
+        headers["clinic-request-id"] = job.request_id
+    return headers
 
 
 def _retry_after(response: httpx.Response) -> timedelta | None:
@@ -283,13 +294,30 @@ def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> N
             )
         )
         session.add_all([delivery, endpoint])
-    log.info(
-        "webhook delivery=%s status=%s attempt_ok=%s latency_ms=%.1f",
-        job.delivery_id,
-        outcome.status_code,
-        outcome.succeeded,
-        outcome.latency_ms,
+        final = delivery.status
+    result = (
+        DeliveryOutcome.DELIVERED
+        if outcome.succeeded
+        else DeliveryOutcome.FAILED
+        if final == DeliveryStatus.FAILED
+        else DeliveryOutcome.RETRYING
     )
+    lag = (
+        (now - as_utc(job.event_created_at)).total_seconds()
+        if outcome.succeeded and job.event_created_at
+        else None
+    )
+    observe_delivery(result, lag)
+    with request_context(job.request_id):
+        log.info(
+            "webhook delivery",
+            extra={
+                "delivery": str(job.delivery_id),
+                "outcome": result,
+                "status": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+            },
+        )
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
@@ -366,7 +394,10 @@ class Dispatcher:
                 try:
                     sent = await self.run_once(client)
                 except Exception as exc:
-                    log.error("webhook dispatch failed; retrying: %s", describe_exception(exc))
+                    log.error(
+                        "webhook dispatch failed; retrying",
+                        extra={"error": describe_exception(exc)},
+                    )
                     sent = 0
                 if sent:
                     continue

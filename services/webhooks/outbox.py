@@ -9,6 +9,7 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing
+from core.logging import current_request_id
 from db.lead_models import ConsultationRequest
 from db.models import Article, utcnow
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -68,7 +69,9 @@ def emit(
     endpoint_id: uuid.UUID | None = None,
 ) -> WebhookEvent:
     """Record an event and its deliveries in the caller's transaction."""
-    evt = WebhookEvent(type=type, subject_id=subject_id, data=data)
+    evt = WebhookEvent(
+        type=type, subject_id=subject_id, data=data, request_id=current_request_id()
+    )
     session.add(evt)
     stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.status) != EndpointStatus.DISABLED)
     if endpoint_id is not None:

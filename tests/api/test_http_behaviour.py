@@ -5,6 +5,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from core.logging import JsonFormatter
 from db.migrate import upgrade
 from main import create_app
 from tests.conftest import lead_body, settings_for
@@ -74,8 +75,10 @@ def test_unhandled_errors_are_500_problems_without_internals(make_client, caplog
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in r.text and "Traceback" not in r.text
     assert r.json()["code"] == "internal_error"
-    assert "builtins.RuntimeError at" in caplog.text  # logged: what and where...
-    assert "secret internal detail" not in caplog.text  # ...but not the message
+    logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert "builtins.RuntimeError at" in logged  # logged: what and where...
+    assert "secret internal detail" not in logged  # ...but not the message
+    assert r.headers["x-request-id"] in logged  # and which request it was
 
 
 def test_security_headers_on_json_and_docs(client):

@@ -1,0 +1,85 @@
+"""Prometheus metrics every layer records into (prometheus-client).
+
+With several uvicorn workers on one port, `python -m cli serve` points PROMETHEUS_MULTIPROC_DIR
+at a fresh folder before the workers start: each process then writes its samples there and a
+scrape of any worker adds them all up (prometheus-client's multiprocess mode)."""
+
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from schemas.vocabulary import LeadOutcome
+
+# Seconds; the API answers most requests in milliseconds, a webhook may take its full timeout.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000)
+
+REQUESTS = Counter(
+    "clinic_http_requests",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "clinic_http_request_duration_seconds",
+    "Time to answer a request, by route template.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+CACHE_LOOKUPS = Counter(
+    "clinic_response_cache_lookups", "Public GETs looked up in the response cache.", ["result"]
+)
+LEADS = Counter("clinic_leads", "Consultation requests, by outcome.", ["outcome"])
+DELIVERIES = Counter(
+    "clinic_webhook_deliveries", "Webhook delivery attempts, by outcome.", ["outcome"]
+)
+DISPATCH_LAG = Histogram(
+    "clinic_webhook_dispatch_lag_seconds",
+    "From an event's creation to a successful delivery of it.",
+    buckets=_LAG_BUCKETS,
+)
+
+# Routes that matched nothing share one label, so random paths cannot grow the label set.
+UNMATCHED = "unmatched"
+
+
+def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
+    """Count one answered request (and, for lead intake, its refusals)."""
+    label = route or UNMATCHED
+    REQUESTS.labels(method, label, str(status)).inc()
+    REQUEST_SECONDS.labels(method, label).observe(seconds)
+    if route == "/v1/consultation-requests" and method == "POST" and status >= 400:
+        LEADS.labels(LeadOutcome.for_refusal(status)).inc()
+
+
+def observe_cache(hit: bool) -> None:
+    """Count one response-cache lookup."""
+    CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
+def observe_lead(outcome: LeadOutcome) -> None:
+    """Count one accepted consultation request (new, spam or replayed)."""
+    LEADS.labels(outcome).inc()
+
+
+def observe_delivery(outcome: str, lag_seconds: float | None) -> None:
+    """Count one delivery attempt; a success also records how long the event waited."""
+    DELIVERIES.labels(outcome).inc()
+    if lag_seconds is not None:
+        DISPATCH_LAG.observe(lag_seconds)
+
+
+def exposition(extra: Collector | None = None) -> bytes:
+    """The text exposition of every metric: this process's, or every worker's in multiprocess
+    mode, then `extra`'s (gauges read at scrape time, such as the outbox backlog)."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    body = generate_latest(registry)
+    if extra is not None:
+        scraped = CollectorRegistry()
+        scraped.register(extra)
+        body += generate_latest(scraped)
+    return body
