@@ -67,14 +67,25 @@ node_modules/.installed: package.json package-lock.json
 openapi-lint: node_modules/.installed
 	npx --no-install redocly lint openapi.json
 
-# Clients generated from the committed openapi.json into clients/ (not committed: make clients
-# writes them anew) and type-checked with the small usage files in clients/usage/.
+# Clients generated from the committed openapi.json into clients/ (not committed: written anew
+# whenever openapi.json or a generator changes) and type-checked with the usage files in
+# clients/usage/. The Python generator runs in uv's own tool environment, apart from .venv.
 OPENAPI_PYTHON_CLIENT := openapi-python-client==0.29.1
+TS_CLIENT := clients/typescript/schema.d.ts
+PY_CLIENT := clients/python/clinic_api_client/__init__.py
+
+$(TS_CLIENT): openapi.json node_modules/.installed
+	$(NODE_BIN)/openapi-typescript openapi.json -o $@
+
+$(PY_CLIENT): openapi.json clients/openapi-python-client.yaml Makefile $(VENV)/.uv
+	rm -rf clients/python
+	$(UV) tool run --from '$(OPENAPI_PYTHON_CLIENT)' openapi-python-client generate \
+	  --path openapi.json --config clients/openapi-python-client.yaml --meta none \
+	  --output-path clients/python/clinic_api_client
+
 clients: clients-ts clients-py
 
-clients-ts: node_modules/.installed
-	rm -f clients/typescript/schema.d.ts
-	$(NODE_BIN)/openapi-typescript openapi.json -o clients/typescript/schema.d.ts
+clients-ts: $(TS_CLIENT)
 	$(NODE_BIN)/tsc -p clients/tsconfig.json
 	@echo "tsc --strict: the TypeScript client and clients/usage/usage.ts type-check"
 	@# A body with only the required fields (issue 14, item 3): reported until the spec lets it
@@ -85,15 +96,11 @@ clients-ts: node_modules/.installed
 	  "(defaults on request schemas make openapi-typescript require them):"; \
 	  cat clients/typescript/minimal-body.log; test -z "$(CLIENTS_STRICT)"; fi
 
-clients-py: $(VENV)/.installed-dev
-	rm -rf clients/python
-	$(UV) tool run --from '$(OPENAPI_PYTHON_CLIENT)' openapi-python-client generate \
-	  --path openapi.json --config clients/openapi-python-client.yaml --meta none \
-	  --output-path clients/python/clinic_api_client
+clients-py: $(PY_CLIENT) $(VENV)/.installed-dev
 	$(VENV)/bin/mypy --config-file clients/mypy.ini -p clinic_api_client -m usage
 
 # The example site (examples/web) in Chromium against the real API on another origin.
-example-test: clients node_modules/.installed $(VENV)/.installed
+example-test: clients $(VENV)/.installed-dev
 	bash examples/web/run-test.sh
 
 lint: $(VENV)/.installed-dev lock-check openapi-check
