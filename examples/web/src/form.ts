@@ -128,12 +128,16 @@ async function submit(
   if (button) button.disabled = true;
   status.textContent = "Sending…";
   try {
-    const { data, error } = await api.POST("/v1/consultation-requests", {
+    const { data, error, response } = await api.POST("/v1/consultation-requests", {
       params: { header: { "Idempotency-Key": key } },
       body,
     });
     if (data) {
-      status.textContent = "Thank you: your request was received. We will contact you soon.";
+      // A resend of the same body (same key) is answered with the first answer, stored once.
+      const replayed = response.headers.get("Idempotent-Replayed") === "true";
+      status.textContent = replayed
+        ? "Thank you: we already have this request. We will contact you soon."
+        : "Thank you: your request was received. We will contact you soon.";
       status.dataset.receipt = data.id;
       form.classList.add("sent");
       return;

@@ -112,7 +112,7 @@ test("an invalid form shows each field's error from the 422 next to that field",
   await page.screenshot({ path: `${RESULTS}/form-errors.png` });
 });
 
-test("a valid form is received and confirmed", async () => {
+test("a valid form is received and confirmed; sent again, it is replayed, not stored twice", async () => {
   await fill({ email: "ana@example.com", phone: "+1 415 555 0100", message: "Is IV ketamine an option for me?" });
   const answer = page.waitForResponse((r) => r.url() === `${API_URL}/v1/consultation-requests` && r.request().method() === "POST");
   await page.locator("#consultation-form button[type=submit]").click();
@@ -124,5 +124,17 @@ test("a valid form is received and confirmed", async () => {
   assert.equal(await page.locator('[data-error-for="email"]').innerText(), "");
   await status.scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${RESULTS}/form-sent.png` });
+
+  // Sent again unchanged (a double click, a retry): the same key, the first answer replayed.
+  const receipt = await status.getAttribute("data-receipt");
+  const key = response.request().headers()["idempotency-key"];
+  const again = page.waitForResponse((r) => r.url() === `${API_URL}/v1/consultation-requests` && r.request().method() === "POST");
+  await page.locator("#consultation-form button[type=submit]").click();
+  const replay = await again;
+  assert.equal(replay.status(), 201);
+  assert.equal(replay.request().headers()["idempotency-key"], key);
+  assert.equal(await replay.headerValue("idempotent-replayed"), "true");
+  await status.filter({ hasText: /already have/ }).waitFor();
+  assert.equal(await status.getAttribute("data-receipt"), receipt);
   assert.deepEqual(pageErrors.filter((e) => !/status of 422/.test(e)), [], "no errors in the page");
 });
