@@ -31,6 +31,8 @@ LOCK := $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes
 lock: $(VENV)/.uv
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -o requirements-dev.lock
+	$(UV) pip compile -q --universal --python-version 3.11 --no-header clients/generator.in \
+	  -o clients/generator.lock
 
 # Fails when pyproject.toml asks for something the lock files do not hold.
 lock-check: $(VENV)/.uv
@@ -69,17 +71,18 @@ openapi-lint: node_modules/.installed
 
 # Clients generated from the committed openapi.json into clients/ (not committed: written anew
 # whenever openapi.json or a generator changes) and type-checked with the usage files in
-# clients/usage/. The Python generator runs in uv's own tool environment, apart from .venv.
-OPENAPI_PYTHON_CLIENT := openapi-python-client==0.29.1
+# clients/usage/. The Python generator runs in uv's own tool environment, apart from .venv,
+# pinned by clients/generator.lock (compiled from clients/generator.in by make lock).
 TS_CLIENT := clients/typescript/schema.d.ts
 PY_CLIENT := clients/python/clinic_api_client/__init__.py
 
 $(TS_CLIENT): openapi.json node_modules/.installed
 	$(NODE_BIN)/openapi-typescript openapi.json -o $@
 
-$(PY_CLIENT): openapi.json clients/openapi-python-client.yaml Makefile $(VENV)/.uv
+$(PY_CLIENT): openapi.json clients/openapi-python-client.yaml clients/generator.lock $(VENV)/.uv
 	rm -rf clients/python
-	$(UV) tool run --from '$(OPENAPI_PYTHON_CLIENT)' openapi-python-client generate \
+	$(UV) tool run --constraints clients/generator.lock --from openapi-python-client \
+	  openapi-python-client generate \
 	  --path openapi.json --config clients/openapi-python-client.yaml --meta none \
 	  --output-path clients/python/clinic_api_client
 
