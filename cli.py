@@ -210,6 +210,7 @@ def rotate_data_key() -> None:
 def worker() -> None:
     """Deliver webhooks until stopped (SIGTERM/SIGINT); run as many as you need."""
     from api.links import event_links_builder
+    from api.tracing import start_tracing
     from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
     settings = get_settings()
@@ -218,6 +219,7 @@ def worker() -> None:
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
     dispatcher = Dispatcher(engine, config)
+    stop_tracing = start_tracing("clinic-worker", engine)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -228,6 +230,8 @@ def worker() -> None:
 
     typer.echo("webhook worker started")
     asyncio.run(main())
+    if stop_tracing is not None:
+        stop_tracing()
     engine.dispose()
 
 

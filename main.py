@@ -23,6 +23,7 @@ from api.middleware import (
     SecurityHeadersMiddleware,
 )
 from api.response_cache import CachedGetMiddleware, ResponseCache
+from api.tracing import start_tracing
 from core.config import Settings, get_settings
 from core.crypto import KeyRing, key_ring
 from core.logging import configure_logging
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         stop.set()
         await refresher
+        if stop_tracing is not None:
+            stop_tracing()
         engine.dispose()
 
     app = FastAPI(
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, observe=observe_request if settings.metrics_enabled else None
     )
     _register_schemas(app)
+    stop_tracing = start_tracing("clinic-api", engine, app)
     return app
 
 

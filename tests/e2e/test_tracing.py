@@ -1,0 +1,118 @@
+"""OpenTelemetry, as an operator turns it on: OTEL_EXPORTER_OTLP_ENDPOINT set on a real
+uvicorn, spans exported over OTLP/HTTP by the real exporter to a collector that decodes them
+with OpenTelemetry's own protobuf definitions."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.conftest import lead_body
+from tests.servers import uvicorn_server
+from tests.waiting import eventually
+from tests.webhook_receiver import Receiver, serve_receiver
+
+
+class Collector:
+    """An OTLP/HTTP trace endpoint: keeps every span it is sent, as plain dicts."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, Any]] = []
+
+    async def traces(self, request: Request) -> Response:
+        export = ExportTraceServiceRequest.FromString(await request.body())
+        for resource_spans in export.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {a.key: _value(a.value) for a in span.attributes}
+                    self.spans.append(
+                        {
+                            "service": resource.get("service.name"),
+                            "name": span.name,
+                            "kind": span.kind,
+                            "attributes": attributes,
+                        }
+                    )
+        return Response(status_code=200)
+
+
+def _value(value: Any) -> object:
+    return getattr(value, value.WhichOneof("value")) if value.WhichOneof("value") else None
+
+
+@contextmanager
+def collecting() -> Iterator[tuple[Collector, str]]:
+    collector = Collector()
+    app = Starlette(routes=[Route("/v1/traces", collector.traces, methods=["POST"])])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield collector, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+SERVER, CLIENT = 2, 3  # SpanKind values in the OTLP protobuf
+
+
+def test_requests_sql_and_webhook_sends_are_traced_without_personal_data(
+    seeded, tmp_path, issue_key
+):
+    manage = {"Authorization": f"Bearer {issue_key('webhooks:manage', 'leads:read')}"}
+    staff = "/v1/admin/consultation-requests?email=ana.diaz%40example.com"
+    with collecting() as (collector, endpoint), serve_receiver(Receiver()) as receiver:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_SERVICE_NAME": "clinic-under-test",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "CLINIC_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+            "CLINIC_WEBHOOK_POLL_SECONDS": "0.1",
+            "CLINIC_LEADS_RATE_LIMIT": "none",
+        }
+        with uvicorn_server(seeded.url, tmp_path / "server.log", env=env) as base:
+            assert httpx.get(f"{base}/v1/articles/iv-ketamine-for-ptsd").status_code == 200
+            assert httpx.get(f"{base}/healthz").status_code == 200
+            hook = httpx.post(
+                f"{base}/v1/admin/webhook-endpoints", json={"url": receiver.url}, headers=manage
+            )
+            assert hook.status_code == 201, hook.text
+            receiver.secrets.append(hook.json()["secret"])
+            lead = httpx.post(f"{base}/v1/consultation-requests", json=lead_body())
+            assert lead.status_code == 201
+            receiver.wait_for(lambda r: len(r.received) == 1)
+            found = httpx.get(f"{base}{staff}", headers=manage)
+            assert found.status_code == 200 and len(found.json()["data"]) == 1
+        # the server has stopped: its last spans were flushed on the way out
+        eventually(lambda: any(s["kind"] == CLIENT for s in collector.spans), what="for spans")
+    spans = collector.spans
+    assert {s["service"] for s in spans} == {"clinic-under-test"}
+    names = {s["name"] for s in spans if s["kind"] == SERVER}
+    assert "GET /v1/articles/{slug}" in names
+    assert "POST /v1/consultation-requests" in names
+    assert not [n for n in names if "healthz" in n]  # probes are not traced
+    assert any(s["attributes"].get("db.system") in ("sqlite", "postgresql") for s in spans)
+    sends = [s for s in spans if s["kind"] == CLIENT and "/hook/" in str(s["attributes"])]
+    assert sends, "the webhook delivery was traced"
+    everything = repr(spans)
+    assert any(
+        s["attributes"].get("http.target") == "/v1/admin/consultation-requests" for s in spans
+    )
+    for personal in ("Ana", "ana.diaz", "Diaz", "example.com", "555-0132", "Flashbacks"):
+        assert personal not in everything, personal
