@@ -172,3 +172,32 @@ def test_serve_leaves_the_schema_alone_when_auto_migrate_is_off(database, tmp_pa
         assert current_revision(engine) is None
     finally:
         engine.dispose()
+
+
+def test_metrics_add_up_every_worker_of_a_multi_worker_server(seeded, tmp_path):
+    """`serve --workers 2`: whichever worker answers the scrape, it counts every worker's
+    requests (prometheus-client's multiprocess mode)."""
+    env = {
+        **os.environ,
+        "CLINIC_DATABASE_URL": seeded.url,
+        "CLINIC_AUTO_MIGRATE": "false",
+        "CLINIC_METRICS_ENABLED": "true",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = ServerProcess(
+        lambda port: [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        log_path=tmp_path / "serve.log",
+    )
+    with serving([server]) as [base], httpx.Client(base_url=base) as http:
+        for _ in range(40):  # new connections: the kernel spreads them over both workers
+            assert httpx.get(f"{base}/v1/therapies").status_code == 200
+        scrapes = [http.get("/metrics").text for _ in range(4)]
+    for text in scrapes:
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith("clinic_http_requests_total{")
+            and 'route="/v1/therapies"' in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 40, line
