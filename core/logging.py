@@ -34,6 +34,7 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)._
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of its message
 }
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
