@@ -1,16 +1,111 @@
-"""JSON responses with a strong ETag, Cache-Control, and 304 on a matching If-None-Match."""
+"""JSON responses with a strong ETag per representation, Cache-Control, gzip for bodies worth
+compressing (`Vary: Accept-Encoding`), and 304 on a matching If-None-Match."""
 
+import gzip
 import hashlib
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from core.config import Settings
 
+# Below this a compressed body saves less than the headers that announce it.
+COMPRESS_FROM = 1024
+# Encodings we can send, best first when a client accepts several equally.
+_CODINGS = ("gzip",)
+
 
 def make_etag(body: bytes) -> str:
     """A strong ETag derived from the exact response bytes."""
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One encoding of a response: its bytes, its own strong ETag, its Content-Encoding."""
+
+    body: bytes
+    etag: str
+    encoding: str | None = None  # None: identity
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A response's bytes as built, and compressed once when that is worth it."""
+
+    identity: Representation
+    encoded: dict[str, Representation] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, body: bytes) -> "CachedBody":
+        """Wrap `body`; bodies of COMPRESS_FROM bytes or more get a gzip copy too."""
+        identity = Representation(body, make_etag(body))
+        if len(body) < COMPRESS_FROM:
+            return cls(identity)
+        # mtime=0: the same body always compresses to the same bytes (and ETag).
+        zipped = gzip.compress(body, compresslevel=6, mtime=0)
+        tag = identity.etag[:-1] + '-gzip"'
+        return cls(identity, {"gzip": Representation(zipped, tag, "gzip")})
+
+    @property
+    def body(self) -> bytes:
+        """The identity bytes."""
+        return self.identity.body
+
+    @property
+    def etag(self) -> str:
+        """The identity representation's ETag."""
+        return self.identity.etag
+
+    def choose(self, accept_encoding: str | None) -> Representation:
+        """The representation to send to a client that sent `accept_encoding`."""
+        accepted = accepted_codings(accept_encoding)
+        best = max(
+            (c for c in _CODINGS if c in self.encoded and accepted.get(c, 0) > 0),
+            key=lambda c: accepted[c],
+            default=None,
+        )
+        return self.encoded[best] if best else self.identity
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Whether If-None-Match names any representation of these bytes (all of them say
+        the same thing, so a client that switched encodings still gets its 304)."""
+        return any(
+            etag_matches(if_none_match, r.etag) for r in (self.identity, *self.encoded.values())
+        )
+
+    def headers(self, chosen: Representation, cache_control: str) -> list[tuple[bytes, bytes]]:
+        """The ETag, Cache-Control, Vary and Content-Encoding headers for `chosen`."""
+        headers = [(b"etag", chosen.etag.encode()), (b"cache-control", cache_control.encode())]
+        if self.encoded:
+            headers.append((b"vary", b"Accept-Encoding"))
+        if chosen.encoding:
+            headers.append((b"content-encoding", chosen.encoding.encode()))
+        return headers
+
+
+def accepted_codings(header: str | None) -> dict[str, float]:
+    """Accept-Encoding as coding → q (RFC 9110 12.5.3); `*` stands for the codings not named."""
+    accepted: dict[str, float] = {}
+    for item in (header or "").split(","):
+        name, _, params = item.strip().partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        accepted[name] = q
+    if "*" in accepted:
+        for coding in _CODINGS:
+            accepted.setdefault(coding, accepted["*"])
+    return accepted
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -30,9 +125,13 @@ def cache_control(settings: Settings) -> str:
     )
 
 
-def cached_bytes(request: Request, body: bytes, etag: str, settings: Settings) -> Response:
-    """Serve ready JSON bytes with their ETag, or 304."""
-    headers = {"ETag": etag, "Cache-Control": cache_control(settings)}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+def cached_bytes(request: Request, cached: CachedBody, settings: Settings) -> Response:
+    """Serve ready JSON bytes in the encoding the client prefers, with its ETag, or 304."""
+    chosen = cached.choose(request.headers.get("accept-encoding"))
+    headers = {
+        k.decode(): v.decode() for k, v in cached.headers(chosen, cache_control(settings))
+    }
+    if cached.matches(request.headers.get("if-none-match")):
+        headers.pop("content-encoding", None)
         return Response(status_code=304, headers=headers)
-    return Response(content=body, media_type="application/json", headers=headers)
+    return Response(content=chosen.body, media_type="application/json", headers=headers)

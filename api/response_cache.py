@@ -22,20 +22,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import read_only_session
-from api.http_cache import cache_control, cached_bytes, etag_matches, make_etag
+from api.http_cache import CachedBody, cache_control, cached_bytes
 from core.config import Settings
 from core.metrics import observe_cache
 from schemas.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
-
-
-@dataclass(frozen=True)
-class CachedBody:
-    """Response bytes and their strong ETag."""
-
-    body: bytes
-    etag: str
 
 
 class ResponseCache:
@@ -91,8 +83,9 @@ class ResponseCache:
         hit = self.peek(key)
         if hit is not None:
             return hit
-        body = await run_in_threadpool(lambda: orjson.dumps(build().model_dump(mode="json")))
-        cached = CachedBody(body, make_etag(body))
+        cached = await run_in_threadpool(
+            lambda: CachedBody.of(orjson.dumps(build().model_dump(mode="json")))
+        )
         if version is not None and version == self.version:
             self._entries[key] = (version, cached)
             if len(self._entries) > self.max_entries:
@@ -132,7 +125,7 @@ class CachedGetMiddleware:
         self.app = app
         self.cache = cache
         self.default_locale = settings.default_locale
-        self.cache_control = cache_control(settings).encode()
+        self.cache_control = cache_control(settings)
         self.counting = settings.metrics_enabled
 
     def _key(self, scope: Scope) -> tuple[Hashable, Route] | None:
@@ -159,18 +152,25 @@ class CachedGetMiddleware:
         await self.app(scope, receive, send)
 
     async def _send(self, scope: Scope, send: Send, hit: CachedBody) -> None:
-        headers = [(b"etag", hit.etag.encode()), (b"cache-control", self.cache_control)]
-        inm = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-        if inm is not None and etag_matches(inm.decode("latin-1"), hit.etag):
+        inm = accept = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                inm = value.decode("latin-1")
+            elif name == b"accept-encoding":
+                accept = value.decode("latin-1")
+        chosen = hit.choose(accept)
+        headers = hit.headers(chosen, self.cache_control)
+        if hit.matches(inm):
+            headers = [h for h in headers if h[0] != b"content-encoding"]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
         headers += [
             (b"content-type", b"application/json"),
-            (b"content-length", str(len(hit.body)).encode()),
+            (b"content-length", str(len(chosen.body)).encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": hit.body})
+        await send({"type": "http.response.body", "body": chosen.body})
 
 
 async def serve_cached(
@@ -184,4 +184,4 @@ async def serve_cached(
             return build(session)
 
     cached = await app.state.response_cache.get_or_build(key, run)
-    return cached_bytes(request, cached.body, cached.etag, app.state.settings)
+    return cached_bytes(request, cached, app.state.settings)

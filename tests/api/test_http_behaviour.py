@@ -215,9 +215,12 @@ def test_readiness_fails_when_database_is_unreachable():
 
 @pytest.mark.parametrize("path", ["/v1/articles", "/v1/articles/iv-ketamine-for-ptsd", "/healthz"])
 def test_head_answers_like_get_without_a_body(client, path):
-    get = client.get(path)
-    head = client.head(path)
-    assert head.status_code == 200 and head.content == b""
-    assert head.headers.get("etag") == get.headers.get("etag")
-    assert head.headers["content-length"] == str(len(get.content))
+    for encoding in ("identity", "gzip"):
+        with client.stream("GET", path, headers={"Accept-Encoding": encoding}) as get:
+            sent = b"".join(get.iter_raw())  # as sent, not as httpx would decode it
+        head = client.head(path, headers={"Accept-Encoding": encoding})
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers.get("etag") == get.headers.get("etag")
+        assert head.headers.get("content-encoding") == get.headers.get("content-encoding")
+        assert head.headers["content-length"] == str(len(sent))
     assert client.head("/v1/articles/no-such-article").status_code == 404

@@ -18,6 +18,7 @@ from services.leads import SubmissionContext, create_lead
 from services.webhooks import endpoints
 from tests.conftest import lead_body
 from tests.vault_helpers import ring
+from tests.waiting import eventually
 from tests.webhook_receiver import Receiver, serve_receiver
 
 CTX = SubmissionContext(
@@ -105,9 +106,17 @@ def test_a_killed_worker_loses_no_delivery(seeded, tmp_path):
 
 def test_two_workers_deliver_each_event_once(seeded, tmp_path):
     with serve_receiver(Receiver(delay=0.01)) as receiver:
-        _prepare(seeded, receiver, leads=150)
-        workers = [_worker(seeded, tmp_path / f"worker{i}.log") for i in (1, 2)]
+        logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
+        workers = [_worker(seeded, log) for log in logs]
         try:
+            # Both running before there is work: on a loaded machine one worker could
+            # otherwise deliver everything while the other is still importing.
+            eventually(
+                lambda: all("webhook worker started" in log.read_text() for log in logs),
+                timeout=60,
+                what="for both workers to start",
+            )
+            _prepare(seeded, receiver, leads=150)
             receiver.wait_for(lambda r: len(r.unique()) == 150, timeout=90)
             time.sleep(0.5)
         finally:
@@ -123,5 +132,5 @@ def test_two_workers_deliver_each_event_once(seeded, tmp_path):
     engine.dispose()
     assert len(attempts) == len(set(attempts)) == 150
     assert statuses == {"succeeded"}
-    logs = [(tmp_path / f"worker{i}.log").read_text() for i in (1, 2)]
-    assert all('"event":"webhook delivery"' in log for log in logs), "both workers took a share"
+    texts = [log.read_text() for log in logs]
+    assert all('"event":"webhook delivery"' in text for text in texts), "both workers took a share"
