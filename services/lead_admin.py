@@ -4,6 +4,7 @@ import base64
 import binascii
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -274,6 +275,9 @@ def _emit_updated(
     outbox.emit_lead_change(session=session, ring=ring, lead=lead, personal=personal, created=False)
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
 def _csv_safe(value: Any) -> str:
     """Render a cell; text that a spreadsheet would run as a formula is quoted."""
     if value is None:
@@ -281,6 +285,8 @@ def _csv_safe(value: Any) -> str:
     if isinstance(value, list):
         value = ";".join(value)
     text = value.isoformat() if isinstance(value, datetime) else str(value)
+    if _E164.fullmatch(text):
+        return text  # a phone number as stored: a spreadsheet reads it, it runs nothing
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -79,19 +79,15 @@ def _validate(
                 "No consent text has this version.",
             )
         )
-    for field, model, slugs in (
-        ("therapies", Therapy, data.therapies),
-        ("conditions", Condition, data.conditions),
+    for field, noun, model, slugs in (
+        ("therapies", "therapy", Therapy, data.therapies),
+        ("conditions", "condition", Condition, data.conditions),
     ):
         known = _known(session, model, slugs)
         for index, slug in enumerate(slugs):
             if slug not in known:
                 errors.append(
-                    _error(
-                        f"{field}.{index}",
-                        f"unknown_{field[:-1]}",
-                        f"Unknown {field[:-1]} slug.",
-                    )
+                    _error(f"{field}.{index}", f"unknown_{noun}", f"Unknown {noun} slug.")
                 )
     shown: list[dict[str, object]] = []
     if data.source.article_slug:

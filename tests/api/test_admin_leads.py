@@ -123,6 +123,7 @@ def test_csv_export_is_streamed_and_formula_safe(staff):
     assert {row["id"] for row in rows} >= set(ids)
     evil = next(row for row in rows if "HYPERLINK" in row["first_name"])
     assert evil["first_name"].startswith("'=") and evil["message"].startswith("'+")
+    assert evil["phone"] == "+14155550132"  # a valid E.164 number is left as it is
     only_ios = list(
         csv.DictReader(io.StringIO(c.get(f"{BASE}/export.csv?channel=ios", headers=reader).text))
     )

@@ -65,6 +65,9 @@ def test_a_failed_validation_stores_nothing_not_even_the_key(engine):
     fields = {e["field"] for e in caught.value.extra["errors"]}
     # services name their inputs; where they sat in the request is the API's business
     assert fields == {"phone", "therapies.0"}
+    codes = {e["type"] for e in caught.value.extra["errors"]}
+    assert "unknown_therapy" in codes
+    assert "Unknown therapy slug." in {e["message"] for e in caught.value.extra["errors"]}
     assert _count(engine, ConsultationRequest) == 0 and _count(engine, IdempotencyRecord) == 0
     assert not _intake(engine, lead_body(), key="bad").replayed  # the key is free again
 
