@@ -1,12 +1,13 @@
 """Public lead intake: the consultation request form and the consent text it shows."""
 
+import re
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
-from api.deps import KeyRingDep, SessionDep, SettingsDep
+from api.deps import KeyRingDep, SessionDep, SettingsDep, read_only_session
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
@@ -16,7 +17,7 @@ from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.text import strip_controls
 from schemas.vocabulary import LeadOutcome
-from services import consent, leads
+from services import consent, idempotency, leads
 
 router = APIRouter(prefix="/v1", tags=["consultation requests"])
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
@@ -30,11 +31,27 @@ def _client(request: Request) -> str | None:
     return client_ip(peer, forwarded or None, request.app.state.trusted_networks)
 
 
+def _a_retry(request: Request) -> bool:
+    """Whether the request carries the Idempotency-Key of a request already stored: its answer
+    is a replay, which must not use up the client's rate limit."""
+    key = request.headers.get("idempotency-key")
+    if key is None or not re.fullmatch(IDEMPOTENCY_KEY, key):
+        return False
+    ttl = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
+    with read_only_session(request) as session:
+        return idempotency.remembered(session=session, key=key, ttl=ttl)
+
+
 def guard_intake(request: Request) -> None:
-    """Rate limit by client IP and insist on JSON, before the body is validated."""
+    """Rate limit by client IP (retries of stored requests excepted) and insist on JSON,
+    before the body is validated."""
     request.state.client_ip = _client(request)  # the route records the same address
-    decision = request.app.state.lead_limiter.hit(
-        "consultation-requests", rate_limit_key(request.state.client_ip)
+    decision = (
+        None
+        if _a_retry(request)
+        else request.app.state.lead_limiter.hit(
+            "consultation-requests", rate_limit_key(request.state.client_ip)
+        )
     )
     if decision is not None:
         request.state.rate_headers = decision.headers()

@@ -254,3 +254,26 @@ def test_rate_limit_counts_the_real_client_behind_a_trusted_proxy(make_client):
         "/v1/consultation-requests", json=lead_body(), headers={"X-Forwarded-For": "203.0.113.1"}
     )
     assert (first.status_code, other.status_code, again.status_code) == (201, 201, 429)
+
+
+def test_a_retry_of_a_stored_request_does_not_use_up_the_rate_limit(make_client, seeded):
+    c = make_client(leads_rate_limit="2/minute")
+    first = c.post("/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "k"})
+    assert first.status_code == 201
+    for _ in range(5):  # a flaky network retrying the same request
+        again = c.post(
+            "/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "k"}
+        )
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == first.json()["id"]
+    second = c.post("/v1/consultation-requests", json=lead_body(first_name="Bo"))
+    assert second.status_code == 201  # the budget still had room for a second lead
+    third = c.post("/v1/consultation-requests", json=lead_body(first_name="Cy"))
+    assert third.status_code == 429
+    new_key = c.post(
+        "/v1/consultation-requests",
+        json=lead_body(first_name="Di"),
+        headers={"Idempotency-Key": "n"},
+    )
+    assert new_key.status_code == 429  # an unknown key is no way around the limit
+    assert len(_leads(seeded)) == 2
