@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .PHONY: run test lint lock lock-check openapi openapi-check openapi-lint clients clients-ts clients-py \
-	example-test check bench clean
+	example-test check bench clean compose-check cluster
 
 UV := $(VENV)/bin/uv
 UV_PIP := $(UV) pip install -q --python $(PY)
@@ -111,7 +111,22 @@ clients-py: $(PY_CLIENT) $(VENV)/.installed-dev
 example-test: clients $(VENV)/.installed-dev
 	bash examples/web/run-test.sh
 
-lint: $(VENV)/.installed-dev lock-check openapi-check
+# compose.yaml against the compose-spec JSON schema (vendored: deploy/compose-spec.json) and the
+# topology rules (deploy/compose_check.py): what CI can check where Docker cannot run.
+compose-check: $(VENV)/.installed-dev
+	$(PY) deploy/compose_check.py compose.yaml
+
+# compose.yaml's topology as processes on this machine (Procfile, honcho): the migrate job once,
+# then the API (uvicorn --workers 2 on CLUSTER_PORT) and 2 webhook workers. Settings come from the
+# environment or .env (see .env.example): PostgreSQL, CLINIC_DATA_KEY, CLINIC_REDIS_URL.
+CLUSTER_PORT ?= 8000
+cluster: $(VENV)/.installed-dev
+	$(VENV)/bin/honcho run $(PY) -m cli migrate
+	$(VENV)/bin/honcho run $(PY) -m cli import-content
+	PATH="$(abspath $(VENV))/bin:$$PATH" CLINIC_AUTO_MIGRATE=false \
+	  CLINIC_WEBHOOK_DISPATCHER_ENABLED=false $(VENV)/bin/honcho start -p $(CLUSTER_PORT) -c worker=2
+
+lint: $(VENV)/.installed-dev lock-check openapi-check compose-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/hadolint Dockerfile

@@ -1,12 +1,13 @@
 """Real uvicorn processes on loopback ports, for tests that need real HTTP or several processes."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -48,8 +49,12 @@ class ServerProcess:
         env: dict[str, str],
         log_path: Path | None,
         ready_path: str = "/healthz",
+        new_session: bool = False,
     ) -> None:
         self.command = command
+        # In a session (and process group) of its own: stop() then ends its children too
+        # (uvicorn's worker processes), even those its supervisor could not.
+        self.new_session = new_session
         self.env = env
         self.log_path = log_path
         self.ready_path = ready_path
@@ -71,6 +76,7 @@ class ServerProcess:
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=self.new_session,
             )
             return
         with self.log_path.open("ab") as log:
@@ -80,6 +86,7 @@ class ServerProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
 
     def wait_until_ready(self, timeout: float = 60, attempts: int = 3) -> None:
@@ -118,6 +125,14 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self.new_session:
+            kill_group(self.proc.pid)
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a process group (nothing, usually)."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _listens(pid: int, port: int) -> bool:

@@ -1,0 +1,127 @@
+"""`make compose-check`: compose.yaml against the compose-spec JSON schema, then this project's
+rules for its topology (no Docker engine needed, so CI can run it).
+
+deploy/compose-spec.json is a verbatim copy of `schema/compose-spec.json` from the public
+compose-spec/compose-spec repository (Apache License 2.0), commit
+00655e2222608fa6eaecdf12ac5195889ca2244a; to move on, replace the file with a newer copy and
+change the commit here in the same commit."""
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft7Validator
+
+from core.config import PROJECT_ROOT, Settings
+
+SCHEMA = PROJECT_ROOT / "deploy" / "compose-spec.json"
+# Values that must come from the environment or .env, never be written into the file.
+SECRETS = ("CLINIC_DATA_KEY", "POSTGRES_PASSWORD", "CLINIC_DATA_KEY_PREVIOUS")
+_INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}")
+
+
+def schema_problems(document: Any) -> list[str]:
+    """Where the document breaks the compose-spec schema."""
+    validator = Draft7Validator(json.loads(SCHEMA.read_text()))
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    ]
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {k: str(v) for k, v in environment.items()}
+
+
+def _completed(service: dict[str, Any], dependency: str) -> bool:
+    depends = service.get("depends_on") or {}
+    return (
+        isinstance(depends, dict)
+        and depends.get(dependency, {}).get("condition") == "service_completed_successfully"
+    )
+
+
+def _command(service: dict[str, Any]) -> str:
+    command = service.get("command") or []
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def topology_problems(document: dict[str, Any]) -> list[str]:
+    """Where the file departs from the topology the README promises."""
+    services: dict[str, Any] = document.get("services") or {}
+    problems = [f"no {name!r} service" for name in ("postgres", "redis", "migrate", "api", "worker")
+                if name not in services]
+    if problems:
+        return problems
+    api, worker, migrate = services["api"], services["worker"], services["migrate"]
+    if "cli migrate" not in _command(migrate) or "cli import-content" not in _command(migrate):
+        problems.append("migrate must run `python -m cli migrate` and `import-content`")
+    for name, service in (("api", api), ("worker", worker)):
+        if int((service.get("deploy") or {}).get("replicas", 1)) < 2:
+            problems.append(f"{name}: deploy.replicas must be at least 2")
+        if not _completed(service, "migrate"):
+            problems.append(f"{name}: must depend on migrate (service_completed_successfully)")
+    if "cli worker" not in _command(worker):
+        problems.append("worker must run `python -m cli worker`")
+    api_env = _env(api)
+    if api_env.get("CLINIC_AUTO_MIGRATE", "").lower() != "false":
+        problems.append("api: CLINIC_AUTO_MIGRATE must be false (the migrate job migrates)")
+    if api_env.get("CLINIC_WEBHOOK_DISPATCHER_ENABLED", "").lower() != "false":
+        problems.append("api: CLINIC_WEBHOOK_DISPATCHER_ENABLED must be false (workers deliver)")
+    if "/readyz" not in json.dumps((api.get("healthcheck") or {}).get("test")):
+        problems.append("api: the healthcheck must ask /readyz")
+    for name in ("postgres", "redis"):
+        if not (services[name].get("healthcheck") or {}).get("test"):
+            problems.append(f"{name}: needs a healthcheck")
+    volumes = set(document.get("volumes") or {})
+    mounts = {str(m).split(":", 1)[0] for m in services["postgres"].get("volumes") or []}
+    if not volumes & mounts:
+        problems.append("postgres: its data must live on a named volume")
+    return problems + _environment_problems(services)
+
+
+def _environment_problems(services: dict[str, Any]) -> list[str]:
+    """Unknown CLINIC_* names (a typo is silently ignored by the app) and written-in secrets."""
+    known = {f"CLINIC_{name.upper()}" for name in Settings.model_fields}
+    problems = []
+    for name, service in services.items():
+        for key, value in _env(service).items():
+            if key.startswith("CLINIC_") and key not in known:
+                problems.append(f"{name}: {key} is not a setting (core/config.py)")
+            if key in SECRETS and not _INTERPOLATION.fullmatch(value):
+                problems.append(f"{name}: {key} must come from the environment (${{{key}}})")
+            if key == "CLINIC_DATABASE_URL" and re.search(r":[^:@/${}]+@", value):
+                problems.append(f"{name}: {key} holds a literal password")
+    return problems
+
+
+def check(path: Path) -> list[str]:
+    """Every problem with the compose file at `path`."""
+    document = yaml.safe_load(path.read_text())
+    problems = schema_problems(document)
+    return problems or topology_problems(document)
+
+
+def main(argv: list[str]) -> int:
+    """Check the files named (default compose.yaml); print what is wrong."""
+    paths = [Path(a) for a in argv] or [PROJECT_ROOT / "compose.yaml"]
+    failed = False
+    for path in paths:
+        problems = check(path)
+        for problem in problems:
+            print(f"{path}: {problem}")
+        if problems:
+            failed = True
+        else:
+            print(f"{path}: valid against the compose-spec schema and the topology rules")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
