@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.middleware.cors import CORSMiddleware
 
-from api import articles, consultations, health, integrations, taxonomy
+from api import articles, consultations, health, integrations, openapi, taxonomy
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
@@ -29,8 +29,6 @@ from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
-from schemas.common import Problem
-from schemas.webhooks import CrmEvent
 from services import content_state
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
@@ -116,7 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
-    _register_schemas(app)
+    openapi.install(app)
+    app.state.allowed_methods = openapi.allowed_methods(app.openapi)
     return app
 
 
@@ -144,25 +143,6 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
         unsubscribe()
         stop.set()
         await task
-
-
-def _register_schemas(app: FastAPI) -> None:
-    """Name `Problem` and `CrmEvent` as components; routes refer to them by `$ref` only."""
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Problem, CrmEvent):
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(model_schema.pop("$defs", {}))
-            components[model.__name__] = model_schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 from sqlalchemy import Engine
 from starlette.responses import Response, StreamingResponse
 
@@ -16,12 +15,13 @@ from core.crypto import KeyRing
 from db.session import read_session
 from schemas.common import problem_responses
 from schemas.leads import (
+    LEAD_CURSOR_PATTERN,
     ConsultationRequestList,
     ConsultationRequestPublic,
     ConsultationRequestUpdate,
     CursorMeta,
 )
-from schemas.text import Line, Text200
+from schemas.text import EmailQuery, Instant
 from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
 from services import lead_admin
 
@@ -34,23 +34,18 @@ def lead_filters(
     status: LeadStatus | None = None,
     # With a time zone: a naive time would mean a different instant on each server.
     created_after: Annotated[
-        AwareDatetime | None, Query(description="Inclusive, ISO-8601 with a time zone.")
+        Instant | None, Query(description="Inclusive, ISO-8601 with a time zone.")
     ] = None,
     created_before: Annotated[
-        AwareDatetime | None, Query(description="Exclusive, ISO-8601 with a time zone.")
+        Instant | None, Query(description="Exclusive, ISO-8601 with a time zone.")
     ] = None,
     therapy: Annotated[Slug | None, Query()] = None,
     condition: Annotated[Slug | None, Query()] = None,
     article: Annotated[ArticleSlug | None, Query(description="Source article slug.")] = None,
     channel: Channel | None = None,
     email: Annotated[
-        Line | None,
-        Query(
-            min_length=3,
-            max_length=320,
-            pattern=r"^[^\s@]+@[^\s@]+$",
-            description="Exact email address (matched through a keyed hash, never stored).",
-        ),
+        EmailQuery | None,
+        Query(description="Exact email address (matched through a keyed hash, never stored)."),
     ] = None,
 ) -> lead_admin.LeadFilters:
     """Filters shared by the list and the export."""
@@ -83,7 +78,7 @@ def list_consultation_requests(
     principal: LeadsRead,
     filters: Filters,
     cursor: Annotated[
-        Text200 | None, Query(max_length=200, description="From `meta.next_cursor`.")
+        str | None, Query(pattern=LEAD_CURSOR_PATTERN, description="From `meta.next_cursor`.")
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConsultationRequestList:
