@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint lock lock-check openapi openapi-check check bench clean
+.PHONY: run test fuzz lint lock lock-check openapi openapi-check check bench clean
 
 UV := $(VENV)/bin/uv
 UV_PIP := $(UV) pip install -q --python $(PY)
@@ -45,6 +45,11 @@ run: $(VENV)/.installed
 # One pytest worker per core: each worker prepares its own template databases.
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n auto
+
+# Schemathesis with every check (examples, coverage, fuzzing, stateful) against a real uvicorn
+# over a throwaway SQLite database, with a fixed seed; fails on any failure (~1.5 min).
+fuzz: $(VENV)/.installed-dev
+	$(PY) -m scripts.fuzz_contract
 
 # openapi.json at the root is the contract clients are generated from: written from the app.
 openapi: $(VENV)/.installed

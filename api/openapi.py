@@ -7,6 +7,7 @@ details, the CRM event, webhook payloads); the outbound `webhooks`; request sche
 `default` keywords (generators would make those fields required); and query parameters
 without the `null` branch a query string cannot carry."""
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -73,7 +74,7 @@ _PARAMETERS: dict[str, Json] = {
         "in": "header",
         "required": False,
         "description": "An `ETag` from an earlier answer: `304 Not Modified` while it is current.",
-        "schema": {"type": "string", "maxLength": 1000},
+        "schema": {"type": "string"},
     },
     **SIGNATURE_HEADERS,
 }
@@ -163,8 +164,7 @@ def _parameters(operation: Json) -> None:
 
 def _with_default(description: str | None, schema: Json) -> str:
     text = (description or "").rstrip()
-    default = schema["default"]
-    shown = str(default).lower() if isinstance(default, bool) else default
+    shown = json.dumps(schema["default"], ensure_ascii=False)
     return f"{text + ' ' if text else ''}Default: `{shown}`.".strip()
 
 

@@ -115,7 +115,17 @@ class ConsultationRequestCreate(_Input):
                     "channel": "web",
                 },
                 "website": "",
-            }
+            },
+            # Contact by SMS needs the SMS opt-in (checked again by the intake).
+            "if": {
+                "properties": {"preferred_contact_method": {"const": "sms"}},
+                "required": ["preferred_contact_method"],
+            },
+            "then": {
+                "properties": {
+                    "consent": {"properties": {"sms": {"const": True}}, "required": ["sms"]}
+                }
+            },
         },
     )
 

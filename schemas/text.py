@@ -20,21 +20,24 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from core.net import parse_http_url
+from core.net import HOST_LABEL, parse_http_url
 
 # Regular-expression source, valid in Python and ECMA-262 alike, so that the OpenAPI patterns
 # state the very rules the validators apply.
 # C0 except tab, LF and CR; DEL; C1 (U+0085 is a line break too); lone surrogates.
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# Lone surrogates are refused too, but not named in the schema patterns: they are no Unicode
+# characters, and validators built on Rust or ICU regular expressions cannot compile them.
+_SURROGATES = r"\ud800-\udfff"
 _LINE_BREAKS = r"\t\n\r\u2028\u2029"
 _BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
 _ZERO_WIDTH = r"\u200b-\u200d\u2060\ufeff"
 _SINGLE_LINE = _CONTROL + _LINE_BREAKS
 _IN_NAMES = _SINGLE_LINE + _BIDI_CONTROLS + _ZERO_WIDTH
 
-_NOT_MULTI_LINE = re.compile(f"[{_CONTROL}]")
-_NOT_SINGLE_LINE = re.compile(f"[{_SINGLE_LINE}]")
-_NOT_IN_NAMES = re.compile(f"[{_IN_NAMES}]")
+_NOT_MULTI_LINE = re.compile(f"[{_CONTROL}{_SURROGATES}]")
+_NOT_SINGLE_LINE = re.compile(f"[{_SINGLE_LINE}{_SURROGATES}]")
+_NOT_IN_NAMES = re.compile(f"[{_IN_NAMES}{_SURROGATES}]")
 
 
 @dataclass(frozen=True)
@@ -147,9 +150,10 @@ PhoneText = Annotated[
     _single_line,
     _visible_without(_SINGLE_LINE),
 ]
-# An absolute http(s) URL as httpx parses it: printable ASCII, a host name of letters, digits,
-# dots and hyphens, an optional port (1-65535) and any path, query and fragment.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# An absolute http(s) URL as the server accepts it: printable ASCII, a host name (IP literals
+# are accepted too but not spelled out here), an optional port (1-65535) and any path, query
+# and fragment.
+_LABEL = HOST_LABEL
 _PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"  # noqa: E501
 HTTP_URL_PATTERN = rf"https?://{_LABEL}(?:\.{_LABEL})*{_PORT}(?:[/?#][\x21-\x7e]*)?"
 # Where a form was (page, referrer): an absolute http(s) URL, or "" for none.
@@ -166,10 +170,12 @@ WebhookUrl = Annotated[
     AfterValidator(_webhook_url),
     _Pattern(f"^{HTTP_URL_PATTERN}$"),
 ]
-# An exact email address to look up (a query filter).
+# An exact email address to look up (a query filter): no spaces or control characters.
+_EMAIL_PART = rf"[^\s@{_CONTROL}]+"
+_EMAIL_QUERY = f"^{_EMAIL_PART}@{_EMAIL_PART}$"
 EmailQuery = Annotated[
     str,
-    StringConstraints(min_length=3, max_length=320, pattern=r"^[^\s@]+@[^\s@]+$"),
+    StringConstraints(min_length=3, max_length=320, pattern=_EMAIL_QUERY),
     _single_line,
 ]
 

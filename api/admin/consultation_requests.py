@@ -26,6 +26,8 @@ from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
 from services import lead_admin
 
 router = APIRouter(prefix="/v1/admin/consultation-requests", tags=["admin: consultation requests"])
+# `{lead_id:uuid}` in the paths: only a UUID routes there, so `export.csv` is no lead id (a PATCH
+# to it is a 405 naming GET, not a 422 about a malformed id) and any other non-UUID is a 404.
 LeadId = Annotated[uuid.UUID, Path(description="The lead's id.")]
 AUTH_ERRORS = (401, 403)
 
@@ -133,7 +135,7 @@ def _stream(engine: Engine, ring: KeyRing, filters: lead_admin.LeadFilters) -> I
 
 
 @router.get(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="get_consultation_request",
     summary="Get a consultation request",
     response_model=ConsultationRequestPublic,
@@ -147,7 +149,7 @@ def get_consultation_request(
 
 
 @router.patch(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="update_consultation_request",
     summary="Update a consultation request's status or notes",
     response_model=ConsultationRequestPublic,
@@ -167,7 +169,7 @@ def update_consultation_request(
 
 
 @router.delete(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="erase_consultation_request",
     summary="Erase a consultation request's personal data",
     status_code=204,
