@@ -48,7 +48,7 @@ _HEADERS: dict[str, Json] = {
     "Idempotent-Replayed": {
         "description": "`true` when this answer replays an earlier request's "
         "(same `Idempotency-Key`).",
-        "schema": {"type": "string", "enum": ["true"]},
+        "schema": {"type": "string", "const": "true"},
     },
     "RateLimit-Limit": {
         "description": "Requests allowed in the current window (IETF RateLimit fields).",
