@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -32,7 +31,7 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 @pytest.fixture(scope="module")
-def spec(client) -> dict[str, Any]:
+def spec(client):
     return client.get("/openapi.json").json()
 
 
@@ -231,6 +230,19 @@ def _lead():
     return lead, personal
 
 
+def _article():
+    return SimpleNamespace(
+        id=uuid.uuid4(),
+        slug="iv-ketamine-for-ptsd",
+        locale="en",
+        title="IV ketamine for PTSD",
+        status="published",
+        revision=2,
+        published_at=datetime.now(UTC),
+        updated_at=datetime.now(UTC),
+    )
+
+
 def _envelope(event_type, data, mode, health):
     rendered = render(event_type, data, mode=mode, health=health, links=_links)
     return {"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": rendered}
@@ -249,16 +261,7 @@ def test_rendered_payloads_validate_against_the_documented_models(health):
         erased = erased_data(str(lead.id))
         LeadEvent.model_validate(_envelope(event_type, erased, PayloadMode.FULL, health))
         LeadEventThin.model_validate(_envelope(event_type, erased, PayloadMode.THIN, health))
-    article = SimpleNamespace(
-        id=uuid.uuid4(),
-        slug="iv-ketamine-for-ptsd",
-        locale="en",
-        title="IV ketamine for PTSD",
-        status="published",
-        revision=2,
-        published_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-    )
+    article = _article()
     for event_type in (EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UNPUBLISHED):
         data = article_data(article)
         ArticleEvent.model_validate(_envelope(event_type, data, PayloadMode.FULL, health))
