@@ -78,6 +78,28 @@ _PARAMETERS: dict[str, Json] = {
     },
     **SIGNATURE_HEADERS,
 }
+# What a created resource's id opens (OpenAPI links: clients and stateful fuzzing follow them).
+_ID = "$response.body#/id"
+_LINKS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
+    ("create_consultation_request", "201"): {
+        "GetConsultationRequest": ("get_consultation_request", "lead_id"),
+        "UpdateConsultationRequest": ("update_consultation_request", "lead_id"),
+        "EraseConsultationRequest": ("erase_consultation_request", "lead_id"),
+    },
+    ("create_webhook_endpoint", "201"): {
+        "GetWebhookEndpoint": ("get_webhook_endpoint", "endpoint_id"),
+        "UpdateWebhookEndpoint": ("update_webhook_endpoint", "endpoint_id"),
+        "DeleteWebhookEndpoint": ("delete_webhook_endpoint", "endpoint_id"),
+        "PauseWebhookEndpoint": ("pause_webhook_endpoint", "endpoint_id"),
+        "ResumeWebhookEndpoint": ("resume_webhook_endpoint", "endpoint_id"),
+        "RotateWebhookSecret": ("rotate_webhook_secret", "endpoint_id"),
+        "TestWebhookEndpoint": ("test_webhook_endpoint", "endpoint_id"),
+        "ListWebhookDeliveries": ("list_webhook_deliveries", "endpoint_id"),
+    },
+    ("test_webhook_endpoint", "202"): {
+        "RedeliverWebhook": ("redeliver_webhook", "delivery_id"),
+    },
+}
 _BAD_BODY: Json = {
     "description": "The body is not JSON text (or not UTF-8).",
     "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
@@ -182,6 +204,12 @@ def _responses(path: str, method: str, operation: Json) -> None:
         _headers(responses["201"], required=("Location",), optional=("Idempotent-Replayed", *_RATE))
     if "429" in responses:
         _headers(responses["429"], required=("Retry-After",), optional=_RATE)
+    for (operation_id, status), links in _LINKS.items():
+        if operation.get("operationId") == operation_id:
+            responses[status]["links"] = {
+                name: {"operationId": target, "parameters": {parameter: _ID}}
+                for name, (target, parameter) in links.items()
+            }
     operation["responses"] = dict(sorted(responses.items()))
 
 
