@@ -47,7 +47,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n auto
 
 # Schemathesis with every check (examples, coverage, fuzzing, stateful) against a real uvicorn
-# over a throwaway SQLite database, with a fixed seed; fails on any failure (~1.5 min).
+# over a throwaway SQLite database, with a fixed seed; fails on any failure (~2.5 min on 2 cores).
 fuzz: $(VENV)/.installed-dev
 	$(PY) -m scripts.fuzz_contract
 

@@ -30,7 +30,7 @@ from services.api_keys import SCOPES
 from tests.servers import uvicorn_process
 
 SEED = 20261129
-MAX_EXAMPLES = 100  # ~1.5 min on a shared 2-core machine
+MAX_EXAMPLES = 100  # ~2.5 min on a shared 2-core machine
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -119,6 +119,9 @@ def main() -> int:
                 options.workers,
                 "--header",
                 f"Authorization: Bearer {token}",
+                # Reproducible: nothing carried over from earlier runs.
+                "--generation-database",
+                "none",
                 "--suppress-health-check",
                 "too_slow",
                 *(
