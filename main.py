@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import articles, consultations, health, integrations, metrics, taxonomy
+from api import articles, consultations, health, integrations, metrics, openapi, taxonomy
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
@@ -32,8 +32,6 @@ from core.metrics import observe_request
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
-from schemas.common import Problem
-from schemas.webhooks import CrmEvent
 from services import content_state
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
@@ -134,7 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware, observe=observe_request if settings.metrics_enabled else None
     )
-    _register_schemas(app)
+    openapi.install(app)
+    app.state.allowed_methods = openapi.allowed_methods(app.openapi)
     stop_tracing = start_tracing("clinic-api", engine, app)
     return app
 
@@ -163,25 +162,6 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
         unsubscribe()
         stop.set()
         await task
-
-
-def _register_schemas(app: FastAPI) -> None:
-    """Name `Problem` and `CrmEvent` as components; routes refer to them by `$ref` only."""
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Problem, CrmEvent):
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(model_schema.pop("$defs", {}))
-            components[model.__name__] = model_schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -4,7 +4,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SessionDep
@@ -26,7 +26,11 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 
     def dependency(
         session: SessionDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # The scope is named in the operation's security requirement (OAS 3.1 allows role
+        # names for any scheme), so the contract says which scope each operation needs.
+        credentials: Annotated[
+            HTTPAuthorizationCredentials | None, Security(_bearer, scopes=[scope])
+        ],
     ) -> Principal:
         if credentials is None:
             raise UnauthorizedError("An API key is required: `Authorization: Bearer <key>`.")

@@ -73,7 +73,7 @@ class Pagination:
 async def get_pagination(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")] = 1,
     page_size: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (default 20, max 100).")
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 100).")
     ] = 20,
 ) -> Pagination:
     """Validated pagination; out-of-range values are a 422, never silently capped."""

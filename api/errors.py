@@ -60,15 +60,21 @@ def located(field: str) -> str:
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only.
+        allow = request.app.state.allowed_methods(request.url.path)
+        if allow:
+            headers["Allow"] = allow
     return problem_response(
         status=exc.status_code,
         title=_title(exc.status_code),
         code=_CODES.get(exc.status_code, "error"),
         detail=detail,
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 class HealthStatus(BaseModel):
     """Probe result."""
 
-    status: str
+    status: Readiness
     migration: str | None = None
 
 

@@ -24,10 +24,14 @@ async def raw_body(request: Request) -> bytes:
     summary="Receive a signed CRM event",
     response_model=CrmEventAck,
     openapi_extra={
+        "parameters": [
+            {"$ref": f"#/components/parameters/{name}"}
+            for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+        ],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CrmEvent"}}},
-        }
+        },
     },
     responses=problem_responses(401, 404, 409, 413, 422),
 )

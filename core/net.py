@@ -115,6 +115,10 @@ def client_ip(
 # Printable ASCII without the space: anything else must be percent-encoded, so no parser reads
 # the URL differently and no character in it can end a log line or an HTTP header.
 _URL_TEXT = re.compile(r"[\x21-\x7e]+")
+# A host name: dot-separated labels of letters, digits, hyphens and (as some hosts have)
+# underscores. schemas/text.py states the same form in the OpenAPI document.
+HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"{HOST_LABEL}(?:\.{HOST_LABEL})*")
 
 
 def parse_http_url(value: str) -> "httpx.URL":
@@ -135,6 +139,9 @@ def parse_http_url(value: str) -> "httpx.URL":
         raise ValueError("Not a valid URL.") from None
     if url.scheme not in ("http", "https") or not url.raw_host:
         raise ValueError("The URL must be absolute: http:// or https://, then a host.")
+    host = url.raw_host.decode("ascii")  # IDNA-encoded, as sent (`.host` decodes punycode)
+    if not _HOST_NAME.fullmatch(host) and parse_ip(host.strip("[]")) is None:
+        raise ValueError("The URL's host must be a host name or an IP address.")
     if port is not None and not 0 < port < 65536:
         raise ValueError("The URL's port must be between 1 and 65535.")
     return url

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from schemas.common import PageLinks, PageMeta
-from schemas.taxonomy import DisclaimerGroups, DisclaimerPublic, DisclaimerRef, TermRef
+from schemas.taxonomy import DisclaimerRefGroups, DisclaimerTextGroups, TermRef
 from schemas.vocabulary import SectionKind
 
 
@@ -97,7 +97,7 @@ class ArticleBase(BaseModel):
 class ArticleSummary(ArticleBase):
     """An article in a list: no section bodies, disclaimers without their text."""
 
-    disclaimers: DisclaimerGroups[DisclaimerRef]
+    disclaimers: DisclaimerRefGroups
 
 
 class ArticlePublic(ArticleBase):
@@ -106,7 +106,7 @@ class ArticlePublic(ArticleBase):
     sections: list[SectionPublic]
     references: list[Reference]
     json_ld: dict[str, Any] = Field(description="schema.org MedicalWebPage for the page head.")
-    disclaimers: DisclaimerGroups[DisclaimerPublic]
+    disclaimers: DisclaimerTextGroups
 
 
 class ArticleRef(BaseModel):
@@ -124,7 +124,7 @@ class SectionWithContext(SectionPublic):
 
     article: ArticleRef
     references: list[Reference]
-    disclaimers: DisclaimerGroups[DisclaimerPublic]
+    disclaimers: DisclaimerTextGroups
 
 
 class ArticleList(BaseModel):

@@ -4,7 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
 from schemas.text import (
     Honeypot,
@@ -13,18 +21,22 @@ from schemas.text import (
     Notes,
     PageUrl,
     PhoneText,
-    Text40,
     Text100,
     Text200,
+    Version,
 )
 from schemas.vocabulary import (
     LOCALE_PATTERN,
     ArticleSlug,
+    AuditAction,
     Channel,
     ContactMethod,
     LeadStatus,
     Slug,
 )
+
+# `<microseconds since the epoch>.<lead id as 32 hex digits>`: every such string is a position.
+LEAD_CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
 
 
 class _Input(BaseModel):
@@ -37,8 +49,8 @@ class ConsentIn(_Input):
     contact: Literal[True] = Field(
         description="Must be true: consent to be contacted about this request."
     )
-    sms: bool = Field(default=False, description="Separate opt-in to text messages.")
-    consent_version: Text40 = Field(
+    sms: StrictBool = Field(default=False, description="Separate opt-in to text messages.")
+    consent_version: Version = Field(
         description="The `version` from `GET /v1/consent-texts/current` that the form showed."
     )
 
@@ -47,7 +59,7 @@ class DisclaimerShownIn(_Input):
     """A disclaimer version the form displayed, as the article response named it."""
 
     key: Slug
-    version: int = Field(ge=1, le=1_000_000)
+    version: StrictInt = Field(ge=1, le=1_000_000)
 
 
 class SourceIn(_Input):
@@ -103,7 +115,17 @@ class ConsultationRequestCreate(_Input):
                     "channel": "web",
                 },
                 "website": "",
-            }
+            },
+            # Contact by SMS needs the SMS opt-in (checked again by the intake).
+            "if": {
+                "properties": {"preferred_contact_method": {"const": "sms"}},
+                "required": ["preferred_contact_method"],
+            },
+            "then": {
+                "properties": {
+                    "consent": {"properties": {"sms": {"const": True}}, "required": ["sms"]}
+                }
+            },
         },
     )
 
@@ -216,7 +238,7 @@ class AuditEntryPublic(BaseModel):
     id: int
     at: datetime
     api_key_id: uuid.UUID | None
-    action: str
+    action: AuditAction
     lead_id: uuid.UUID | None
     detail: dict[str, object]
 

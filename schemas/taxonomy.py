@@ -73,6 +73,14 @@ class DisclaimerGroups(BaseModel, Generic[D]):
     bottom: list[D]
 
 
+class DisclaimerRefGroups(DisclaimerGroups[DisclaimerRef]):
+    """Disclaimers without their text, grouped by where the page must show them."""
+
+
+class DisclaimerTextGroups(DisclaimerGroups[DisclaimerPublic]):
+    """Disclaimers with the text a reader must be shown, grouped by where the page shows them."""
+
+
 class ArticleLink(BaseModel):
     """A pointer to a published article, with the disclaimers it carries (without text)."""
 
@@ -80,7 +88,7 @@ class ArticleLink(BaseModel):
     locale: str
     title: str
     summary: str
-    disclaimers: DisclaimerGroups[DisclaimerRef]
+    disclaimers: DisclaimerRefGroups
 
 
 class TherapyDetail(TherapyPublic):

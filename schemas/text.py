@@ -6,21 +6,63 @@ can encode; other control characters, which forge log lines, CSV rows and header
 names, bidi overrides and zero-width characters, which make a name display as something else."""
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from core.net import parse_http_url
+from core.net import HOST_LABEL, parse_http_url
 
+# Regular-expression source, valid in Python and ECMA-262 alike, so that the OpenAPI patterns
+# state the very rules the validators apply.
 # C0 except tab, LF and CR; DEL; C1 (U+0085 is a line break too); lone surrogates.
-_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
-_LINE_BREAKS = "\t\n\r\u2028\u2029"
-_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_ZERO_WIDTH = "\u200b-\u200d\u2060\ufeff"
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# Lone surrogates are refused too, but not named in the schema patterns: they are no Unicode
+# characters, and validators built on Rust or ICU regular expressions cannot compile them.
+_SURROGATES = r"\ud800-\udfff"
+_LINE_BREAKS = r"\t\n\r\u2028\u2029"
+_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+_ZERO_WIDTH = r"\u200b-\u200d\u2060\ufeff"
+_SINGLE_LINE = _CONTROL + _LINE_BREAKS
+_IN_NAMES = _SINGLE_LINE + _BIDI_CONTROLS + _ZERO_WIDTH
 
-_NOT_MULTI_LINE = re.compile(f"[{_CONTROL}]")
-_NOT_SINGLE_LINE = re.compile(f"[{_CONTROL}{_LINE_BREAKS}]")
-_NOT_IN_NAMES = re.compile(f"[{_CONTROL}{_LINE_BREAKS}{_BIDI_CONTROLS}{_ZERO_WIDTH}]")
+_NOT_MULTI_LINE = re.compile(f"[{_CONTROL}{_SURROGATES}]")
+_NOT_SINGLE_LINE = re.compile(f"[{_SINGLE_LINE}{_SURROGATES}]")
+_NOT_IN_NAMES = re.compile(f"[{_IN_NAMES}{_SURROGATES}]")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """Adds `pattern` to a string's JSON schema (the validators next to it enforce the rule)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+def _without(excluded: str) -> _Pattern:
+    """Any string without these characters."""
+    return _Pattern(f"^[^{excluded}]*$")
+
+
+def _visible_without(excluded: str) -> _Pattern:
+    """At least one character that is neither whitespace nor excluded (what is left after
+    stripping is not empty), and none of the excluded ones."""
+    return _Pattern(f"^[^{excluded}]*[^\\s{excluded}][^{excluded}]*$")
 
 
 def strip_controls(text: str) -> str:
@@ -57,27 +99,98 @@ def _webhook_url(value: str) -> str:
 
 
 # One line, bounded where it is used (a query parameter's max_length).
-Line = Annotated[str, _single_line]
+Line = Annotated[str, _single_line, _without(_SINGLE_LINE)]
 # Free text on one line (utm values, a preferred time, a description).
-Text40 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), _single_line]
-Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), _single_line]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _single_line]
-Text500 = Annotated[str, StringConstraints(max_length=500), _single_line]
-# The trap field: kept as sent (not stripped), since any content at all marks a bot.
-Honeypot = Annotated[str, StringConstraints(max_length=200), _single_line]
-# Free text over several lines: tabs and line breaks allowed.
-Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), _multi_line]
-Notes = Annotated[str, StringConstraints(max_length=5000), _multi_line]
-# A person's name as they gave it.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _name]
-PhoneText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32), _single_line
+Text40 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=40),
+    _single_line,
+    _without(_SINGLE_LINE),
 ]
+Text100 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    _single_line,
+    _without(_SINGLE_LINE),
+]
+Text200 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    _single_line,
+    _without(_SINGLE_LINE),
+]
+Text500 = Annotated[str, StringConstraints(max_length=500), _single_line, _without(_SINGLE_LINE)]
+# A version label the client was handed (e.g. a consent text's): one line, not blank.
+Version = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    _single_line,
+    _visible_without(_SINGLE_LINE),
+]
+# The trap field: kept as sent (not stripped), since any content at all marks a bot.
+Honeypot = Annotated[str, StringConstraints(max_length=200), _single_line, _without(_SINGLE_LINE)]
+# Free text over several lines: tabs and line breaks allowed.
+Message = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    _multi_line,
+    _without(_CONTROL),
+]
+Notes = Annotated[str, StringConstraints(max_length=5000), _multi_line, _without(_CONTROL)]
+# A person's name as they gave it.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    _name,
+    _visible_without(_IN_NAMES),
+]
+PhoneText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
+    _single_line,
+    _visible_without(_SINGLE_LINE),
+]
+# An absolute http(s) URL as the server accepts it: printable ASCII, a host name (IP literals
+# are accepted too but not spelled out here), an optional port (1-65535) and any path, query
+# and fragment.
+_LABEL = HOST_LABEL
+_PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"  # noqa: E501
+HTTP_URL_PATTERN = rf"https?://{_LABEL}(?:\.{_LABEL})*{_PORT}(?:[/?#][\x21-\x7e]*)?"
 # Where a form was (page, referrer): an absolute http(s) URL, or "" for none.
 PageUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_http_url)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    AfterValidator(_http_url),
+    _Pattern(f"^(?:{HTTP_URL_PATTERN})?$"),
 ]
 # Where webhooks go: the service checks scheme, credentials and addresses on top.
 WebhookUrl = Annotated[
-    str, StringConstraints(min_length=8, max_length=2000), AfterValidator(_webhook_url)
+    str,
+    StringConstraints(min_length=8, max_length=2000),
+    AfterValidator(_webhook_url),
+    _Pattern(f"^{HTTP_URL_PATTERN}$"),
 ]
+# An exact email address to look up (a query filter): no spaces or control characters.
+_EMAIL_PART = rf"[^\s@{_CONTROL}]+"
+_EMAIL_QUERY = f"^{_EMAIL_PART}@{_EMAIL_PART}$"
+EmailQuery = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=320, pattern=_EMAIL_QUERY),
+    _single_line,
+]
+
+# RFC 3339 date-time with a zone: what `format: date-time` promises (no Unix timestamps).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError(
+            "must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z"
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]

@@ -129,6 +129,15 @@ class CrmEventType(StrEnum):
     STATUS_CHANGED = "consultation_request.status_changed"
 
 
+class CrmLeadStatus(StrEnum):
+    """The statuses a CRM may move a lead to (a subset of `LeadStatus`: never back to `new`)."""
+
+    CONTACTED = "contacted"
+    SCHEDULED = "scheduled"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+
 class AckStatus(StrEnum):
     """What became of an inbound event."""
 

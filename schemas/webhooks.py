@@ -2,14 +2,14 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from schemas.text import Notes, Text500, WebhookUrl
 from schemas.vocabulary import (
     AckStatus,
     CrmEventType,
+    CrmLeadStatus,
     DeliveryStatus,
     EndpointStatus,
     EventType,
@@ -32,7 +32,7 @@ class WebhookEndpointCreate(_Input):
     payload_mode: PayloadMode = Field(
         default=PayloadMode.FULL, description="`thin` sends ids and links only; `full` the record."
     )
-    include_health_data: bool = Field(
+    include_health_data: StrictBool = Field(
         default=False,
         description="Send therapies, conditions, message and source article/page. Off by default.",
     )
@@ -45,7 +45,7 @@ class WebhookEndpointUpdate(_Input):
     description: Text500 | None = None
     event_types: list[EventType] | None = None
     payload_mode: PayloadMode | None = None
-    include_health_data: bool | None = None
+    include_health_data: StrictBool | None = None
 
 
 class WebhookEndpointPublic(BaseModel):
@@ -54,7 +54,7 @@ class WebhookEndpointPublic(BaseModel):
     id: uuid.UUID
     url: str
     description: str
-    event_types: list[str]
+    event_types: list[EventType] = Field(description="Empty means every event type.")
     payload_mode: PayloadMode
     include_health_data: bool
     status: EndpointStatus
@@ -92,7 +92,7 @@ class WebhookDeliveryPublic(BaseModel):
 
     id: uuid.UUID
     event_id: uuid.UUID
-    event_type: str
+    event_type: str = Field(description="An `EventType`, or `ping` for a test delivery.")
     endpoint_id: uuid.UUID
     status: DeliveryStatus
     attempts: int
@@ -113,7 +113,7 @@ class CrmStatusChange(_Input):
     """The data of a `consultation_request.status_changed` event from the CRM."""
 
     id: uuid.UUID
-    status: Literal["contacted", "scheduled", "closed", "spam"]
+    status: CrmLeadStatus
     note: Notes | None = None
 
 

@@ -6,10 +6,11 @@ from sqlmodel import Session, col, select
 
 from db.models import Disclaimer
 from schemas.taxonomy import (
-    DisclaimerGroups,
     DisclaimerPublic,
     DisclaimerRef,
+    DisclaimerRefGroups,
     DisclaimerRule,
+    DisclaimerTextGroups,
     DisclaimerWithRule,
 )
 from schemas.vocabulary import Placement, RuleScope
@@ -57,17 +58,17 @@ def _full(d: Disclaimer) -> DisclaimerPublic:
     )
 
 
-def group_refs(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerRef]:
+def group_refs(disclaimers: Sequence[Disclaimer]) -> DisclaimerRefGroups:
     """Disclaimers without text, grouped by placement."""
-    return DisclaimerGroups[DisclaimerRef](
+    return DisclaimerRefGroups(
         top=[_ref(d) for d in disclaimers if d.placement == Placement.TOP],
         bottom=[_ref(d) for d in disclaimers if d.placement == Placement.BOTTOM],
     )
 
 
-def group_full(disclaimers: Sequence[Disclaimer]) -> DisclaimerGroups[DisclaimerPublic]:
+def group_full(disclaimers: Sequence[Disclaimer]) -> DisclaimerTextGroups:
     """Disclaimers with their text, grouped by placement."""
-    return DisclaimerGroups[DisclaimerPublic](
+    return DisclaimerTextGroups(
         top=[_full(d) for d in disclaimers if d.placement == Placement.TOP],
         bottom=[_full(d) for d in disclaimers if d.placement == Placement.BOTTOM],
     )

@@ -1,17 +1,14 @@
 """Staff access to leads: list, read, update, export and erase, each one audited."""
 
-import base64
-import binascii
 import csv
 import io
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col, select
 
@@ -19,7 +16,11 @@ from core.crypto import KeyRing
 from core.errors import ConflictError, ValidationFailedError
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from db.models import utcnow
-from schemas.leads import ConsultationRequestPublic, ConsultationRequestUpdate
+from schemas.leads import (
+    LEAD_CURSOR_PATTERN,
+    ConsultationRequestPublic,
+    ConsultationRequestUpdate,
+)
 from schemas.vocabulary import AuditAction, Channel, LeadStatus, TermKind
 from services import audit, lead_vault
 from services.lead_vault import Personal
@@ -27,6 +28,8 @@ from services.records import get_or_not_found
 from services.webhooks import outbox
 
 S = LeadStatus
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # Forward moves only; any open lead may be marked spam.
 TRANSITIONS: dict[LeadStatus, set[LeadStatus]] = {
     S.NEW: {S.CONTACTED, S.SCHEDULED, S.CLOSED, S.SPAM},
@@ -81,21 +84,20 @@ class LeadFilters:
 
 
 def encode_cursor(lead: ConsultationRequest) -> str:
-    """An opaque cursor pointing after `lead` in newest-first order."""
-    raw = orjson.dumps({"c": lead.created_at.isoformat(), "i": lead.id.hex})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """A cursor pointing after `lead` in newest-first order: `<microseconds since the epoch>.<id
+    as 32 hex digits>` (LEAD_CURSOR_PATTERN), so that every cursor of that form is a position."""
+    created = lead.created_at
+    if created.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
+        created = created.replace(tzinfo=UTC)
+    return f"{(created - _EPOCH) // _MICROSECOND}.{lead.id.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Parse a cursor; a tampered one fails validation on `cursor`."""
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created, lead_id = datetime.fromisoformat(data["c"]), uuid.UUID(str(data["i"]))
-    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise _invalid_cursor() from None
-    if created.tzinfo is None:  # a cursor we never issued
+    """Parse a cursor; one of another form fails validation on `cursor`."""
+    if not re.fullmatch(LEAD_CURSOR_PATTERN, cursor):
         raise _invalid_cursor()
-    return created, lead_id
+    micros, lead_id = cursor.split(".")
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(hex=lead_id)
 
 
 def _invalid_cursor() -> ValidationFailedError:

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 from sqlalchemy import Engine
 from starlette.responses import Response, StreamingResponse
 
@@ -16,16 +15,19 @@ from core.crypto import KeyRing
 from db.session import read_session
 from schemas.common import problem_responses
 from schemas.leads import (
+    LEAD_CURSOR_PATTERN,
     ConsultationRequestList,
     ConsultationRequestPublic,
     ConsultationRequestUpdate,
     CursorMeta,
 )
-from schemas.text import Line, Text200
+from schemas.text import EmailQuery, Instant
 from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
 from services import lead_admin
 
 router = APIRouter(prefix="/v1/admin/consultation-requests", tags=["admin: consultation requests"])
+# `{lead_id:uuid}` in the paths: only a UUID routes there, so `export.csv` is no lead id (a PATCH
+# to it is a 405 naming GET, not a 422 about a malformed id) and any other non-UUID is a 404.
 LeadId = Annotated[uuid.UUID, Path(description="The lead's id.")]
 AUTH_ERRORS = (401, 403)
 
@@ -34,23 +36,18 @@ def lead_filters(
     status: LeadStatus | None = None,
     # With a time zone: a naive time would mean a different instant on each server.
     created_after: Annotated[
-        AwareDatetime | None, Query(description="Inclusive, ISO-8601 with a time zone.")
+        Instant | None, Query(description="Inclusive, ISO-8601 with a time zone.")
     ] = None,
     created_before: Annotated[
-        AwareDatetime | None, Query(description="Exclusive, ISO-8601 with a time zone.")
+        Instant | None, Query(description="Exclusive, ISO-8601 with a time zone.")
     ] = None,
     therapy: Annotated[Slug | None, Query()] = None,
     condition: Annotated[Slug | None, Query()] = None,
     article: Annotated[ArticleSlug | None, Query(description="Source article slug.")] = None,
     channel: Channel | None = None,
     email: Annotated[
-        Line | None,
-        Query(
-            min_length=3,
-            max_length=320,
-            pattern=r"^[^\s@]+@[^\s@]+$",
-            description="Exact email address (matched through a keyed hash, never stored).",
-        ),
+        EmailQuery | None,
+        Query(description="Exact email address (matched through a keyed hash, never stored)."),
     ] = None,
 ) -> lead_admin.LeadFilters:
     """Filters shared by the list and the export."""
@@ -83,7 +80,7 @@ def list_consultation_requests(
     principal: LeadsRead,
     filters: Filters,
     cursor: Annotated[
-        Text200 | None, Query(max_length=200, description="From `meta.next_cursor`.")
+        str | None, Query(pattern=LEAD_CURSOR_PATTERN, description="From `meta.next_cursor`.")
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConsultationRequestList:
@@ -138,7 +135,7 @@ def _stream(engine: Engine, ring: KeyRing, filters: lead_admin.LeadFilters) -> I
 
 
 @router.get(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="get_consultation_request",
     summary="Get a consultation request",
     response_model=ConsultationRequestPublic,
@@ -152,7 +149,7 @@ def get_consultation_request(
 
 
 @router.patch(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="update_consultation_request",
     summary="Update a consultation request's status or notes",
     response_model=ConsultationRequestPublic,
@@ -172,7 +169,7 @@ def update_consultation_request(
 
 
 @router.delete(
-    "/{lead_id}",
+    "/{lead_id:uuid}",
     name="erase_consultation_request",
     summary="Erase a consultation request's personal data",
     status_code=204,

@@ -90,7 +90,9 @@ def test_get_and_status_transitions(staff):
     assert lead["phone"] == "+14155550132" and lead["status"] == "new"
     assert lead["disclaimer_versions"]
     assert c.get(f"{BASE}/{uuid.uuid4()}", headers=reader).status_code == 404
-    assert c.get(f"{BASE}/not-a-uuid", headers=reader).status_code == 422
+    assert c.get(f"{BASE}/not-a-uuid", headers=reader).status_code == 404
+    r = c.patch(f"{BASE}/export.csv", json={}, headers=writer)
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
     r = c.patch(
         f"{BASE}/{ids[0]}",
         json={"status": "contacted", "notes": "Left a voicemail"},

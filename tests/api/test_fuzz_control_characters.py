@@ -219,6 +219,8 @@ def _fuzz_operation(fuzzer: Fuzzer, spec: dict[str, Any], op: dict[str, Any]) ->
                     label=f"body.{leaf}={bad[:12]!r}",
                 )
     for param in op.get("parameters", []):
+        if "$ref" in param:  # shared parameters (If-None-Match, the signature headers)
+            param = spec["components"]["parameters"][param["$ref"].rsplit("/", 1)[-1]]
         for bad in BAD_VALUES:
             where, name = param["in"], param["name"]
             if where == "path":

@@ -58,7 +58,7 @@ def test_unknown_route_and_wrong_method_are_problems(client):
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "not_found" and r.json()["instance"] == "/v1/nothing-here"
     r = client.post("/v1/articles", json={})
-    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
     assert r.json()["code"] == "method_not_allowed"
 
 

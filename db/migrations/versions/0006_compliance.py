@@ -48,9 +48,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("consultationrequest") as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "disclaimers_reported", sa.JSON(), nullable=False, server_default=EMPTY_LIST
-            )
+            sa.Column("disclaimers_reported", sa.JSON(), nullable=False, server_default=EMPTY_LIST)
         )
 
 

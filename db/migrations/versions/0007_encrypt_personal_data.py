@@ -88,7 +88,9 @@ def _encrypt_existing(bind: sa.Connection) -> None:
         _seal_lead(bind, ring, lead)
     for endpoint in endpoints:
         endpoint_id = _uuid(endpoint["id"])
-        key_id, sealed = ring.seal_secret(endpoint["secret"], context=b"secret:" + endpoint_id.bytes)
+        key_id, sealed = ring.seal_secret(
+            endpoint["secret"], context=b"secret:" + endpoint_id.bytes
+        )
         previous = None
         if endpoint["previous_secret"]:
             previous = ring.seal_secret(
