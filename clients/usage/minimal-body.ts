@@ -1,8 +1,7 @@
 // Only the fields the API requires: the defaulted ones (preferred_contact_method, consent.sms,
-// source.channel) left out, as the API allows. openapi-typescript's default options make a
-// property with a `default` required when its schema is a component, so this fails tsc until
-// the spec stops declaring such defaults on request schemas (issue 14, item 3). make clients
-// reports it; CLIENTS_STRICT=1 makes it fatal.
+// source.channel) left out, as the API allows. openapi-typescript's default options would make
+// a property with a `default` required, so the spec states request defaults in descriptions
+// only (api/openapi.py); make clients fails if this stops type-checking.
 import type { Schemas } from "../typescript/index";
 
 export const minimal: Schemas["ConsultationRequestCreate"] = {
