@@ -37,8 +37,15 @@ _HEADERS: dict[str, Json] = {
         "schema": {"type": "string"},
     },
     "Vary": {
-        "description": "`Origin` when a CORS request comes from an allowed origin.",
+        "description": "`Accept-Encoding` on bodies sent compressed or compressible; `Origin` "
+        "when a CORS request comes from an allowed origin.",
         "schema": {"type": "string"},
+    },
+    "X-Request-ID": {
+        "description": "The request's id: the `X-Request-ID` the client sent when it is a "
+        "plausible id (1-128 of `A-Z a-z 0-9 . _ : + / = -`), else a new one. Quote it when "
+        "asking about a request; webhooks it caused carry it as `clinic-request-id`.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}$"},
     },
     "Location": {
         "description": "Where staff read the stored request: "
@@ -210,6 +217,8 @@ def _responses(path: str, method: str, operation: Json) -> None:
                 name: {"operationId": target, "parameters": {parameter: _ID}}
                 for name, (target, parameter) in links.items()
             }
+    for response in responses.values():
+        _headers(response, required=("X-Request-ID",), optional=())
     operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -118,3 +118,12 @@ def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage)
     assert _sample(pending, "clinic_outbox_oldest_pending_age_seconds") >= 0
     assert _sample(after, "clinic_outbox_pending_deliveries") == 0
     assert "/v1/articles/nope-nope" not in after  # paths never become labels
+
+
+def test_the_contract_names_the_request_id_on_every_response(client):
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                header = response.get("headers", {}).get("X-Request-ID")
+                assert header and header["required"], (method, path, status)
