@@ -19,6 +19,11 @@ def lead_path(lead_id: uuid.UUID | str) -> str:
     return f"/v1/admin/consultation-requests/{lead_id}"
 
 
+def webhook_endpoint_path(endpoint_id: uuid.UUID | str) -> str:
+    """Where an integrator reads (and changes) one webhook endpoint."""
+    return f"/v1/admin/webhook-endpoints/{endpoint_id}"
+
+
 def article_path(slug: str, locale: str) -> str:
     """Where the public reads one article in one locale."""
     return f"/v1/articles/{slug}?{urlencode({'locale': locale})}"

@@ -48,8 +48,8 @@ _HEADERS: dict[str, Json] = {
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}$"},
     },
     "Location": {
-        "description": "Where staff read the stored request: "
-        "`/v1/admin/consultation-requests/{id}`.",
+        "description": "Where the created resource is read: "
+        "`/v1/admin/consultation-requests/{id}` or `/v1/admin/webhook-endpoints/{id}`.",
         "schema": {"type": "string"},
     },
     "Idempotent-Replayed": {
@@ -209,6 +209,8 @@ def _responses(path: str, method: str, operation: Json) -> None:
         responses.setdefault("400", _BAD_BODY)
     if path == "/v1/consultation-requests" and method == "post":
         _headers(responses["201"], required=("Location",), optional=("Idempotent-Replayed", *_RATE))
+    if path == "/v1/admin/webhook-endpoints" and method == "post":
+        _headers(responses["201"], required=("Location",), optional=())
     if "429" in responses:
         _headers(responses["429"], required=("Retry-After",), optional=_RATE)
     for (operation_id, status), links in _LINKS.items():

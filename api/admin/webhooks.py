@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from api.auth import WebhooksManage, require_webhooks_manage
 from api.deps import KeyRingDep, SessionDep, SettingsDep
+from api.links import webhook_endpoint_path
 from schemas.common import problem_responses
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import (
@@ -49,6 +50,7 @@ def _with_secret(endpoint: object, secret: str) -> WebhookEndpointWithSecret:
     responses=problem_responses(401, 403, 415, 422),
 )
 def create_webhook_endpoint(
+    response: Response,
     session: SessionDep,
     ring: KeyRingDep,
     settings: SettingsDep,
@@ -64,6 +66,7 @@ def create_webhook_endpoint(
         ring=ring,
         actor=principal,
     )
+    response.headers["Location"] = webhook_endpoint_path(endpoint.id)
     return _with_secret(endpoint, secret)
 
 

@@ -60,6 +60,8 @@ def _make_due(db) -> None:
 def subscribe(c, manage, receiver, **fields):
     r = c.post(HOOKS, json={"url": receiver.url, **fields}, headers=manage)
     assert r.status_code == 201, r.text
+    assert r.headers["location"] == f"{HOOKS}/{r.json()['id']}"
+    assert c.get(r.headers["location"], headers=manage).json()["id"] == r.json()["id"]
     receiver.secrets.append(r.json()["secret"])
     return r.json()
 
