@@ -14,7 +14,7 @@ from core.crypto import encode_key, key_ring, new_key
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db.session import make_engine, read_session, unit_of_work
-from schemas.vocabulary import ApiKeyState, AuditAction, LeadStatus
+from schemas.vocabulary import ApiKeyState, AuditAction, HiddenLeads, LeadStatus
 from services import api_keys, audit
 
 # Heavier modules (Alembic, the content pipeline, the dispatcher, uvicorn) are imported inside
@@ -151,14 +151,19 @@ def revoke_api_key(
 def export_leads(
     out: Annotated[Path, typer.Option(help="CSV file to write (it holds personal data).")],
     status: Annotated[LeadStatus | None, typer.Option(help="Only leads with this status.")] = None,
+    include: Annotated[
+        list[HiddenLeads] | None,
+        typer.Option(help="Also export spam or erased (tombstone) leads; repeat for both."),
+    ] = None,
 ) -> None:
-    """Write leads to a CSV file; the export is audited like one made over the API."""
+    """Write leads to a CSV file (spam and erased ones only when included); the export is
+    audited like one made over the API."""
     from services import lead_admin
 
     settings = get_settings()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
-    filters = lead_admin.LeadFilters(status=status)
+    filters = lead_admin.LeadFilters(status=status, include=frozenset(include or ()))
     with unit_of_work(engine) as session:
         lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
     # The file holds personal data: readable by its owner only.

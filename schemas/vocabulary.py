@@ -69,6 +69,16 @@ class LeadStatus(StrEnum):
     SPAM = "spam"
 
 
+class HiddenLeads(StrEnum):
+    """Leads staff lists and exports leave out unless asked to include them (`include=`)."""
+
+    SPAM = "spam"
+    ERASED = "erased"
+
+
+INCLUDE_PATTERN = r"^(spam|erased)(,(spam|erased))?$"
+
+
 class ContactMethod(StrEnum):
     """How the person prefers to be contacted."""
 

@@ -21,7 +21,7 @@ from schemas.leads import (
     ConsultationRequestPublic,
     ConsultationRequestUpdate,
 )
-from schemas.vocabulary import AuditAction, Channel, LeadStatus, TermKind
+from schemas.vocabulary import AuditAction, Channel, HiddenLeads, LeadStatus, TermKind
 from services import audit, lead_vault
 from services.lead_vault import Personal
 from services.records import get_or_not_found
@@ -73,13 +73,23 @@ class LeadFilters:
     article: str | None = None
     channel: Channel | None = None
     email: str | None = None  # matched through the blind index; never audited or logged
+    # Spam and erased leads are left out unless named here (or asked for: status=spam).
+    include: frozenset[HiddenLeads] = frozenset()
 
     def audit_detail(self) -> dict[str, Any]:
         """The filters as JSON-safe values (an email filter only as `true`)."""
         return {
-            k: (True if k == "email" else v.isoformat() if isinstance(v, datetime) else v)
+            k: (
+                True
+                if k == "email"
+                else v.isoformat()
+                if isinstance(v, datetime)
+                else sorted(v)
+                if isinstance(v, frozenset)
+                else v
+            )
             for k, v in asdict(self).items()
-            if v is not None
+            if v is not None and v != frozenset()
         }
 
 
@@ -114,6 +124,10 @@ def _where(filters: LeadFilters, ring: KeyRing) -> list[Any]:
         conditions.append(col(lead.email_index).in_(indexes))
     if filters.status:
         conditions.append(col(lead.status) == filters.status)
+    elif HiddenLeads.SPAM not in filters.include:
+        conditions.append(col(lead.status) != LeadStatus.SPAM)
+    if HiddenLeads.ERASED not in filters.include:
+        conditions.append(col(lead.erased_at).is_(None))
     if filters.created_after:
         conditions.append(col(lead.created_at) >= filters.created_after)
     if filters.created_before:

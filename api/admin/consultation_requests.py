@@ -22,7 +22,14 @@ from schemas.leads import (
     CursorMeta,
 )
 from schemas.text import EmailQuery, Instant
-from schemas.vocabulary import ArticleSlug, Channel, LeadStatus, Slug
+from schemas.vocabulary import (
+    INCLUDE_PATTERN,
+    ArticleSlug,
+    Channel,
+    HiddenLeads,
+    LeadStatus,
+    Slug,
+)
 from services import lead_admin
 
 router = APIRouter(prefix="/v1/admin/consultation-requests", tags=["admin: consultation requests"])
@@ -49,6 +56,14 @@ def lead_filters(
         EmailQuery | None,
         Query(description="Exact email address (matched through a keyed hash, never stored)."),
     ] = None,
+    include: Annotated[
+        str | None,
+        Query(
+            pattern=INCLUDE_PATTERN,
+            description="Also list what is left out by default: `spam`, `erased` (tombstones), "
+            "or `spam,erased`. (`status=spam` lists spam alone.)",
+        ),
+    ] = None,
 ) -> lead_admin.LeadFilters:
     """Filters shared by the list and the export."""
     return lead_admin.LeadFilters(
@@ -60,6 +75,7 @@ def lead_filters(
         article=article,
         channel=channel,
         email=email,
+        include=frozenset(HiddenLeads(v) for v in include.split(",")) if include else frozenset(),
     )
 
 

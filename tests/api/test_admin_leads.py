@@ -158,7 +158,32 @@ def test_erasure_scrubs_personal_data_and_keeps_a_tombstone(staff):
     assert c.delete(f"{BASE}/{ids[0]}", headers=writer).status_code == 204
     erased_patch = c.patch(f"{BASE}/{ids[0]}", json={"status": "closed"}, headers=writer)
     assert erased_patch.status_code == 409
-    assert "Ana" not in c.get(f"{BASE}/export.csv", headers=reader).text.split(ids[0])[1][:200]
+    assert ids[0] not in c.get(f"{BASE}/export.csv", headers=reader).text  # left out by default
+    export = c.get(f"{BASE}/export.csv?include=erased", headers=reader).text
+    assert "Ana" not in export.split(ids[0])[1][:200]  # the tombstone, when asked for
+    listed = c.get(f"{BASE}", headers=reader).json()["data"]
+    assert ids[0] not in [lead["id"] for lead in listed]
+    with_erased = c.get(f"{BASE}?include=erased", headers=reader).json()["data"]
+    assert ids[0] in [lead["id"] for lead in with_erased]
+
+
+def test_spam_is_left_out_of_lists_and_exports_unless_asked_for(staff):
+    c, reader, writer, ids = staff
+    assert c.patch(f"{BASE}/{ids[1]}", json={"status": "spam"}, headers=writer).status_code == 200
+
+    def listed(query: str = "") -> list[str]:
+        r = c.get(f"{BASE}{query}", headers=reader)
+        assert r.status_code == 200, r.text
+        return [lead["id"] for lead in r.json()["data"]]
+
+    assert ids[1] not in listed()
+    assert ids[1] in listed("?include=spam") and ids[1] in listed("?include=spam,erased")
+    assert listed("?status=spam") == [ids[1]]
+    assert ids[1] not in c.get(f"{BASE}/export.csv", headers=reader).text
+    assert ids[1] in c.get(f"{BASE}/export.csv?include=spam", headers=reader).text
+    for bad in ("everything", "spam,", "spam;erased", "erased,erased,spam"):
+        r = c.get(f"{BASE}?include={bad}", headers=reader)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.include", bad
 
 
 def test_every_read_change_export_and_erasure_is_audited(staff):
