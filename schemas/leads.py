@@ -116,24 +116,43 @@ class ConsultationRequestCreate(_Input):
                 },
                 "website": "",
             },
-            # Contact by SMS needs the SMS opt-in (checked again by the intake).
-            "if": {
-                "properties": {"preferred_contact_method": {"const": "sms"}},
-                "required": ["preferred_contact_method"],
-            },
-            "then": {
-                "properties": {
-                    "consent": {"properties": {"sms": {"const": True}}, "required": ["sms"]}
-                }
-            },
+            # Checked again by the intake, which answers every problem in one 422.
+            "allOf": [
+                {  # contact by SMS needs the SMS opt-in
+                    "if": {
+                        "properties": {"preferred_contact_method": {"const": "sms"}},
+                        "required": ["preferred_contact_method"],
+                    },
+                    "then": {
+                        "properties": {
+                            "consent": {
+                                "properties": {"sms": {"const": True}},
+                                "required": ["sms"],
+                            }
+                        }
+                    },
+                },
+                {  # a phone number, unless contact is by email (the default is phone)
+                    "if": {
+                        "properties": {"preferred_contact_method": {"const": "email"}},
+                        "required": ["preferred_contact_method"],
+                    },
+                    "else": {
+                        "properties": {"phone": {"type": "string"}},
+                        "required": ["phone"],
+                    },
+                },
+            ],
         },
     )
 
     first_name: Name
     last_name: Name
     email: EmailStr = Field(max_length=320)
-    phone: PhoneText = Field(
-        description="Any common format; national numbers use the clinic's default region."
+    phone: PhoneText | None = Field(
+        default=None,
+        description="Any common format; national numbers use the clinic's default region. "
+        "Required unless `preferred_contact_method` is `email`.",
     )
     preferred_contact_method: ContactMethod = ContactMethod.PHONE
     preferred_time: Text100 | None = None
@@ -153,7 +172,8 @@ class ConsultationRequestReceipt(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: uuid.UUID
-    status: Literal["received"] = "received"
+    # The staff and webhook vocabulary: a request is `new` when it is received.
+    status: Literal[LeadStatus.NEW] = LeadStatus.NEW
     created_at: datetime
 
 

@@ -60,12 +60,20 @@ def _known(session: Session, model: type[Therapy] | type[Condition], slugs: list
 
 def _validate(
     session: Session, data: ConsultationRequestCreate, ctx: SubmissionContext
-) -> tuple[str, str, list[dict[str, object]]]:
+) -> tuple[str | None, str, list[dict[str, object]]]:
     """Checks that need the database or settings; raises one 422 listing every problem."""
     errors: list[dict[str, str]] = []
-    phone = normalize_phone(data.phone, ctx.default_region)
-    if phone is None:
+    phone = None if data.phone is None else normalize_phone(data.phone, ctx.default_region)
+    if data.phone is not None and phone is None:
         errors.append(_error("phone", "invalid_phone", "Not a valid phone number."))
+    elif phone is None and data.preferred_contact_method != ContactMethod.EMAIL:
+        errors.append(
+            _error(
+                "phone",
+                "phone_required",
+                f"A phone number is needed to be contacted by {data.preferred_contact_method}.",
+            )
+        )
     if data.preferred_contact_method == ContactMethod.SMS and not data.consent.sms:
         errors.append(
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
@@ -108,7 +116,7 @@ def _validate(
     errors += _unknown_disclaimers(session, data)
     if errors:
         raise ValidationFailedError(errors)
-    assert phone is not None and consent_row is not None
+    assert consent_row is not None
     return (
         phone,
         consent_row.text + ("\n\n" + consent_row.sms_text if data.consent.sms else ""),
