@@ -225,6 +225,10 @@ def worker() -> None:
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
     dispatcher = Dispatcher(engine, config)
     stop_tracing = start_tracing("clinic-worker", engine)
+    if settings.metrics_enabled and settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_address)
 
     async def main() -> None:
         stop = asyncio.Event()

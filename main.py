@@ -28,7 +28,6 @@ from api.tracing import start_tracing
 from core.config import Settings, get_settings
 from core.crypto import KeyRing, key_ring
 from core.logging import configure_logging
-from core.metrics import observe_request
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
@@ -130,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
-        RequestContextMiddleware, observe=observe_request if settings.metrics_enabled else None
+        RequestContextMiddleware, observe=metrics.observe if settings.metrics_enabled else None
     )
     openapi.install(app)
     app.state.allowed_methods = openapi.allowed_methods(app.openapi)

@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from core.metrics import exposition
+from core.metrics import exposition, observe_lead, observe_request
 from db.session import read_session
+from schemas.vocabulary import LeadOutcome
 from services.webhooks import deliveries
 
 router = APIRouter(include_in_schema=False)
@@ -45,3 +46,15 @@ async def metrics(request: Request) -> Response:
     collector = OutboxCollector(request.app.state.engine)
     body = await run_in_threadpool(exposition, collector)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+_INTAKE = ("POST", "/v1/consultation-requests")
+_REFUSALS = {422: LeadOutcome.INVALID, 429: LeadOutcome.RATE_LIMITED}
+
+
+def observe(method: str, route: str | None, status: int, seconds: float) -> None:
+    """The request observer (RequestContextMiddleware): every request, and lead intake's
+    refusals, which are answered before its route runs (validation, rate limit, body cap)."""
+    observe_request(method, route, status, seconds)
+    if (method, route) == _INTAKE and status >= 400:
+        observe_lead(_REFUSALS.get(status, LeadOutcome.REFUSED))

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -62,7 +63,11 @@ def start_tracing(service_name: str, engine: Engine, app: FastAPI | None = None)
     # engine events it hooks are unchanged there (tests/e2e/test_tracing.py sees the spans).
     sql.instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
     http = HTTPXClientInstrumentor()
-    http.instrument(tracer_provider=provider)
+    http.instrument(
+        tracer_provider=provider,
+        request_hook=_client_origin_only,
+        async_request_hook=_async_client_origin_only,
+    )
     log.info("tracing on", extra={"exporter": "otlp/http"})
 
     def shutdown() -> None:
@@ -75,11 +80,44 @@ def start_tracing(service_name: str, engine: Engine, app: FastAPI | None = None)
     return shutdown
 
 
+# Where the instrumentations put a URL or its query, in the old and the stable HTTP semantic
+# conventions (OTEL_SEMCONV_STABILITY_OPT_IN=http or http/dup selects the stable names).
+_URL_KEYS = ("http.url", "url.full")
+_TARGET_KEYS = ("http.target",)
+_QUERY_KEYS = ("url.query",)
+
+
 def _without_query(span: Any, scope: dict[str, Any]) -> None:
     """Request spans name the path, never the query: it may hold an email (`?email=`)."""
     if span is None or not span.is_recording():
         return
     path = scope.get("path", "")
     host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
-    span.set_attribute("http.target", path)
-    span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{host}{path}")
+    _scrub(span, f"{scope.get('scheme', 'http')}://{host}{path}", path)
+
+
+def _client_origin_only(span: Any, request: Any) -> None:
+    """Webhook send spans name the endpoint's origin only: its path or query may carry a
+    token (`/hook/<secret>`, `?token=`)."""
+    if span is None or not span.is_recording() or not isinstance(request.url, httpx.URL):
+        return
+    url = request.url
+    _scrub(span, f"{url.scheme}://{url.host}{'' if url.port is None else f':{url.port}'}", "")
+
+
+async def _async_client_origin_only(span: Any, request: Any) -> None:
+    _client_origin_only(span, request)
+
+
+def _scrub(span: Any, url: str, path: str) -> None:
+    """Overwrite whichever URL attributes the span carries with their query-free forms."""
+    present = getattr(span, "attributes", None) or {}
+    for key in _URL_KEYS:
+        if key in present:
+            span.set_attribute(key, url + path if path else url)
+    for key in _TARGET_KEYS:
+        if key in present:
+            span.set_attribute(key, path)
+    for key in _QUERY_KEYS:
+        if key in present:
+            span.set_attribute(key, "")

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     # GET /metrics (Prometheus). Off by default: it tells anyone who asks how busy we are.
     metrics_enabled: bool = False
+    # `cli worker` has no HTTP server of its own: with metrics enabled and a port set, it
+    # serves its delivery metrics there (one port per worker process).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_address: str = "127.0.0.1"
     # `serve` migrates and imports the content before it serves. Off where a one-shot migrate
     # job does it (compose.yaml): replicas then never run migrations themselves.
     auto_migrate: bool = True

@@ -173,6 +173,10 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "json") -> No
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
+    # httpx logs every request with its full URL: a webhook URL may carry a token in its path
+    # or query. The dispatcher writes its own line per delivery, without the URL.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -40,17 +40,18 @@ DISPATCH_LAG = Histogram(
     buckets=_LAG_BUCKETS,
 )
 
-# Routes that matched nothing share one label, so random paths cannot grow the label set.
+# Routes that matched nothing share one label, and so do methods we do not serve: nothing a
+# client sends can grow the label set.
 UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"})
 
 
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    """Count one answered request (and, for lead intake, its refusals)."""
+    """Count one answered request."""
     label = route or UNMATCHED
-    REQUESTS.labels(method, label, str(status)).inc()
-    REQUEST_SECONDS.labels(method, label).observe(seconds)
-    if route == "/v1/consultation-requests" and method == "POST" and status >= 400:
-        LEADS.labels(LeadOutcome.for_refusal(status)).inc()
+    verb = method if method in _METHODS else "other"
+    REQUESTS.labels(verb, label, str(status)).inc()
+    REQUEST_SECONDS.labels(verb, label).observe(seconds)
 
 
 def observe_cache(hit: bool) -> None:
@@ -59,7 +60,7 @@ def observe_cache(hit: bool) -> None:
 
 
 def observe_lead(outcome: LeadOutcome) -> None:
-    """Count one accepted consultation request (new, spam or replayed)."""
+    """Count one consultation request by what became of it."""
     LEADS.labels(outcome).inc()
 
 

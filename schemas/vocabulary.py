@@ -211,11 +211,6 @@ class LeadOutcome(StrEnum):
     RATE_LIMITED = "rate_limited"
     REFUSED = "refused"  # not JSON, too large, a conflicting Idempotency-Key
 
-    @classmethod
-    def for_refusal(cls, status: int) -> "LeadOutcome":
-        """The outcome an error status stands for."""
-        return {422: cls.INVALID, 429: cls.RATE_LIMITED}.get(status, cls.REFUSED)
-
 
 class DeliveryOutcome(StrEnum):
     """What one webhook delivery attempt came to (a metrics label)."""

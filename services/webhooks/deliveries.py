@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import ConflictError
 from db.models import as_utc, utcnow
-from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
 from services import audit
@@ -139,12 +139,18 @@ class Backlog:
 
 
 def backlog(*, session: Session, now: datetime | None = None) -> Backlog:
-    """The outbox backlog: pending deliveries and the age of the oldest one's event."""
+    """The outbox backlog: deliveries to active endpoints still to send, and the age of the
+    oldest one's event."""
     count, oldest = session.exec(
         select(func.count(), func.min(WebhookEvent.created_at))
         .select_from(WebhookDelivery)
         .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
-        .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            # a paused or disabled endpoint's deliveries wait on purpose: not a backlog
+            WebhookEndpoint.status == EndpointStatus.ACTIVE,
+        )
     ).one()
     if oldest is None:
         return Backlog(0, 0.0)

@@ -217,3 +217,15 @@ def test_every_read_change_export_and_erasure_is_audited(staff):
     ).json()
     assert [e["action"] for e in one["data"] + rest["data"]] == ["lead.update", "lead.read"]
     assert c.get("/v1/admin/audit").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z"]
+)
+def test_a_time_at_the_edge_of_the_calendar_is_a_422_or_an_answer_never_a_500(staff, when):
+    c, reader, _, _ = staff
+    for path in (BASE, f"{BASE}/export.csv"):
+        r = c.get(path, params={"created_after": when}, headers=reader)
+        assert r.status_code in (200, 422), (path, when, r.status_code)
+        if "+14:00" in when or "-14:00" in when:
+            assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.created_after"

@@ -92,9 +92,10 @@ def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage)
         )
         assert ok.status_code == 201
         pending = c.get("/metrics").text
-        assert c.post(
+        replayed = c.post(
             "/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "k1"}
-        ).status_code in (201, 429)
+        )
+        assert replayed.status_code == 201 and replayed.headers["idempotent-replayed"] == "true"
         assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 429
         assert drain(c.app) == 1
     after = c.get("/metrics").text
@@ -111,6 +112,7 @@ def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage)
     assert grew("clinic_response_cache_lookups_total", result="miss") >= 1
     assert grew("clinic_leads_total", outcome="invalid") == 1
     assert grew("clinic_leads_total", outcome="accepted") == 1
+    assert grew("clinic_leads_total", outcome="replay") == 1
     assert grew("clinic_leads_total", outcome="rate_limited") >= 1
     assert grew("clinic_webhook_deliveries_total", outcome="delivered") == 1
     assert grew("clinic_webhook_dispatch_lag_seconds_count") == 1
@@ -127,3 +129,34 @@ def test_the_contract_names_the_request_id_on_every_response(client):
             for status, response in operation["responses"].items():
                 header = response.get("headers", {}).get("X-Request-ID")
                 assert header and header["required"], (method, path, status)
+
+
+def test_metric_labels_stay_bounded_and_head_keeps_its_route(metered):
+    c = metered
+    before = c.get("/metrics").text
+    assert c.head("/v1/articles/iv-ketamine-for-ptsd").status_code == 200
+    assert c.head("/v1/therapies").status_code == 200
+    for verb in ("PROPFIND", "BREW"):
+        assert c.request(verb, "/v1/therapies").status_code == 405
+    after = c.get("/metrics").text
+    assert (
+        _sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/therapies")
+        - (_sample(before, "clinic_http_requests_total", method="HEAD", route="/v1/therapies"))
+        == 1
+    )
+    assert _sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/articles/{slug}")
+    assert "PROPFIND" not in after and "BREW" not in after
+    assert _sample(after, "clinic_http_requests_total", method="other", status="405") >= 2
+
+
+def test_a_paused_endpoint_is_no_backlog(metered, manage):  # noqa: F811
+    c = metered
+    with serve_receiver(Receiver()) as receiver:
+        endpoint = subscribe(c, manage, receiver)
+        paused = c.post(f"/v1/admin/webhook-endpoints/{endpoint['id']}/pause", headers=manage)
+        assert paused.status_code == 200, paused.text
+        assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
+        assert _sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 0
+        resumed = c.post(f"/v1/admin/webhook-endpoints/{endpoint['id']}/resume", headers=manage)
+        assert resumed.status_code == 200
+        assert _sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 1

@@ -12,6 +12,7 @@ import pytest
 from core.config import PROJECT_ROOT
 from db.migrate import current_revision, head_revision
 from tests.servers import ServerProcess, serving
+from tests.waiting import eventually
 
 
 def _run(args: list[str], database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -177,22 +178,32 @@ def test_serve_leaves_the_schema_alone_when_auto_migrate_is_off(database, tmp_pa
 def test_metrics_add_up_every_worker_of_a_multi_worker_server(seeded, tmp_path):
     """`serve --workers 2`: whichever worker answers the scrape, it counts every worker's
     requests (prometheus-client's multiprocess mode)."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
     env = {
         **os.environ,
         "CLINIC_DATABASE_URL": seeded.url,
         "CLINIC_AUTO_MIGRATE": "false",
         "CLINIC_METRICS_ENABLED": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = ServerProcess(
         lambda port: [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers", "2"],
         env=env,
         log_path=tmp_path / "serve.log",
     )
-    with serving([server]) as [base], httpx.Client(base_url=base) as http:
-        for _ in range(40):  # new connections: the kernel spreads them over both workers
-            assert httpx.get(f"{base}/v1/therapies").status_code == 200
-        scrapes = [http.get("/metrics").text for _ in range(4)]
+    sent = 0
+    with serving([server]) as [base]:
+
+        def both_workers_answered() -> bool:
+            nonlocal sent
+            for _ in range(10):  # new connections: the kernel spreads them over both workers
+                assert httpx.get(f"{base}/v1/therapies").status_code == 200
+                sent += 1
+            return len(list(folder.glob("counter_*.db"))) >= 2
+
+        eventually(both_workers_answered, timeout=60, what="for both workers to answer")
+        scrapes = [httpx.get(f"{base}/metrics").text for _ in range(4)]
     for text in scrapes:
         line = next(
             line
@@ -200,4 +211,4 @@ def test_metrics_add_up_every_worker_of_a_multi_worker_server(seeded, tmp_path):
             if line.startswith("clinic_http_requests_total{")
             and 'route="/v1/therapies"' in line
         )
-        assert float(line.rsplit(" ", 1)[1]) == 40, line
+        assert float(line.rsplit(" ", 1)[1]) == sent, line

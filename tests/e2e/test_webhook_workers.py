@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from sqlmodel import Session, col, select
 
 from core.config import PROJECT_ROOT
@@ -17,6 +18,7 @@ from schemas.webhooks import WebhookEndpointCreate
 from services.leads import SubmissionContext, create_lead
 from services.webhooks import endpoints
 from tests.conftest import lead_body
+from tests.servers import free_port
 from tests.vault_helpers import ring
 from tests.waiting import eventually
 from tests.webhook_receiver import Receiver, serve_receiver
@@ -46,7 +48,7 @@ def _prepare(db, receiver: Receiver, leads: int) -> None:
     engine.dispose()
 
 
-def _worker(db, log: Path) -> subprocess.Popen[bytes]:
+def _worker(db, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CLINIC_DATABASE_URL": db.url,
@@ -55,6 +57,7 @@ def _worker(db, log: Path) -> subprocess.Popen[bytes]:
         "CLINIC_WEBHOOK_LEASE_MARGIN_SECONDS": "1",
         "CLINIC_WEBHOOK_BATCH_SIZE": "5",
         "CLINIC_WEBHOOK_POLL_SECONDS": "0.1",
+        **extra,
     }
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -134,3 +137,24 @@ def test_two_workers_deliver_each_event_once(seeded, tmp_path):
     assert statuses == {"succeeded"}
     texts = [log.read_text() for log in logs]
     assert all('"event":"webhook delivery"' in text for text in texts), "both workers took a share"
+
+
+def test_a_worker_serves_its_delivery_metrics_when_given_a_port(seeded, tmp_path):
+    port = free_port()
+    env = {"CLINIC_METRICS_ENABLED": "true", "CLINIC_WORKER_METRICS_PORT": str(port)}
+    with serve_receiver(Receiver()) as receiver:
+        _prepare(seeded, receiver, leads=3)
+        worker = _worker(seeded, tmp_path / "worker.log", **env)
+        try:
+            receiver.wait_for(lambda r: len(r.unique()) == 3, timeout=60)
+
+            def counted() -> bool:
+                try:
+                    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                except httpx.HTTPError:
+                    return False
+                return 'clinic_webhook_deliveries_total{outcome="delivered"} 3.0' in text
+
+            eventually(counted, timeout=30, what="for the worker's metrics")
+        finally:
+            _stop(worker)
