@@ -93,7 +93,7 @@ def _without_query(span: Any, scope: dict[str, Any]) -> None:
         return
     path = scope.get("path", "")
     host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
-    _scrub(span, f"{scope.get('scheme', 'http')}://{host}{path}", path)
+    _scrub(span, f"{scope.get('scheme', 'http')}://{host}", path)
 
 
 def _client_origin_only(span: Any, request: Any) -> None:
@@ -109,12 +109,12 @@ async def _async_client_origin_only(span: Any, request: Any) -> None:
     _client_origin_only(span, request)
 
 
-def _scrub(span: Any, url: str, path: str) -> None:
-    """Overwrite whichever URL attributes the span carries with their query-free forms."""
+def _scrub(span: Any, origin: str, path: str) -> None:
+    """Overwrite whichever URL attributes the span carries with `origin` + `path` (no query)."""
     present = getattr(span, "attributes", None) or {}
     for key in _URL_KEYS:
         if key in present:
-            span.set_attribute(key, url + path if path else url)
+            span.set_attribute(key, origin + path)
     for key in _TARGET_KEYS:
         if key in present:
             span.set_attribute(key, path)
