@@ -124,7 +124,8 @@ def test_requests_sql_and_webhook_sends_are_traced_without_personal_data(
     urls = [s["attributes"].get(k) for s in spans for k in ("http.url", "url.full")]
     staff_urls = [u for u in urls if u and "/v1/admin/consultation-requests" in u]
     assert staff_urls and all(
-        re.fullmatch(r"http://127\.0\.0\.1:\d+/v1/admin/consultation-requests", u) for u in staff
+        re.fullmatch(r"http://127\.0\.0\.1:\d+/v1/admin/consultation-requests", u)
+        for u in staff_urls
     ), staff_urls
     for personal in ("Ana", "ana.diaz", "Diaz", "example.com", "555-0132", "Flashbacks"):
         assert personal not in everything, personal
