@@ -125,13 +125,38 @@ def cache_control(settings: Settings) -> str:
     )
 
 
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def reply(
+    cached: CachedBody,
+    *,
+    if_none_match: str | None,
+    accept_encoding: str | None,
+    cache_control: str,
+) -> Reply:
+    """Status, headers and body for a cached public GET: the representation the client
+    accepts, or a 304 (without Content-Encoding: it has no body) when it holds any of them.
+    The one place both the cache-hit middleware and a route on a miss answer from."""
+    chosen = cached.choose(accept_encoding)
+    headers = cached.headers(chosen, cache_control)
+    if cached.matches(if_none_match):
+        return 304, [h for h in headers if h[0] != b"content-encoding"], b""
+    headers += [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(chosen.body)).encode()),
+    ]
+    return 200, headers, chosen.body
+
+
 def cached_bytes(request: Request, cached: CachedBody, settings: Settings) -> Response:
     """Serve ready JSON bytes in the encoding the client prefers, with its ETag, or 304."""
-    chosen = cached.choose(request.headers.get("accept-encoding"))
-    headers = {
-        k.decode(): v.decode() for k, v in cached.headers(chosen, cache_control(settings))
-    }
-    if cached.matches(request.headers.get("if-none-match")):
-        headers.pop("content-encoding", None)
-        return Response(status_code=304, headers=headers)
-    return Response(content=chosen.body, media_type="application/json", headers=headers)
+    status, headers, body = reply(
+        cached,
+        if_none_match=request.headers.get("if-none-match"),
+        accept_encoding=request.headers.get("accept-encoding"),
+        cache_control=cache_control(settings),
+    )
+    return Response(
+        content=body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}
+    )

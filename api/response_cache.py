@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import read_only_session
-from api.http_cache import CachedBody, cache_control, cached_bytes
+from api.http_cache import CachedBody, cache_control, cached_bytes, reply
 from core.config import Settings
 from core.metrics import observe_cache
 from schemas.vocabulary import SLUG_PATTERN
@@ -158,19 +158,11 @@ class CachedGetMiddleware:
                 inm = value.decode("latin-1")
             elif name == b"accept-encoding":
                 accept = value.decode("latin-1")
-        chosen = hit.choose(accept)
-        headers = hit.headers(chosen, self.cache_control)
-        if hit.matches(inm):
-            headers = [h for h in headers if h[0] != b"content-encoding"]
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        headers += [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(chosen.body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": chosen.body})
+        status, headers, body = reply(
+            hit, if_none_match=inm, accept_encoding=accept, cache_control=self.cache_control
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def serve_cached(
