@@ -4,11 +4,9 @@ Not Starlette's GZipMiddleware: it looks for the substring "gzip" in Accept-Enco
 `gzip;q=0` (gzip refused) still gets gzip, and it adds a second `Vary: Accept-Encoding` to a
 response that has one."""
 
-import gzip
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http_cache import COMPRESS_FROM, accepted_codings
+from api.http_cache import COMPRESS_FROM, accepted_codings, gzipped
 
 _JSON_TYPES = (b"application/json", b"application/problem+json")
 
@@ -24,8 +22,6 @@ class JsonGzipMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = next((v for k, v in scope["headers"] if k == b"accept-encoding"), None)
-        wants_gzip = accepted_codings(accept.decode("latin-1") if accept else None).get("gzip", 0)
         start: Message | None = None
 
         async def compressing_send(message: Message) -> None:
@@ -43,8 +39,8 @@ class JsonGzipMiddleware:
                 headers = [(k, v) for k, v in held["headers"] if k != b"content-length"]
                 if not any(k == b"vary" and b"accept-encoding" in v.lower() for k, v in headers):
                     headers.append((b"vary", b"Accept-Encoding"))
-                if wants_gzip > 0:
-                    body = gzip.compress(body, compresslevel=6, mtime=0)
+                if _wants_gzip(scope):
+                    body = gzipped(body)
                     headers.append((b"content-encoding", b"gzip"))
                 headers.append((b"content-length", str(len(body)).encode()))
                 held = {**held, "headers": headers}
@@ -53,6 +49,12 @@ class JsonGzipMiddleware:
             await send(message)
 
         await self.app(scope, receive, compressing_send)
+
+
+def _wants_gzip(scope: Scope) -> bool:
+    """Read only for a body worth compressing: most answers are small or already encoded."""
+    accept = next((v for k, v in scope["headers"] if k == b"accept-encoding"), None)
+    return accepted_codings(accept.decode("latin-1") if accept else None).get("gzip", 0) > 0
 
 
 def _compressible(start: Message, body: bytes) -> bool:

@@ -16,6 +16,12 @@ COMPRESS_FROM = 1024
 _CODINGS = ("gzip",)
 
 
+def gzipped(body: bytes) -> bytes:
+    """`body` gzipped the one way we do it: mtime=0, so the same body always compresses to the
+    same bytes (and, cached, to the same ETag)."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
 def make_etag(body: bytes) -> str:
     """A strong ETag derived from the exact response bytes."""
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
@@ -43,20 +49,8 @@ class CachedBody:
         identity = Representation(body, make_etag(body))
         if len(body) < COMPRESS_FROM:
             return cls(identity)
-        # mtime=0: the same body always compresses to the same bytes (and ETag).
-        zipped = gzip.compress(body, compresslevel=6, mtime=0)
         tag = identity.etag[:-1] + '-gzip"'
-        return cls(identity, {"gzip": Representation(zipped, tag, "gzip")})
-
-    @property
-    def body(self) -> bytes:
-        """The identity bytes."""
-        return self.identity.body
-
-    @property
-    def etag(self) -> str:
-        """The identity representation's ETag."""
-        return self.identity.etag
+        return cls(identity, {"gzip": Representation(gzipped(body), tag, "gzip")})
 
     def choose(self, accept_encoding: str | None) -> Representation:
         """The representation to send to a client that sent `accept_encoding`."""

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from api.openapi_webhooks import EVENT_MODELS, SIGNATURE_HEADERS, webhooks
+from core.logging import REQUEST_ID_PATTERN
 from schemas.common import Problem
 from schemas.webhooks import CrmEvent
 
@@ -45,7 +46,7 @@ _HEADERS: dict[str, Json] = {
         "description": "The request's id: the `X-Request-ID` the client sent when it is a "
         "plausible id (1-128 of `A-Z a-z 0-9 . _ : + / = -`), else a new one. Quote it when "
         "asking about a request; webhooks it caused carry it as `clinic-request-id`.",
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}$"},
+        "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
     },
     "Location": {
         "description": "Where the created resource is read: "

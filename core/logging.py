@@ -28,7 +28,8 @@ _BARE = re.compile(r"[A-Za-z0-9_./:@%+~*,;!?&-]+")
 _CONTINUATION = "    | "
 # A request id a client may choose: what proxies and tracing systems generate (UUIDs, hex,
 # base64), bounded, and nothing that could end a line or a header.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}")
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}$"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 # The attributes every LogRecord has: anything else on a record is an event field.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",

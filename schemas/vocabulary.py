@@ -76,7 +76,9 @@ class HiddenLeads(StrEnum):
     ERASED = "erased"
 
 
-INCLUDE_PATTERN = r"^(spam|erased)(,(spam|erased))?$"
+_HIDDEN = "|".join(HiddenLeads)
+# One of them, or both: `spam`, `erased`, `spam,erased`.
+INCLUDE_PATTERN = rf"^({_HIDDEN})(,({_HIDDEN}))?$"
 
 
 class ContactMethod(StrEnum):

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from core.crypto import KeyRing
 from core.errors import ConflictError, ValidationFailedError
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
-from db.models import utcnow
+from db.models import as_utc, utcnow
 from schemas.leads import (
     LEAD_CURSOR_PATTERN,
     ConsultationRequestPublic,
@@ -96,10 +96,7 @@ class LeadFilters:
 def encode_cursor(lead: ConsultationRequest) -> str:
     """A cursor pointing after `lead` in newest-first order: `<microseconds since the epoch>.<id
     as 32 hex digits>` (LEAD_CURSOR_PATTERN), so that every cursor of that form is a position."""
-    created = lead.created_at
-    if created.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
-        created = created.replace(tzinfo=UTC)
-    return f"{(created - _EPOCH) // _MICROSECOND}.{lead.id.hex}"
+    return f"{(as_utc(lead.created_at) - _EPOCH) // _MICROSECOND}.{lead.id.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
