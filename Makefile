@@ -36,15 +36,16 @@ $(VENV)/.installed-dev: $(VENV)/.uv requirements-dev.lock pyproject.toml
 # Rewrites the lock files, keeping every pin that still satisfies pyproject.toml.
 LOCK := $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes --no-header pyproject.toml
 lock: $(VENV)/.uv
-	$(LOCK) -o requirements.lock
-	$(LOCK) --extra dev --extra otel -o requirements-dev.lock
+	$(LOCK) --extra brotli -o requirements.lock
+	$(LOCK) --extra brotli --extra dev --extra otel -o requirements-dev.lock
 	$(UV) pip compile -q --universal --python-version 3.11 --no-header clients/generator.in \
 	  -o clients/generator.lock
 
 # Fails when pyproject.toml asks for something the lock files do not hold.
 lock-check: $(VENV)/.uv
 	@tmp=$$(mktemp -d) && cp requirements.lock requirements-dev.lock $$tmp/ && \
-	$(LOCK) -o $$tmp/requirements.lock && $(LOCK) --extra dev --extra otel -o $$tmp/requirements-dev.lock && \
+	$(LOCK) --extra brotli -o $$tmp/requirements.lock && \
+	$(LOCK) --extra brotli --extra dev --extra otel -o $$tmp/requirements-dev.lock && \
 	diff -u requirements.lock $$tmp/requirements.lock && \
 	diff -u requirements-dev.lock $$tmp/requirements-dev.lock && rm -rf $$tmp || \
 	{ echo "The lock files are out of date with pyproject.toml: run make lock"; exit 1; }

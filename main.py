@@ -13,7 +13,7 @@ from api import articles, consultations, health, integrations, metrics, openapi,
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
-from api.compression import JsonGzipMiddleware
+from api.compression import JsonCompressionMiddleware
 from api.cors import ProblemCORSMiddleware
 from api.errors import install_error_handlers
 from api.links import event_links_builder
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics.router)
     app.add_middleware(CachedGetMiddleware, cache=app.state.response_cache, settings=settings)
     # Every other JSON body over 1 KiB (cached bodies come out compressed already).
-    app.add_middleware(JsonGzipMiddleware)
+    app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
