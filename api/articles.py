@@ -11,7 +11,7 @@ from api.links import page_links
 from api.response_cache import article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionWithContext
 from schemas.common import PageMeta, problem_responses
-from schemas.vocabulary import ArticleSlug, Slug
+from schemas.vocabulary import ArticleSlug, ArticleSort, Slug
 from services import articles
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
@@ -35,22 +35,41 @@ async def list_articles(
     condition: Annotated[TermQuery, Query(description="Condition slug, e.g. `ptsd`.")] = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Full-text search over title, summary, sections."),
+        Query(
+            max_length=200,
+            description=(
+                "Full-text search over title, summary, sections; each hit carries a `snippet`."
+            ),
+        ),
+    ] = None,
+    sort: Annotated[
+        ArticleSort | None,
+        Query(description="`relevance` (the default with `q`) or `newest` (the default without)."),
     ] = None,
 ) -> Response:
-    """Published articles, newest first, as summaries (no section bodies)."""
-    filters = articles.ArticleFilters(locale=locale, therapy=therapy, condition=condition, q=q)
+    """Published articles as summaries (no section bodies): newest first, or with `q` the most
+    relevant first. A search counts its hits exactly up to 1,000 (`meta.total_is_estimate`)."""
+    filters = articles.ArticleFilters(
+        locale=locale, therapy=therapy, condition=condition, q=q, sort=sort
+    )
 
     def build(session: Session) -> ArticleList:
-        items, total = articles.list_published(
+        found = articles.list_published(
             session=session,
             filters=filters,
             page=pagination.page,
             page_size=pagination.page_size,
         )
-        meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
+        meta = PageMeta(
+            total=found.total,
+            page=pagination.page,
+            page_size=pagination.page_size,
+            total_is_estimate=found.total_is_estimate,
+        )
         return ArticleList(
-            data=items, meta=meta, links=page_links(request.url.path, request.query_params, meta)
+            data=found.items,
+            meta=meta,
+            links=page_links(request.url.path, request.query_params, meta),
         )
 
     return await serve_cached(request, list_key(request.url.query), build)

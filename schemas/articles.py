@@ -98,6 +98,14 @@ class ArticleSummary(ArticleBase):
     """An article in a list: no section bodies, disclaimers without their text."""
 
     disclaimers: DisclaimerRefGroups
+    snippet: str | None = Field(
+        default=None,
+        description=(
+            "With `q`: a short extract around the matched words, HTML-escaped, the matches in"
+            " `<mark>` (the only markup it holds)."
+        ),
+        examples=["… IV <mark>ketamine</mark> may help <mark>fear</mark> extinction …"],
+    )
 
 
 class ArticlePublic(ArticleBase):

@@ -106,9 +106,10 @@ def test_list_is_newest_first_with_summaries_only(client):
         "stellate-ganglion-block-for-ptsd",
         "iv-ketamine-for-ptsd",
     ]
-    assert body["meta"] == {"total": 3, "page": 1, "page_size": 20}
+    assert body["meta"] == {"total": 3, "page": 1, "page_size": 20, "total_is_estimate": False}
     item = body["data"][0]
-    assert set(item) == ARTICLE_FIELDS - {"sections", "references", "json_ld"}
+    assert set(item) == ARTICLE_FIELDS - {"sections", "references", "json_ld"} | {"snippet"}
+    assert item["snippet"] is None  # only a search quotes the text
     for group in item["disclaimers"].values():
         for d in group:
             assert "text" not in d
@@ -151,7 +152,7 @@ def test_filters_and_search(client, query, expected):
 
 def test_pagination_links_keep_filters(client):
     first = client.get("/v1/articles?page_size=2&therapy=iv-ketamine").json()
-    assert first["meta"] == {"total": 1, "page": 1, "page_size": 2}
+    assert first["meta"] == {"total": 1, "page": 1, "page_size": 2, "total_is_estimate": False}
     body = client.get("/v1/articles?page_size=2").json()
     assert len(body["data"]) == 2
     assert body["links"]["next"] == "/v1/articles?page_size=2&page=2"
