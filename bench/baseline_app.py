@@ -1,5 +1,6 @@
-"""The floor: a bare Starlette app that answers with the very bytes the real API produced,
-from memory (and, for POST, validates the same JSON model and stores nothing)."""
+"""The floor: bare Starlette routes that answer with the very bytes and headers the real API
+produced, built once in memory (and, for POST, validate the same JSON model and store nothing).
+Nothing else runs per request: no URL parsing, no logging, no middleware."""
 
 import base64
 import os
@@ -23,22 +24,44 @@ FIXTURES: dict[str, tuple[dict[str, str], bytes]] = {
 RECEIPT = orjson.dumps(
     {
         "id": "00000000-0000-0000-0000-000000000000",
-        "status": "received",
+        "status": "new",
         "created_at": "2026-01-01T00:00:00Z",
     }
 )
 
 
-async def replay(request: Request) -> Response:
-    """Serve the recorded response for this path and query; 304 for a matching ETag."""
-    key = request.url.path + ("?" + request.url.query if request.url.query else "")
-    fixture = FIXTURES.get(key)
-    if fixture is None:
-        return Response(status_code=404)
-    headers, body = fixture
-    if request.headers.get("if-none-match") == headers.get("etag"):
-        return Response(status_code=304, headers=headers)
-    return Response(body, headers=headers, media_type="application/json")
+def _route(path: str, variants: dict[bytes, tuple[dict[str, str], bytes]]) -> Route:
+    """The cheapest route that sends the recorded bytes and headers for `path`: the responses
+    are built once, the query string picks one without being parsed, and a 304 is one header
+    comparison."""
+    ready = {
+        query: (
+            Response(body, headers=headers, media_type="application/json"),
+            Response(status_code=304, headers=headers),
+            headers.get("etag", "").encode(),
+        )
+        for query, (headers, body) in variants.items()
+    }
+
+    async def endpoint(request: Request) -> Response:
+        found = ready.get(request.scope["query_string"])
+        if found is None:
+            return Response(status_code=404)
+        full, not_modified, etag = found
+        for name, value in request.scope["headers"]:
+            if name == b"if-none-match" and value == etag:
+                return not_modified
+        return full
+
+    return Route(path, endpoint)
+
+
+def _routes() -> list[Route]:
+    by_path: dict[str, dict[bytes, tuple[dict[str, str], bytes]]] = {}
+    for key, fixture in FIXTURES.items():
+        path, _, query = key.partition("?")
+        by_path.setdefault(path, {})[query.encode()] = fixture
+    return [_route(path, variants) for path, variants in by_path.items()]
 
 
 async def validate_only(request: Request) -> Response:
@@ -59,6 +82,6 @@ app = Starlette(
     routes=[
         Route("/healthz", healthz),
         Route("/v1/consultation-requests", validate_only, methods=["POST"]),
-        Route("/{path:path}", replay),
+        *_routes(),
     ]
 )

@@ -36,6 +36,8 @@ class Personal:
 
 
 ERASED = Personal()
+# session.info entry: the data keys of leads created in this session's transaction, by lead id.
+_NEW_KEYS = "lead_vault.new_keys"
 
 
 def normalise_email(email: str) -> str:
@@ -67,6 +69,8 @@ def seal_new(
     session.flush()  # the key row refers to the lead
     master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
     session.add(LeadKey(lead_id=lead.id, master_key_id=master_id, wrapped=wrapped))
+    # The same transaction seals the lead's event next: no need to read and unwrap the key.
+    session.info.setdefault(_NEW_KEYS, {})[lead.id] = data_key
 
 
 def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: Personal) -> None:
@@ -77,6 +81,9 @@ def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: 
 def _data_keys(
     session: Session, ring: KeyRing, lead_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, bytes]:
+    new: dict[uuid.UUID, bytes] = session.info.get(_NEW_KEYS, {})
+    if all(i in new for i in lead_ids):
+        return {i: new[i] for i in lead_ids}
     keys = session.exec(select(LeadKey).where(col(LeadKey.lead_id).in_(lead_ids))).all()
     return {
         k.lead_id: ring.unwrap(k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key"))
@@ -118,6 +125,7 @@ def reseal(
 def shred(*, session: Session, lead: ConsultationRequest) -> None:
     """Destroy the lead's data key: what it sealed stays, and can never be opened again."""
     session.execute(delete(LeadKey).where(col(LeadKey.lead_id) == lead.id))
+    session.info.get(_NEW_KEYS, {}).pop(lead.id, None)
     lead.email_index = None
 
 
