@@ -139,3 +139,20 @@ class ContentState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int = 0
     changed_at: datetime = Field(default_factory=utcnow)
+    # The change feed's horizon: entries up to this id were pruned, so older cursors are gone.
+    changes_pruned_through: int = 0
+
+
+class ContentChange(SQLModel, table=True):
+    """One entry of the public change feed, written in the transaction of the change. Ids only
+    grow and are never reused (AUTOINCREMENT on SQLite, an identity on PostgreSQL)."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=40)
+    article_id: uuid.UUID | None = None
+    slug: str = Field(max_length=120)
+    locale: str | None = Field(default=None, max_length=10)
+    revision: int | None = None
+    changed_at: datetime = Field(default_factory=utcnow, index=True)
