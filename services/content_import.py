@@ -214,7 +214,12 @@ def _upsert_article(
     article = session.exec(
         select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
     ).first()
-    if article is not None and article.content_hash == digest and article.source_path == relative:
+    if (
+        article is not None
+        and article.content_hash == digest
+        and article.source_path == relative
+        and article.status != ArticleStatus.ARCHIVED  # a restored file brings it back
+    ):
         report.unchanged += 1
         return article.id
     now = utcnow()
