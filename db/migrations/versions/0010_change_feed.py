@@ -20,7 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "contentchange",
-        sa.Column("id", sa.Integer(), sa.Identity(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(),
+            nullable=False,
+        ),
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column("article_id", sa.Uuid(), nullable=True),
         sa.Column("slug", sa.String(length=120), nullable=False),
