@@ -58,7 +58,7 @@ def replay(c: TestClient, held: Held, since: str | None, limit: int = 3) -> str:
             assert body["meta"]["next_cursor"] == (cursor or "0" * 16)
         cursor = body["meta"]["next_cursor"]
         if not body["meta"]["has_more"]:
-            return cursor
+            return str(cursor)
 
 
 def listed(c: TestClient) -> Held:
