@@ -14,6 +14,7 @@ from db.models import Article, ContentChange, ContentState, as_utc, utcnow
 from schemas.changes import CHANGE_CURSOR_PATTERN, ChangePublic
 from schemas.vocabulary import TOMBSTONES, ArticleStatus, ChangeType
 from services.content_state import STATE_ID
+from services.webhooks.outbox import article_event_type
 
 _LOCKED = "content_changes_locked"
 
@@ -63,12 +64,10 @@ def record(
 
 
 def article_change(before: str | None, after: str) -> ChangeType | None:
-    """Which entry a status change (and a content change) of an article makes, if any."""
-    if after == ArticleStatus.PUBLISHED:
-        if before == ArticleStatus.PUBLISHED:
-            return ChangeType.ARTICLE_UPDATED
-        return ChangeType.ARTICLE_PUBLISHED
-    return ChangeType.ARTICLE_UNPUBLISHED if before == ArticleStatus.PUBLISHED else None
+    """Which entry a status change (and a content change) of an article makes, if any: the
+    same rule as its webhook event (article.published, .updated, .unpublished)."""
+    event = article_event_type(before, after)
+    return ChangeType(event.value) if event is not None else None
 
 
 def record_article(*, session: Session, article: Article, before: str | None) -> bool:

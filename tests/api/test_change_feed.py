@@ -279,3 +279,14 @@ def test_updated_since_is_a_strict_utc_instant(make_client, seeded, tmp_path):
     _refresh(c)
     body = c.get(f"/v1/articles?updated_since={mark}").json()
     assert [a["slug"] for a in body["data"]] == ["nad-plus-iv-therapy"]
+
+
+def test_article_entry_rules():
+    assert changes.article_change(None, "published") == "article.published"
+    assert changes.article_change("draft", "published") == "article.published"
+    assert changes.article_change("archived", "published") == "article.published"
+    assert changes.article_change("published", "published") == "article.updated"
+    assert changes.article_change("published", "draft") == "article.unpublished"
+    assert changes.article_change("published", "archived") == "article.unpublished"
+    assert changes.article_change("draft", "archived") is None
+    assert changes.article_change(None, "draft") is None
