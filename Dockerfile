@@ -34,6 +34,9 @@ COPY schemas ./schemas
 COPY services ./services
 COPY main.py cli.py ./
 COPY content ./content
+# The app's own modules compiled at build time: the non-root user cannot write __pycache__ here,
+# and pip already compiled the dependencies.
+RUN python -m compileall -q api core db schemas services main.py cli.py
 
 # SQLite's file (and its local key file, when CLINIC_DATA_KEY is not given) live here: mount
 # a volume on it, or lose them with the container.

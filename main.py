@@ -23,7 +23,7 @@ from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import previews as admin_previews
 from api.admin import webhooks as admin_webhooks
-from api.compression import JsonGzipMiddleware
+from api.compression import JsonCompressionMiddleware
 from api.cors import ProblemCORSMiddleware
 from api.errors import install_error_handlers
 from api.links import event_links_builder
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside the cache: an unknown or repeated query parameter is refused, hit or miss.
     app.add_middleware(QueryGuardMiddleware, openapi=lambda: app.openapi())
     # Every other JSON body over 1 KiB (cached bodies come out compressed already).
-    app.add_middleware(JsonGzipMiddleware)
+    app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -17,7 +17,7 @@ from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TOKEN_PATTERN
 from schemas.queries import FIELDS_DESCRIPTION, FieldList, summary_exclusions
 from schemas.text import Instant
-from schemas.vocabulary import ArticleSlug, BodyForm, Slug
+from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
 from services import articles, changes, previews
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
@@ -64,7 +64,16 @@ async def list_articles(
     ] = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Full-text search over title, summary, sections."),
+        Query(
+            max_length=200,
+            description=(
+                "Full-text search over title, summary, sections; each hit carries a `snippet`."
+            ),
+        ),
+    ] = None,
+    sort: Annotated[
+        ArticleSort | None,
+        Query(description="`relevance` (the default with `q`) or `newest` (the default without)."),
     ] = None,
     updated_since: Annotated[
         Instant | None,
@@ -75,32 +84,37 @@ async def list_articles(
     ] = None,
     fields: Annotated[FieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
 ) -> Response:
-    """Published articles, newest first, as summaries (no section bodies)."""
+    """Published articles as summaries (no section bodies): newest first, or with `q` the most
+    relevant first. A search counts its hits exactly up to 1,000 (`meta.total_is_estimate`)."""
     filters = articles.ArticleFilters(
         locale=locale,
         therapies=tuple(dict.fromkeys(therapy or ())),
         conditions=tuple(dict.fromkeys(condition or ())),
         q=q,
         updated_since=updated_since,
+        sort=sort,
     )
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
 
     def build(session: Session) -> ArticleList:
         cursor = changes.current_cursor(session=session)  # before the page: replays cover it
-        items, total = articles.list_published(
+        found = articles.list_published(
             session=session,
             filters=filters,
             page=pagination.page,
             page_size=pagination.page_size,
         )
         meta = ArticleListMeta(
-            total=total,
+            total=found.total,
             page=pagination.page,
             page_size=pagination.page_size,
+            total_is_estimate=found.total_is_estimate,
             changes_cursor=cursor,
         )
         return ArticleList(
-            data=items, meta=meta, links=page_links(request.url.path, request.query_params, meta)
+            data=found.items,
+            meta=meta,
+            links=page_links(request.url.path, request.query_params, meta),
         )
 
     return await serve_cached(request, list_key(request.url.query), build, exclude)

@@ -1,4 +1,5 @@
-"""gzip for the JSON bodies the response cache does not hold (it compresses its own once).
+"""brotli or gzip for the JSON bodies the response cache does not hold (it compresses its own
+once).
 
 Not Starlette's GZipMiddleware: it looks for the substring "gzip" in Accept-Encoding, so
 `gzip;q=0` (gzip refused) still gets gzip, and it adds a second `Vary: Accept-Encoding` to a
@@ -6,14 +7,14 @@ response that has one."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http_cache import COMPRESS_FROM, accepted_codings, gzipped
+from api.http_cache import COMPRESS_FROM, ENCODERS, best_coding
 
 _JSON_TYPES = (b"application/json", b"application/problem+json")
 
 
-class JsonGzipMiddleware:
-    """Compresses whole (not streamed) JSON bodies of COMPRESS_FROM bytes or more for clients
-    that accept gzip; everything else passes through untouched."""
+class JsonCompressionMiddleware:
+    """Compresses whole (not streamed) JSON bodies of COMPRESS_FROM bytes or more in the coding
+    the client prefers (brotli or gzip); everything else passes through untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,9 +40,10 @@ class JsonGzipMiddleware:
                 headers = [(k, v) for k, v in held["headers"] if k != b"content-length"]
                 if not any(k == b"vary" and b"accept-encoding" in v.lower() for k, v in headers):
                     headers.append((b"vary", b"Accept-Encoding"))
-                if _wants_gzip(scope):
-                    body = gzipped(body)
-                    headers.append((b"content-encoding", b"gzip"))
+                coding = _coding(scope)
+                if coding is not None:
+                    body = ENCODERS[coding](body)
+                    headers.append((b"content-encoding", coding.encode()))
                 headers.append((b"content-length", str(len(body)).encode()))
                 held = {**held, "headers": headers}
                 message = {**message, "body": body}
@@ -51,10 +53,10 @@ class JsonGzipMiddleware:
         await self.app(scope, receive, compressing_send)
 
 
-def _wants_gzip(scope: Scope) -> bool:
+def _coding(scope: Scope) -> str | None:
     """Read only for a body worth compressing: most answers are small or already encoded."""
     accept = next((v for k, v in scope["headers"] if k == b"accept-encoding"), None)
-    return accepted_codings(accept.decode("latin-1") if accept else None).get("gzip", 0) > 0
+    return best_coding(accept.decode("latin-1") if accept else None)
 
 
 def _compressible(start: Message, body: bytes) -> bool:

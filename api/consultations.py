@@ -1,26 +1,80 @@
 """Public lead intake: the consultation request form and the consent text it shows."""
 
 import re
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import KeyRingDep, SessionDep, SettingsDep, read_only_session
 from api.links import lead_path
 from api.response_cache import serve_cached
+from core.config import Settings
 from core.errors import RateLimitedError, UnsupportedMediaTypeError
 from core.metrics import observe_lead
 from core.net import client_ip, rate_limit_key
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
+from schemas.partial import valid_parts
 from schemas.text import strip_controls
 from schemas.vocabulary import LeadOutcome
 from services import consent, idempotency, leads
 
-router = APIRouter(prefix="/v1", tags=["consultation requests"])
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
+
+def _context(request: Request, settings: Settings) -> leads.SubmissionContext:
+    return leads.SubmissionContext(
+        client_ip=request.state.client_ip,
+        user_agent=strip_controls(request.headers.get("user-agent", "")) or None,
+        default_region=settings.phone_default_region,
+        default_locale=settings.default_locale,
+    )
+
+
+def _all_errors(request: Request, exc: RequestValidationError) -> RequestValidationError:
+    """The schema's errors and what the database says of the fields that passed it."""
+    parts = valid_parts(ConsultationRequestCreate, exc.body)
+    if not parts:
+        return exc
+    with read_only_session(request) as session:
+        found = leads.field_errors(
+            session=session,
+            parts=parts,
+            ctx=_context(request, request.app.state.settings),
+        )
+    more = [
+        {"loc": ("body", *e["field"].split(".")), "msg": e["message"], "type": e["type"]}
+        for e in found
+    ]
+    return RequestValidationError([*exc.errors(), *more], body=exc.body)
+
+
+class IntakeRoute(APIRoute):
+    """A body that fails its schema is answered with every problem at once: the fields that
+    passed are checked against the database too (phone, consent version, slugs), so a form
+    needs one round trip, not two, to learn what to fix."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if "POST" not in (self.methods or ()):
+            return handler
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise await run_in_threadpool(_all_errors, request, exc) from None
+
+        return route
+
+
+router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=IntakeRoute)
 
 
 def _client(request: Request) -> str | None:
@@ -100,12 +154,7 @@ def create_consultation_request(
         session=session,
         ring=ring,
         data=body,
-        ctx=leads.SubmissionContext(
-            client_ip=request.state.client_ip,
-            user_agent=strip_controls(request.headers.get("user-agent", "")) or None,
-            default_region=settings.phone_default_region,
-            default_locale=settings.default_locale,
-        ),
+        ctx=_context(request, settings),
         idempotency_key=idempotency_key,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )

@@ -1,8 +1,9 @@
-"""JSON responses with a strong ETag per representation, Cache-Control, gzip for bodies worth
-compressing (`Vary: Accept-Encoding`), and 304 on a matching If-None-Match."""
+"""JSON responses with a strong ETag per representation, Cache-Control, brotli or gzip for
+bodies worth compressing (`Vary: Accept-Encoding`), and 304 on a matching If-None-Match."""
 
 import gzip
 import hashlib
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -10,16 +11,45 @@ from starlette.responses import Response
 
 from core.config import Settings
 
+try:  # the `brotli` extra, installed by the lock files; gzip alone without it
+    import brotli
+
+    HAS_BROTLI = True
+except ImportError:  # pragma: no cover - depends on the install
+    HAS_BROTLI = False
+
 # Below this a compressed body saves less than the headers that announce it.
 COMPRESS_FROM = 1024
-# Encodings we can send, best first when a client accepts several equally.
-_CODINGS = ("gzip",)
 
 
 def gzipped(body: bytes) -> bytes:
     """`body` gzipped the one way we do it: mtime=0, so the same body always compresses to the
     same bytes (and, cached, to the same ETag)."""
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def brotlied(body: bytes) -> bytes:
+    """`body` in brotli at quality 5: the 50 KB demo article takes ~3 ms and 9.6 KB (gzip:
+    10.4 KB); quality 11 saves another 1.4 KB for ~66 ms, too slow for a cache miss."""
+    return brotli.compress(body, quality=5)
+
+
+# What we can send, best first: a client that accepts several equally gets the first.
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    **({"br": brotlied} if HAS_BROTLI else {}),
+    "gzip": gzipped,
+}
+
+
+def best_coding(accept_encoding: str | None, offered: Container[str] = ENCODERS) -> str | None:
+    """The coding of `offered` (names; ENCODERS by default) this client prefers, or None for
+    the identity."""
+    accepted = accepted_codings(accept_encoding)
+    return max(
+        (c for c in ENCODERS if c in offered and accepted.get(c, 0) > 0),
+        key=lambda c: accepted[c],
+        default=None,
+    )
 
 
 def make_etag(body: bytes) -> str:
@@ -45,21 +75,22 @@ class CachedBody:
 
     @classmethod
     def of(cls, body: bytes) -> "CachedBody":
-        """Wrap `body`; bodies of COMPRESS_FROM bytes or more get a gzip copy too."""
+        """Wrap `body`; bodies of COMPRESS_FROM bytes or more are compressed once in every
+        coding we offer, each with its own ETag."""
         identity = Representation(body, make_etag(body))
         if len(body) < COMPRESS_FROM:
             return cls(identity)
-        tag = identity.etag[:-1] + '-gzip"'
-        return cls(identity, {"gzip": Representation(gzipped(body), tag, "gzip")})
+        return cls(
+            identity,
+            {
+                coding: Representation(encode(body), identity.etag[:-1] + f'-{coding}"', coding)
+                for coding, encode in ENCODERS.items()
+            },
+        )
 
     def choose(self, accept_encoding: str | None) -> Representation:
         """The representation to send to a client that sent `accept_encoding`."""
-        accepted = accepted_codings(accept_encoding)
-        best = max(
-            (c for c in _CODINGS if c in self.encoded and accepted.get(c, 0) > 0),
-            key=lambda c: accepted[c],
-            default=None,
-        )
+        best = best_coding(accept_encoding, self.encoded)
         return self.encoded[best] if best else self.identity
 
     def matches(self, if_none_match: str | None) -> bool:
@@ -97,7 +128,7 @@ def accepted_codings(header: str | None) -> dict[str, float]:
                     q = 0.0
         accepted[name] = q
     if "*" in accepted:
-        for coding in _CODINGS:
+        for coding in ENCODERS:
             accepted.setdefault(coding, accepted["*"])
     return accepted
 

@@ -93,7 +93,12 @@ def make_article(index: int, rng: random.Random) -> ArticleFile:
             "therapies": rng.sample(THERAPIES, rng.randint(1, 2)),
             "conditions": rng.sample(CONDITIONS, rng.randint(0, 2)),
             "medical_review": {
-                "reviewer": "Generated reviewer",
+                "reviewer": {
+                    "name": "Generated reviewer",
+                    "credentials": "MD",
+                    "specialty": "Psychiatry",
+                    "placeholder": True,
+                },
                 "reviewed_at": date(2026, 1, 1),
                 "next_review_due": date(2027, 1, 1),
             },

@@ -128,6 +128,14 @@ class ArticleSummary(ArticleBase):
     `fields=`, only `id`, `slug`, `disclaimers` and the fields named are present."""
 
     disclaimers: DisclaimerRefGroups
+    snippet: str | None = Field(
+        default=None,
+        description=(
+            "With `q`: a short extract around the matched words, HTML-escaped, the matches in"
+            " `<mark>` (the only markup it holds)."
+        ),
+        examples=["… IV <mark>ketamine</mark> may help <mark>fear</mark> extinction …"],
+    )
 
 
 ArticleSummary.model_config["json_schema_extra"] = _optional(

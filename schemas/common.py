@@ -45,6 +45,10 @@ class PageMeta(BaseModel):
     total: int
     page: int
     page_size: int
+    total_is_estimate: bool = Field(
+        default=False,
+        description="True when `total` is an estimate: a search counts exactly up to 1,000 hits.",
+    )
 
 
 class PageLinks(BaseModel):

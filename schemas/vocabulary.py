@@ -16,6 +16,14 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=SLUG_MA
 ArticleSlug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=ARTICLE_SLUG_MAX)]
 
 
+class ArticleSort(StrEnum):
+    """The order of an article list: by relevance to `q` (its default when searching), or
+    newest first (the default without `q`, where relevance has nothing to go by)."""
+
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+
+
 class ArticleStatus(StrEnum):
     """An article's life: only `published` is public."""
 

@@ -33,7 +33,7 @@ from schemas.articles import (
     Seo,
 )
 from schemas.taxonomy import TermRef
-from schemas.vocabulary import ArticleStatus
+from schemas.vocabulary import ArticleSort, ArticleStatus
 from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
 from services.json_ld import article_json_ld
@@ -50,6 +50,16 @@ class ArticleFilters:
     conditions: tuple[str, ...] = ()  # any of them
     q: str | None = None
     updated_since: datetime | None = None  # inclusive
+    sort: ArticleSort | None = None  # None: relevance with `q`, newest without
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of summaries and how many articles the filters match."""
+
+    items: list[ArticleSummary]
+    total: int
+    total_is_estimate: bool = False
 
 
 @dataclass
@@ -304,8 +314,8 @@ def _section(s: ArticleSection) -> SectionPublic:
 
 def list_published(
     *, session: Session, filters: ArticleFilters, page: int, page_size: int
-) -> tuple[list[ArticleSummary], int]:
-    """One page of published article summaries, newest first, and the total count."""
+) -> ArticlePage:
+    """One page of published article summaries (newest first, or by relevance to `q`)."""
     conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
     if filters.therapies:
         conditions.append(
@@ -325,23 +335,42 @@ def list_published(
         )
     if filters.updated_since is not None:
         conditions.append(col(Article.updated_at) >= filters.updated_since)
+    offset = (page - 1) * page_size
     if filters.q:
-        conditions.append(search.article_matches(session, filters.q))
-    total = session.exec(select(func.count()).select_from(Article).where(*conditions)).one()
-    articles = session.exec(
-        select(Article)
-        .where(*conditions)
-        .order_by(col(Article.published_at).desc(), col(Article.slug))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        hits = search.find(
+            session=session,
+            q=filters.q,
+            conditions=conditions,
+            newest_first=filters.sort == ArticleSort.NEWEST,
+            offset=offset,
+            limit=page_size,
+        )
+        found = {
+            a.id: a for a in session.exec(select(Article).where(col(Article.id).in_(hits.ids)))
+        }
+        articles = [found[i] for i in hits.ids]
+        total, estimate = hits.total, hits.total_is_estimate
+        extracts = search.snippets(session=session, q=filters.q, ids=hits.ids)
+    else:
+        total = session.exec(select(func.count()).select_from(Article).where(*conditions)).one()
+        articles = list(
+            session.exec(
+                select(Article)
+                .where(*conditions)
+                .order_by(*search.NEWEST_FIRST)
+                .offset(offset)
+                .limit(page_size)
+            ).all()
+        )
+        estimate, extracts = False, {}
     terms = terms_of(session, [a.id for a in articles])
     active = active_disclaimers(session=session)
     items = [
         ArticleSummary(
             **_common(a, terms[a.id]),
             disclaimers=group_refs(carried_disclaimers(a, terms[a.id], active)),
+            snippet=extracts.get(a.id),
         )
         for a in articles
     ]
-    return items, int(total)
+    return ArticlePage(items, int(total), estimate)

@@ -1,8 +1,10 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import phonenumbers
 from sqlmodel import Session, col, select
@@ -58,51 +60,70 @@ def _known(session: Session, model: type[Therapy] | type[Condition], slugs: list
     return set(session.exec(select(model.slug).where(col(model.slug).in_(slugs))))
 
 
-def _validate(
-    session: Session, data: ConsultationRequestCreate, ctx: SubmissionContext
-) -> tuple[str | None, str, list[dict[str, object]]]:
-    """Checks that need the database or settings; raises one 422 listing every problem."""
+@dataclass(frozen=True)
+class _Checked:
+    """What the database and settings say of a submission."""
+
+    errors: list[dict[str, str]]
+    phone: str | None = None
+    consent_text: str = ""
+    shown: list[dict[str, object]] = field(default_factory=list)
+
+
+def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) -> _Checked:
+    """The checks that need the database or settings, over a submission's valid fields.
+
+    `values` is a whole valid submission (dumped) or the parts of an invalid one that passed
+    the schema (`schemas.partial.valid_parts`): a field left out failed the schema, which
+    reports it, so nothing here looks at it."""
     errors: list[dict[str, str]] = []
-    phone = None if data.phone is None else normalize_phone(data.phone, ctx.default_region)
-    if data.phone is not None and phone is None:
-        errors.append(_error("phone", "invalid_phone", "Not a valid phone number."))
-    elif phone is None and data.preferred_contact_method != ContactMethod.EMAIL:
-        errors.append(
-            _error(
-                "phone",
-                "phone_required",
-                f"A phone number is needed to be contacted by {data.preferred_contact_method}.",
+    consent_in: Mapping[str, Any] = values.get("consent", {})
+    source: Mapping[str, Any] = values.get("source", {})
+    method = values.get("preferred_contact_method")
+    phone = None
+    if "phone" in values:
+        raw_phone = values["phone"]
+        phone = None if raw_phone is None else normalize_phone(raw_phone, ctx.default_region)
+        if raw_phone is not None and phone is None:
+            errors.append(_error("phone", "invalid_phone", "Not a valid phone number."))
+        elif phone is None and method is not None and method != ContactMethod.EMAIL:
+            errors.append(
+                _error(
+                    "phone",
+                    "phone_required",
+                    f"A phone number is needed to be contacted by {method}.",
+                )
             )
-        )
-    if data.preferred_contact_method == ContactMethod.SMS and not data.consent.sms:
+    if method == ContactMethod.SMS and consent_in.get("sms") is False:
         errors.append(
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
-    consent_row = consent.find_version(session=session, version=data.consent.consent_version)
-    if consent_row is None:
-        errors.append(
-            _error(
-                "consent.consent_version",
-                "unknown_consent_version",
-                "No consent text has this version.",
+    consent_row = None
+    if "consent_version" in consent_in:
+        consent_row = consent.find_version(session=session, version=consent_in["consent_version"])
+        if consent_row is None:
+            errors.append(
+                _error(
+                    "consent.consent_version",
+                    "unknown_consent_version",
+                    "No consent text has this version.",
+                )
             )
-        )
-    for field, noun, model, slugs in (
-        ("therapies", "therapy", Therapy, data.therapies),
-        ("conditions", "condition", Condition, data.conditions),
+    for name, noun, model in (
+        ("therapies", "therapy", Therapy),
+        ("conditions", "condition", Condition),
     ):
+        slugs: list[str] = values.get(name, [])
         known = _known(session, model, slugs)
         for index, slug in enumerate(slugs):
             if slug not in known:
-                errors.append(
-                    _error(f"{field}.{index}", f"unknown_{noun}", f"Unknown {noun} slug.")
-                )
+                errors.append(_error(f"{name}.{index}", f"unknown_{noun}", f"Unknown {noun} slug."))
     shown: list[dict[str, object]] = []
-    if data.source.article_slug:
+    if source.get("article_slug") and "locale" in source:
         found = articles.disclaimers_shown(
             session=session,
-            slug=data.source.article_slug,
-            locale=data.source.locale or ctx.default_locale,
+            slug=source["article_slug"],
+            locale=source["locale"] or ctx.default_locale,
         )
         if found is None:
             errors.append(
@@ -113,25 +134,31 @@ def _validate(
                 )
             )
         shown = list(found or [])
-    errors += _unknown_disclaimers(session, data)
-    if errors:
-        raise ValidationFailedError(errors)
-    assert consent_row is not None
-    return (
-        phone,
-        consent_row.text + ("\n\n" + consent_row.sms_text if data.consent.sms else ""),
-        shown,
-    )
+    errors += _unknown_disclaimers(session, source.get("disclaimers_shown", []))
+    text = ""
+    if consent_row is not None:
+        text = consent_row.text + ("\n\n" + consent_row.sms_text if consent_in.get("sms") else "")
+    return _Checked(errors, phone, text, shown)
 
 
-def _unknown_disclaimers(session: Session, data: ConsultationRequestCreate) -> list[dict[str, str]]:
-    reported = data.source.disclaimers_shown
-    if not reported:
+def field_errors(
+    *, session: Session, parts: Mapping[str, Any], ctx: SubmissionContext
+) -> list[dict[str, str]]:
+    """The problems the database finds in the valid parts of a submission that failed its
+    schema, to be answered with the schema's own in one 422."""
+    return _check(session, parts, ctx).errors
+
+
+def _unknown_disclaimers(
+    session: Session, reported: list[Mapping[str, Any] | None]
+) -> list[dict[str, str]]:
+    given = [(index, d["key"], d["version"]) for index, d in enumerate(reported) if d]
+    if not given:
         return []
     known = set(
         session.exec(
             select(Disclaimer.key, Disclaimer.version).where(
-                col(Disclaimer.key).in_({d.key for d in reported})
+                col(Disclaimer.key).in_({key for _, key, _ in given})
             )
         ).all()
     )
@@ -141,8 +168,8 @@ def _unknown_disclaimers(session: Session, data: ConsultationRequestCreate) -> l
             "unknown_disclaimer_version",
             "No disclaimer has this key and version.",
         )
-        for index, d in enumerate(reported)
-        if (d.key, d.version) not in known
+        for index, key, version in given
+        if (key, version) not in known
     ]
 
 
@@ -156,7 +183,9 @@ def create_lead(
     now: datetime | None = None,
 ) -> ConsultationRequest:
     """Validate and add a lead to the session; a filled honeypot stores it as spam."""
-    phone, consent_text, shown = _validate(session, data, ctx)
+    checked = _check(session, data.model_dump(), ctx)
+    if checked.errors:
+        raise ValidationFailedError(checked.errors)
     now = now or utcnow()
     source = data.source
     utm = {k: v for k, v in source.model_dump().items() if k.startswith("utm_") and v}
@@ -171,19 +200,19 @@ def create_lead(
         consent_contact=True,
         consent_sms=data.consent.sms,
         consent_version=data.consent.consent_version,
-        consent_text=consent_text,
+        consent_text=checked.consent_text,
         consent_at=now,
         source_article_slug=source.article_slug,
         utm=utm,
         channel=source.channel,
-        disclaimer_versions=shown,
+        disclaimer_versions=checked.shown,
         disclaimers_reported=[d.model_dump() for d in source.disclaimers_shown],
     )
     personal = Personal(
         first_name=data.first_name,
         last_name=data.last_name,
         email=normalise_email(str(data.email)),
-        phone=phone,
+        phone=checked.phone,
         preferred_time=data.preferred_time or None,
         message=data.message or None,
         client_ip=ctx.client_ip,

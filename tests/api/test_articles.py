@@ -108,9 +108,11 @@ def test_list_is_newest_first_with_summaries_only(client):
         "iv-ketamine-for-ptsd",
     ]
     meta = body["meta"]
-    assert meta.pop("changes_cursor") and meta == {"total": 3, "page": 1, "page_size": 20}
+    assert meta.pop("changes_cursor")
+    assert meta == {"total": 3, "page": 1, "page_size": 20, "total_is_estimate": False}
     item = body["data"][0]
-    assert set(item) == ARTICLE_FIELDS - {"sections", "references", "json_ld"}
+    assert set(item) == ARTICLE_FIELDS - {"sections", "references", "json_ld"} | {"snippet"}
+    assert item["snippet"] is None  # only a search quotes the text
     for group in item["disclaimers"].values():
         for d in group:
             assert "text" not in d
@@ -153,10 +155,11 @@ def test_filters_and_search(client, query, expected):
 
 def test_pagination_links_keep_filters(client):
     first = client.get("/v1/articles?page_size=2&therapy=iv-ketamine").json()
-    assert {k: first["meta"][k] for k in ("total", "page", "page_size")} == {
+    assert {k: first["meta"][k] for k in ("total", "page", "page_size", "total_is_estimate")} == {
         "total": 1,
         "page": 1,
         "page_size": 2,
+        "total_is_estimate": False,
     }
     body = client.get("/v1/articles?page_size=2").json()
     assert len(body["data"]) == 2

@@ -123,13 +123,77 @@ def test_invalid_requests_are_422_naming_each_bad_field(make_client, seeded, cha
 
 def test_missing_required_fields_are_listed(make_client):
     r = make_client(**OPEN).post("/v1/consultation-requests", json={})
-    fields = {e["field"] for e in r.json()["errors"]}
-    assert {
+    assert {e["field"] for e in r.json()["errors"]} == {
         "body.first_name",
         "body.last_name",
         "body.email",
         "body.consent",
-    } <= fields  # (a phone is checked once these parse: it depends on the contact method)
+        "body.phone",  # contact by phone (the default) needs one
+    }
+
+
+UNKNOWN_CONSENT = {"contact": True, "sms": False, "consent_version": "1999-01-01"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        (
+            {"email": "ana@", "phone": "123", "therapies": ["reiki"]},
+            ["body.email", "body.phone", "body.therapies.0"],
+        ),
+        (
+            {
+                "first_name": "",
+                "consent": UNKNOWN_CONSENT,
+                "source": {"article_slug": "no-such-article", "utm_source": "x" * 201},
+            },
+            [
+                "body.first_name",
+                "body.consent.consent_version",
+                "body.source.article_slug",
+                "body.source.utm_source",
+            ],
+        ),
+        (
+            {"first_name": "", "source": {"article_slug": "no-such-article"}},
+            ["body.first_name", "body.source.article_slug"],
+        ),
+        ({"email": "ana@", "preferred_contact_method": "sms"}, ["body.email", "body.consent.sms"]),
+        ({"email": "ana@", "phone": None}, ["body.email", "body.phone"]),
+        (
+            {
+                "message": "x" * 2001,
+                "conditions": ["ptsd", "lycanthropy"],
+                "source": {
+                    "disclaimers_shown": [{"key": "crisis-resources", "version": 999}, {"key": 5}]
+                },
+            },
+            [
+                "body.message",
+                "body.conditions.1",
+                "body.source.disclaimers_shown.0",
+                "body.source.disclaimers_shown.1.key",
+                "body.source.disclaimers_shown.1.version",
+            ],
+        ),
+        # A field that fails the schema is not looked up again: one error for it, not two.
+        ({"email": "ana@", "phone": "\x00" * 5, "therapies": "reiki"}, None),
+    ],
+)
+def test_schema_and_database_problems_come_in_one_422(make_client, seeded, changes, fields):
+    """A form learns every problem from one answer: what the database says of the fields that
+    passed the schema comes with the schema's own errors."""
+    c = make_client(**OPEN)
+    r = c.post("/v1/consultation-requests", json=lead_body(**changes))
+    assert r.status_code == 422, r.text
+    found = [e["field"] for e in r.json()["errors"]]
+    if fields is None:
+        assert sorted(found) == sorted(set(found)), found
+        assert {"body.email", "body.phone", "body.therapies"} <= set(found)
+    else:
+        assert sorted(found) == sorted(fields)
+    assert _leads(seeded) == []
 
 
 def test_non_json_is_415_and_broken_json_is_422(make_client):

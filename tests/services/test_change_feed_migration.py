@@ -1,4 +1,4 @@
-"""Migration 0010 enters what is public already, so a replay from scratch after an upgrade
+"""Migration 0011 enters what is public already, so a replay from scratch after an upgrade
 sees the whole published set."""
 
 from alembic import command
@@ -11,7 +11,7 @@ from schemas.vocabulary import ArticleStatus
 
 def test_upgrading_enters_the_published_content(seeded):
     config = alembic_config(seeded.url)
-    command.downgrade(config, "0009")  # the demo content, as a database before the feed held it
+    command.downgrade(config, "0010")  # the demo content, as a database before the feed held it
     upgrade(seeded.url)
     engine = seeded.engine()
     with Session(engine) as s:

@@ -29,9 +29,9 @@ def test_every_published_article_has_the_disclaimers_its_rules_require(shared_se
     with Session(engine) as session:
         published = session.exec(select(Article).where(Article.status == "published")).all()
         assert len(published) == 3
-        summaries, _ = list_published(
+        summaries = list_published(
             session=session, filters=ArticleFilters(locale="en"), page=1, page_size=100
-        )
+        ).items
         by_slug = {s.slug: s for s in summaries}
         for article in published:
             full = get_published(

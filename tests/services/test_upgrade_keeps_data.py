@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from db.lead_models import ConsultationRequest, LeadKey
 from db.migrate import alembic_config, upgrade
 from db.webhook_models import WebhookEvent
-from services import lead_vault
+from services import lead_vault, search
 from tests.vault_helpers import ring
 
 NOW = "CURRENT_TIMESTAMP"
@@ -61,6 +61,16 @@ def _populate_at_0004(database, article: uuid.UUID, lead: uuid.UUID) -> None:
         )
         run(
             text("INSERT INTO articlecondition (article_id, condition_id) VALUES (:a, 1)"),
+            {"a": _id(database, article)},
+        )
+        run(
+            text(
+                "INSERT INTO article_search (article_id, document) VALUES"
+                " (:a, to_tsvector('english', 'Quokkas before the upgrade'))"
+                if database.backend == "postgresql"
+                else "INSERT INTO article_search (article_id, title, summary, body)"
+                " VALUES (:a, 'A', 's', 'Quokkas before the upgrade')"
+            ),
             {"a": _id(database, article)},
         )
         run(
@@ -127,6 +137,14 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
         "192.0.2.5",
     )
     assert lead.email_index == lead_vault.email_index(ring=ring(), email="oldrich@example.org")
+    with Session(engine) as s:  # the search index moved (0010 on SQLite) and still finds it
+        hits = search.find(
+            session=s, q="quokka", conditions=[], newest_first=False, offset=0, limit=5
+        )
+        assert hits.ids == [article]
+        quoted = search.snippets(session=s, q="quokka", ids=hits.ids)[article]
+        if database.backend == "sqlite":  # (PostgreSQL quotes the sections' text: "m m m")
+            assert "<mark>Quokkas</mark>" in quoted
     with Session(engine) as s:
         [event] = s.exec(select(WebhookEvent)).all()
         assert "oldrich" not in str(event.data)
