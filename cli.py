@@ -51,7 +51,12 @@ def import_content_command(
     folder = content_dir or settings.content_dir
     try:
         with unit_of_work(engine) as session:
-            report = import_content(session=session, content_dir=folder, strict=strict)
+            report = import_content(
+                session=session,
+                content_dir=folder,
+                strict=strict,
+                retention=timedelta(days=settings.changes_retention_days),
+            )
     except ContentError as exc:
         typer.echo("content rejected, nothing was changed:", err=True)
         for problem in exc.problems:

@@ -9,9 +9,19 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import articles, consultations, health, integrations, metrics, openapi, taxonomy
+from api import (
+    articles,
+    changes,
+    consultations,
+    health,
+    integrations,
+    metrics,
+    openapi,
+    taxonomy,
+)
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
+from api.admin import previews as admin_previews
 from api.admin import webhooks as admin_webhooks
 from api.compression import JsonCompressionMiddleware
 from api.cors import ProblemCORSMiddleware
@@ -23,6 +33,7 @@ from api.middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
+from api.query_guard import QueryGuardMiddleware
 from api.response_cache import CachedGetMiddleware, ResponseCache
 from api.tracing import start_tracing
 from core.config import Settings, get_settings
@@ -90,10 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = (
         articles.router,
+        changes.router,
         taxonomy.router,
         consultations.router,
         admin_leads.router,
         admin_audit.router,
+        admin_previews.router,
         admin_webhooks.router,
         integrations.router,
         health.router,
@@ -103,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.add_middleware(CachedGetMiddleware, cache=app.state.response_cache, settings=settings)
+    # Outside the cache: an unknown or repeated query parameter is refused, hit or miss.
+    app.add_middleware(QueryGuardMiddleware, openapi=lambda: app.openapi())
     # Every other JSON body over 1 KiB (cached bodies come out compressed already).
     app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

@@ -1,23 +1,40 @@
-"""Public article endpoints, served from the response cache."""
+"""Public article endpoints, served from the response cache (a preview never is)."""
 
+from collections.abc import Callable
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import LocaleDep, PaginationDep, SettingsDep
+from api.deps import KeyRingDep, LocaleDep, PaginationDep, SettingsDep, read_only_session
 from api.links import page_links
-from api.response_cache import article_key, list_key, serve_cached
-from schemas.articles import ArticleList, ArticlePublic, SectionWithContext
-from schemas.common import PageMeta, problem_responses
-from schemas.vocabulary import ArticleSlug, ArticleSort, Slug
-from services import articles
+from api.response_cache import Exclude, article_key, list_key, serve_cached
+from schemas.articles import ArticleList, ArticleListMeta, ArticlePublic, SectionWithContext
+from schemas.common import problem_responses
+from schemas.previews import PREVIEW_TOKEN_PATTERN
+from schemas.queries import FIELDS_DESCRIPTION, FieldList, summary_exclusions
+from schemas.text import Instant
+from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
+from services import articles, changes, previews
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
 SlugPath = Annotated[ArticleSlug, Path(examples=["iv-ketamine-for-ptsd"])]
-TermQuery = Annotated[Slug | None, Query()]
+MAX_TERMS = 20
+FormatQuery = Annotated[
+    BodyForm | None,
+    Query(
+        description="The one body form sections carry (`html`, `markdown` or `text`); every "
+        "form when left out."
+    ),
+]
+
+
+def _forms_left_out(format: BodyForm | None) -> set[str]:
+    return set() if format is None else {f.value for f in BodyForm if f != format}
 
 
 @router.get(
@@ -31,8 +48,20 @@ async def list_articles(
     request: Request,
     locale: LocaleDep,
     pagination: PaginationDep,
-    therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
-    condition: Annotated[TermQuery, Query(description="Condition slug, e.g. `ptsd`.")] = None,
+    therapy: Annotated[
+        list[Slug] | None,
+        Query(
+            max_length=MAX_TERMS,
+            description="Therapy slug, e.g. `iv-ketamine`; repeat it for any of several.",
+        ),
+    ] = None,
+    condition: Annotated[
+        list[Slug] | None,
+        Query(
+            max_length=MAX_TERMS,
+            description="Condition slug, e.g. `ptsd`; repeat it for any of several.",
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -46,25 +75,41 @@ async def list_articles(
         ArticleSort | None,
         Query(description="`relevance` (the default with `q`) or `newest` (the default without)."),
     ] = None,
+    updated_since: Annotated[
+        Instant | None,
+        Query(
+            description="Only articles whose `updated_at` is at or after this time "
+            "(RFC 3339 with a time zone, e.g. `2026-11-01T00:00:00Z`)."
+        ),
+    ] = None,
+    fields: Annotated[FieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
 ) -> Response:
     """Published articles as summaries (no section bodies): newest first, or with `q` the most
     relevant first. A search counts its hits exactly up to 1,000 (`meta.total_is_estimate`)."""
     filters = articles.ArticleFilters(
-        locale=locale, therapy=therapy, condition=condition, q=q, sort=sort
+        locale=locale,
+        therapies=tuple(dict.fromkeys(therapy or ())),
+        conditions=tuple(dict.fromkeys(condition or ())),
+        q=q,
+        updated_since=updated_since,
+        sort=sort,
     )
+    exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
 
     def build(session: Session) -> ArticleList:
+        cursor = changes.current_cursor(session=session)  # before the page: replays cover it
         found = articles.list_published(
             session=session,
             filters=filters,
             page=pagination.page,
             page_size=pagination.page_size,
         )
-        meta = PageMeta(
+        meta = ArticleListMeta(
             total=found.total,
             page=pagination.page,
             page_size=pagination.page_size,
             total_is_estimate=found.total_is_estimate,
+            changes_cursor=cursor,
         )
         return ArticleList(
             data=found.items,
@@ -72,26 +117,75 @@ async def list_articles(
             links=page_links(request.url.path, request.query_params, meta),
         )
 
-    return await serve_cached(request, list_key(request.url.query), build)
+    return await serve_cached(request, list_key(request.url.query), build, exclude)
 
 
 @router.get(
     "/{slug}",
     name="get_article",
-    summary="Get a published article",
+    summary="Get a published article (or, with a preview token, a draft)",
     response_model=ArticlePublic,
-    responses=problem_responses(304, 404, 422, 503),
+    responses={
+        **problem_responses(304, 404, 422, 503),
+        401: {
+            "description": "The preview token is wrong, for another article, or expired.",
+            "content": problem_responses(401)[401]["content"],
+        },
+    },
 )
 async def get_article(
-    request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
+    request: Request,
+    settings: SettingsDep,
+    ring: KeyRingDep,
+    locale: LocaleDep,
+    slug: SlugPath,
+    format: FormatQuery = None,
+    preview: Annotated[
+        str | None,
+        Query(
+            max_length=600,
+            pattern=PREVIEW_TOKEN_PATTERN,
+            description="A token from `POST /v1/admin/previews`: answers the draft (or the "
+            "published article) with `Cache-Control: private, no-store`, never cached.",
+        ),
+    ] = None,
 ) -> Response:
     """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
+    left_out = _forms_left_out(format)
+    exclude: Exclude = {"sections": {"__all__": left_out}} if left_out else None
+    if preview is not None:
+        previews.check(ring=ring, token=preview, slug=slug, locale=locale)
+        return await _private(
+            request,
+            lambda session: articles.get_preview(
+                session=session, slug=slug, locale=locale, clinic_name=settings.name
+            ),
+            exclude,
+        )
     return await serve_cached(
         request,
-        article_key(slug, locale),
+        article_key(slug, locale, format),
         lambda session: articles.get_published(
             session=session, slug=slug, locale=locale, clinic_name=settings.name
         ),
+        exclude,
+    )
+
+
+async def _private(
+    request: Request, build: Callable[[Session], ArticlePublic], exclude: Exclude
+) -> Response:
+    """A response for one reader only: no ETag, never stored by any cache."""
+
+    def run() -> bytes:
+        with read_only_session(request) as session:
+            return orjson.dumps(build(session).model_dump(mode="json", exclude=exclude))
+
+    body = await run_in_threadpool(run)
+    return Response(
+        content=body,
+        media_type="application/json",
+        headers={"Cache-Control": "private, no-store"},
     )
 
 
@@ -107,11 +201,13 @@ async def get_article_section(
     locale: LocaleDep,
     slug: SlugPath,
     key: Annotated[Slug, Path(examples=["fear-extinction"])],
+    format: FormatQuery = None,
 ) -> Response:
     """One section by its stable key (the anchor used on the page), with the references it
     cites and the whole article's disclaimers, which must be shown with it."""
     return await serve_cached(
         request,
-        ("section", slug, locale, key),
+        ("section", slug, locale, key, format),
         lambda session: articles.get_section(session=session, slug=slug, locale=locale, key=key),
+        _forms_left_out(format) or None,
     )

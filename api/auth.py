@@ -52,6 +52,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 
 LeadsRead = Annotated[Principal, Depends(require_scope("leads:read"))]
 LeadsWrite = Annotated[Principal, Depends(require_scope("leads:write"))]
+ContentWrite = Annotated[Principal, Depends(require_scope("content:write"))]
 # One callable, so a router that requires it and a route that names the caller share one check
 # (FastAPI runs a dependency once per request).
 require_webhooks_manage = require_scope("webhooks:manage")

@@ -40,6 +40,7 @@ def _title(status: int) -> str:
 _PARAMETER_LOCATIONS = {
     "idempotency_key": "header.Idempotency-Key",
     "cursor": "query.cursor",
+    "since": "query.since",
     "webhook_id": "header.webhook-id",
 }
 

@@ -8,7 +8,9 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from schemas.changes import ChangePublic
 from schemas.common import PageLinks, PageMeta
+from schemas.vocabulary import ChangeType
 from services.webhooks.payloads import LEAD_EVENT_PREFIX, LinkBuilder
 
 ARTICLE_EVENT_PREFIX = "article."
@@ -27,6 +29,30 @@ def webhook_endpoint_path(endpoint_id: uuid.UUID | str) -> str:
 def article_path(slug: str, locale: str) -> str:
     """Where the public reads one article in one locale."""
     return f"/v1/articles/{slug}?{urlencode({'locale': locale})}"
+
+
+def preview_url(base_url: str, slug: str, locale: str, token: str) -> str:
+    """The absolute URL that shows a draft to whoever holds the preview token."""
+    query = urlencode({"locale": locale, "preview": token})
+    return f"{base_url.rstrip('/')}/v1/articles/{slug}?{query}"
+
+
+def change_href(change: ChangePublic) -> str | None:
+    """Where the current form of what a change-feed entry names is read (None: a tombstone)."""
+    if change.deleted:
+        return None
+    if change.type.startswith("article.") and change.locale is not None:
+        return article_path(change.slug, change.locale)
+    return {
+        ChangeType.THERAPY_CHANGED: f"/v1/therapies/{change.slug}",
+        ChangeType.CONDITION_CHANGED: f"/v1/conditions/{change.slug}",
+        ChangeType.DISCLAIMER_CHANGED: "/v1/disclaimers",
+    }.get(change.type)
+
+
+def changes_next(path: str, next_cursor: str, limit: int) -> str:
+    """The next page of the change feed, or the next poll when there was nothing new."""
+    return with_query(path, {"since": next_cursor, "limit": limit})
 
 
 def with_query(path: str, params: Mapping[str, Any]) -> str:

@@ -108,9 +108,15 @@ _LINKS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
         "RedeliverWebhook": ("redeliver_webhook", "delivery_id"),
     },
 }
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
+_QUERY_400 = "a query parameter the operation does not take, or a single-valued one sent twice"
 _BAD_BODY: Json = {
-    "description": "The body is not JSON text (or not UTF-8).",
-    "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
+    "description": f"The body is not JSON text (or not UTF-8), or {_QUERY_400}.",
+    "content": _PROBLEM,
+}
+_BAD_QUERY: Json = {
+    "description": f"Bad request: {_QUERY_400} (named in `errors`).",
+    "content": _PROBLEM,
 }
 
 
@@ -206,8 +212,8 @@ def _responses(path: str, method: str, operation: Json) -> None:
         )
         _headers(responses["200"], required=("ETag", "Cache-Control"), optional=("Vary",))
         _headers(responses["304"], required=("ETag", "Cache-Control"), optional=("Vary",))
-    if "requestBody" in operation:
-        responses.setdefault("400", _BAD_BODY)
+    # Every operation refuses unknown query parameters (api/query_guard.py).
+    responses["400"] = _BAD_BODY if "requestBody" in operation else _BAD_QUERY
     if path == "/v1/consultation-requests" and method == "post":
         _headers(responses["201"], required=("Location",), optional=("Idempotent-Replayed", *_RATE))
     if path == "/v1/admin/webhook-endpoints" and method == "post":

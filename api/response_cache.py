@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
@@ -28,6 +29,8 @@ from core.metrics import observe_cache
 from schemas.vocabulary import SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
+# What model_dump leaves out: field names, nested as pydantic takes them.
+Exclude = dict[str, Any] | set[str] | None
 
 
 class ResponseCache:
@@ -77,14 +80,17 @@ class ResponseCache:
         self._entries.move_to_end(key)
         return hit[1]
 
-    async def get_or_build(self, key: Hashable, build: Callable[[], BaseModel]) -> CachedBody:
-        """The cached body for `key`, or build it in the threadpool (and cache it)."""
+    async def get_or_build(
+        self, key: Hashable, build: Callable[[], BaseModel], exclude: Exclude = None
+    ) -> CachedBody:
+        """The cached body for `key`, or build it in the threadpool (and cache it); `exclude`
+        leaves fields out of the JSON (then `key` must say so)."""
         version = self.version
         hit = self.peek(key)
         if hit is not None:
             return hit
         cached = await run_in_threadpool(
-            lambda: CachedBody.of(orjson.dumps(build().model_dump(mode="json")))
+            lambda: CachedBody.of(orjson.dumps(build().model_dump(mode="json", exclude=exclude)))
         )
         if version is not None and version == self.version:
             self._entries[key] = (version, cached)
@@ -93,9 +99,9 @@ class ResponseCache:
         return cached
 
 
-def article_key(slug: str, locale: str) -> tuple[str, str, str]:
-    """Cache key of a whole article."""
-    return ("article", slug, locale)
+def article_key(slug: str, locale: str, form: str | None = None) -> Hashable:
+    """Cache key of a whole article (with every body form, or only `form`)."""
+    return ("article", slug, locale, form)
 
 
 def list_key(query: str) -> tuple[str, str]:
@@ -166,14 +172,18 @@ class CachedGetMiddleware:
 
 
 async def serve_cached(
-    request: Request, key: Hashable, build: Callable[[Session], BaseModel]
+    request: Request,
+    key: Hashable,
+    build: Callable[[Session], BaseModel],
+    exclude: Exclude = None,
 ) -> Response:
-    """Answer a public GET from the cache (200 with ETag, or 304), building it on a miss."""
+    """Answer a public GET from the cache (200 with ETag, or 304), building it on a miss.
+    `key` must name everything the body depends on (`exclude` included)."""
     app = request.app
 
     def run() -> BaseModel:
         with read_only_session(request) as session:
             return build(session)
 
-    cached = await app.state.response_cache.get_or_build(key, run)
+    cached = await app.state.response_cache.get_or_build(key, run, exclude)
     return cached_bytes(request, cached, app.state.settings)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=60, ge=0)
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # The change feed keeps at least this many days; older entries are pruned at import, and a
+    # cursor from before them answers 410 (resync from GET /v1/articles).
+    changes_retention_days: int = Field(default=90, ge=1, le=3650)
     log_level: str = "INFO"
     # One JSON object per line for log shippers; `text` (key=value) for people reading along.
     log_format: Literal["json", "text"] = "json"

@@ -118,6 +118,12 @@ class KeyRing:
         master = self._master(master_id)
         return open_sealed(master.derive("secrets"), sealed, context=context).decode()
 
+    def signing_keys(self, label: str) -> list[bytes]:
+        """Subkeys for one signing purpose: the current master key's first (it signs), then
+        those of the keys being rotated away from (still accepted while configured)."""
+        masters = [self.current, *(m for m in self._by_id.values() if m is not self.current)]
+        return [m.derive(label) for m in masters]
+
     def _master(self, master_id: str) -> MasterKey:
         master = self._by_id.get(master_id)
         if master is None:

@@ -43,6 +43,14 @@ class ConflictError(DomainError):
     title = "Conflict"
 
 
+class GoneError(DomainError):
+    """What the request points at existed once and is gone for good (an expired cursor)."""
+
+    status = 410
+    code = "gone"
+    title = "Gone"
+
+
 class ContentError(Exception):
     """A content file is invalid; lists every problem found, each naming the file and field."""
 

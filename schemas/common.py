@@ -70,6 +70,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The API key lacks the required scope.",
         404: "Not found.",
         409: "Conflict.",
+        410: "Gone: the cursor is older than the history kept (`cursor_expired`); resync.",
         413: "Request body too large.",
         415: "Unsupported media type.",
         422: "Validation failed; `errors` names each bad field.",

@@ -54,6 +54,10 @@ class _Pattern:
         return schema
 
 
+# For other schemas: a pattern stated in the contract, enforced by the validators beside it.
+SchemaPattern = _Pattern
+
+
 def _without(excluded: str) -> _Pattern:
     """Any string without these characters."""
     return _Pattern(f"^[^{excluded}]*$")

@@ -45,6 +45,30 @@ class SectionKind(StrEnum):
     OTHER = "other"
 
 
+class BodyForm(StrEnum):
+    """A form a section's body is served in (`format=`)."""
+
+    HTML = "html"
+    MARKDOWN = "markdown"
+    TEXT = "text"
+
+
+class ChangeType(StrEnum):
+    """What one entry of the change feed says happened to public content."""
+
+    ARTICLE_PUBLISHED = "article.published"
+    ARTICLE_UPDATED = "article.updated"
+    ARTICLE_UNPUBLISHED = "article.unpublished"  # a tombstone: drafted again, or archived
+    THERAPY_CHANGED = "therapy.changed"
+    CONDITION_CHANGED = "condition.changed"
+    DISCLAIMER_CHANGED = "disclaimer.changed"
+    DISCLAIMER_RETIRED = "disclaimer.retired"  # a tombstone
+
+
+# Entries that say "forget this": the client deletes what it holds under that id or key.
+TOMBSTONES = frozenset({ChangeType.ARTICLE_UNPUBLISHED, ChangeType.DISCLAIMER_RETIRED})
+
+
 class Placement(StrEnum):
     """Where a disclaimer is shown on the page."""
 
@@ -201,6 +225,8 @@ class AuditAction(StrEnum):
     WEBHOOK_DELIVERY_REDELIVER = "webhook_delivery.redeliver"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    # A preview token opens an unpublished draft to whoever holds it.
+    ARTICLE_PREVIEW_CREATE = "article_preview.create"
 
 
 class RegulatoryStatus(StrEnum):

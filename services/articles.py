@@ -46,9 +46,10 @@ class ArticleFilters:
     """Filters for the public article list."""
 
     locale: str
-    therapy: str | None = None
-    condition: str | None = None
+    therapies: tuple[str, ...] = ()  # any of them
+    conditions: tuple[str, ...] = ()  # any of them
     q: str | None = None
+    updated_since: datetime | None = None  # inclusive
     sort: ArticleSort | None = None  # None: relevance with `q`, newest without
 
 
@@ -108,6 +109,7 @@ def _review(article: Article) -> MedicalReview:
 def _common(article: Article, terms: Terms) -> dict[str, Any]:
     therapies, conditions = terms.refs()
     return {
+        "id": article.id,
         "slug": article.slug,
         "locale": article.locale,
         "title": article.title,
@@ -173,6 +175,23 @@ def _find_published(session: Session, slug: str, locale: str) -> Article | None:
     ).first()
 
 
+def _previewable(session: Session, slug: str, locale: str) -> Article:
+    """A draft or published article (never an archived one), for a preview."""
+    article = session.exec(
+        select(Article).where(
+            Article.slug == slug,
+            Article.locale == locale,
+            col(Article.status) != ArticleStatus.ARCHIVED,
+        )
+    ).first()
+    if article is None:
+        raise NotFoundError(
+            f"No draft or published article '{slug}' in locale '{locale}'.",
+            code="article_not_found",
+        )
+    return article
+
+
 def _published(session: Session, slug: str, locale: str) -> Article:
     article = _find_published(session, slug, locale)
     if article is None:
@@ -207,7 +226,20 @@ def _reference_url(ref: dict[str, Any]) -> str:
 
 def get_published(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
     """A whole published article, always with the disclaimers the policy and rules require."""
-    article = _published(session, slug, locale)
+    return _whole(session, _published(session, slug, locale), clinic_name)
+
+
+def get_preview(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
+    """A draft as it would be published (or the published article), with its disclaimers."""
+    return _whole(session, _previewable(session, slug, locale), clinic_name)
+
+
+def ensure_previewable(*, session: Session, slug: str, locale: str) -> None:
+    """Raise NotFoundError unless a draft or published article can be previewed."""
+    _previewable(session, slug, locale)
+
+
+def _whole(session: Session, article: Article, clinic_name: str) -> ArticlePublic:
     sections = session.exec(
         select(ArticleSection)
         .where(ArticleSection.article_id == article.id)
@@ -265,7 +297,11 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
     return SectionWithContext(
         **section.model_dump(),
         article=ArticleRef(
-            slug=article.slug, locale=article.locale, title=article.title, revision=article.revision
+            id=article.id,
+            slug=article.slug,
+            locale=article.locale,
+            title=article.title,
+            revision=article.revision,
         ),
         references=[r for r in references(article) if r.id in section.citations],
         disclaimers=group_full(disclaimers),
@@ -281,22 +317,24 @@ def list_published(
 ) -> ArticlePage:
     """One page of published article summaries (newest first, or by relevance to `q`)."""
     conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
-    if filters.therapy:
+    if filters.therapies:
         conditions.append(
             exists().where(
                 col(ArticleTherapy.article_id) == col(Article.id),
                 col(ArticleTherapy.therapy_id) == col(Therapy.id),
-                col(Therapy.slug) == filters.therapy,
+                col(Therapy.slug).in_(filters.therapies),
             )
         )
-    if filters.condition:
+    if filters.conditions:
         conditions.append(
             exists().where(
                 col(ArticleCondition.article_id) == col(Article.id),
                 col(ArticleCondition.condition_id) == col(Condition.id),
-                col(Condition.slug) == filters.condition,
+                col(Condition.slug).in_(filters.conditions),
             )
         )
+    if filters.updated_since is not None:
+        conditions.append(col(Article.updated_at) >= filters.updated_since)
     offset = (page - 1) * page_size
     if filters.q:
         hits = search.find(

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,8 +23,8 @@ from db.models import (
     Therapy,
     utcnow,
 )
-from schemas.vocabulary import ArticleStatus
-from services import content_state, search
+from schemas.vocabulary import ArticleStatus, ChangeType
+from services import changes, content_state, search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
@@ -48,6 +49,8 @@ class ImportReport:
     taxonomy_changes: int = 0
     disclaimer_versions: list[str] = field(default_factory=list)
     consent_versions: list[str] = field(default_factory=list)
+    # Articles this import entered in the change feed.
+    entered: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -62,25 +65,43 @@ class ImportReport:
         )
 
 
-def import_content(*, session: Session, content_dir: Path, strict: bool = False) -> ImportReport:
+# How long the change feed keeps its entries unless the caller says (CLINIC_CHANGES_RETENTION_DAYS).
+DEFAULT_RETENTION = timedelta(days=90)
+
+
+def import_content(
+    *,
+    session: Session,
+    content_dir: Path,
+    strict: bool = False,
+    retention: timedelta = DEFAULT_RETENTION,
+) -> ImportReport:
     """Validate the whole folder first, then apply it; a bad file changes nothing.
 
     `strict` adds the production rules (no placeholder reviewer, no overdue review)."""
-    return apply_bundle(session=session, bundle=load_bundle(content_dir, strict=strict))
+    bundle = load_bundle(content_dir, strict=strict)
+    return apply_bundle(session=session, bundle=bundle, retention=retention)
 
 
-def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
-    """Upsert taxonomies, version disclaimers, and create, update or archive articles."""
+def apply_bundle(
+    *, session: Session, bundle: ContentBundle, retention: timedelta = DEFAULT_RETENTION
+) -> ImportReport:
+    """Upsert taxonomies, version disclaimers, and create, update or archive articles; every
+    public change enters the change feed, and feed entries older than `retention` go."""
     report = ImportReport()
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
     _sync_disclaimers(session, bundle.disclaimers, report)
+    shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
     _sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
     for relative, file in bundle.articles.items():
         seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
     _archive_missing(session, seen, report)
-    if report.changed:
+    if shared_changed:
+        changes.record_dependents(session=session, entered=report.entered)
+    pruned = changes.prune(session=session, keep=retention)
+    if report.changed or pruned:
         content_state.bump(session=session)
     return report
 
@@ -95,6 +116,7 @@ def _upsert_terms(
     report: ImportReport,
 ) -> dict[str, int]:
     existing: dict[str, Term] = {row.slug: row for row in session.exec(select(model))}
+    change = ChangeType.THERAPY_CHANGED if model is Therapy else ChangeType.CONDITION_CHANGED
     for f in files:
         values = f.model_dump()
         row = existing.get(f.slug)
@@ -102,11 +124,13 @@ def _upsert_terms(
             row = model(**values)
             session.add(row)
             existing[f.slug] = row
-            report.taxonomy_changes += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(row, k, v)
-            report.taxonomy_changes += 1
+        else:
+            continue
+        report.taxonomy_changes += 1
+        changes.record(session=session, type=change, slug=f.slug)
     session.flush()
     return {slug: row.id for slug, row in existing.items() if row.id is not None}
 
@@ -128,6 +152,7 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
             if not current.active:
                 current.active = True
                 report.disclaimer_versions.append(f"{f.key} v{current.version} reactivated")
+                changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
             continue
         for row in rows:
             if row.key == f.key:
@@ -146,10 +171,12 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
             )
         )
         report.disclaimer_versions.append(f"{f.key} v{version}")
+        changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
     for row in rows:
         if row.key not in wanted and row.active:
             row.active = False
             report.disclaimer_versions.append(f"{row.key} v{row.version} retired")
+            changes.record(session=session, type=ChangeType.DISCLAIMER_RETIRED, slug=row.key)
     session.flush()
 
 
@@ -187,7 +214,12 @@ def _upsert_article(
     article = session.exec(
         select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
     ).first()
-    if article is not None and article.content_hash == digest and article.source_path == relative:
+    if (
+        article is not None
+        and article.content_hash == digest
+        and article.source_path == relative
+        and article.status != ArticleStatus.ARCHIVED  # a restored file brings it back
+    ):
         report.unchanged += 1
         return article.id
     now = utcnow()
@@ -222,6 +254,8 @@ def _upsert_article(
         )
     )
     outbox.emit_article_change(session=session, article=article, before=before)
+    if changes.record_article(session=session, article=article, before=before):
+        report.entered.add(article.id)
     return article.id
 
 
@@ -302,4 +336,6 @@ def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportRepor
             article.revision += 1
             article.updated_at = utcnow()
             outbox.emit_article_change(session=session, article=article, before=before)
+            if changes.record_article(session=session, article=article, before=before):
+                report.entered.add(article.id)
             report.archived.append(f"{article.slug} ({article.locale})")

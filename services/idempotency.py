@@ -80,9 +80,7 @@ def claim(
     return record.lead_id
 
 
-def remembered(
-    *, session: Session, key: str, ttl: timedelta, now: datetime | None = None
-) -> bool:
+def remembered(*, session: Session, key: str, ttl: timedelta, now: datetime | None = None) -> bool:
     """Whether a request with `key` was stored within `ttl` (a retry of it will be replayed,
     or refused if its body differs: either way it creates nothing)."""
     created = session.exec(

@@ -26,10 +26,11 @@ from clinic_api_client.models import (
 
 def article_titles(client: Client, therapy: str) -> list[str]:
     """Titles of the published articles about one therapy."""
-    page = list_articles.sync(client=client, therapy=therapy, page_size=20)
+    page = list_articles.sync(client=client, therapy=[therapy], page_size=20, fields="title")
     if not isinstance(page, ArticleList):
         raise RuntimeError(f"list_articles answered {page!r}")
-    return [article.title for article in page.data]
+    # With `fields`, only the fields named (and id, slug, disclaimers) are present.
+    return [a.title if isinstance(a.title, str) else a.slug for a in page.data]
 
 
 def request_consultation(client: Client, article_slug: str) -> ConsultationRequestReceipt:

@@ -6,10 +6,11 @@ const api = createClinicClient("http://127.0.0.1:8000");
 
 export async function articleTitles(therapy: string): Promise<string[]> {
   const { data, error } = await api.GET("/v1/articles", {
-    params: { query: { therapy, page: 1, page_size: 20 } },
+    params: { query: { therapy: [therapy], page: 1, page_size: 20, fields: "title" } },
   });
   if (error) throw new Error(`${error.status} ${error.code}: ${error.detail ?? error.title}`);
-  return data.data.map((article: Schemas["ArticleSummary"]) => article.title);
+  // With `fields`, only the fields named (and id, slug, disclaimers) are present.
+  return data.data.map((article: Schemas["ArticleSummary"]) => article.title ?? article.slug);
 }
 
 /** The body a web form sends: every field it shows, the consent version it displayed. */

@@ -69,9 +69,7 @@ def emit(
     endpoint_id: uuid.UUID | None = None,
 ) -> WebhookEvent:
     """Record an event and its deliveries in the caller's transaction."""
-    evt = WebhookEvent(
-        type=type, subject_id=subject_id, data=data, request_id=current_request_id()
-    )
+    evt = WebhookEvent(type=type, subject_id=subject_id, data=data, request_id=current_request_id())
     session.add(evt)
     stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.status) != EndpointStatus.DISABLED)
     if endpoint_id is not None:

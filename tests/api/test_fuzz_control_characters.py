@@ -75,6 +75,7 @@ def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "update_consultation_request": {"status": "contacted", "notes": "Called."},
         "create_webhook_endpoint": endpoint,
         "update_webhook_endpoint": endpoint,
+        "create_preview": {"slug": "ketamine-for-chronic-pain", "locale": "en", "expires_in": 600},
         "receive_crm_event": {
             "type": "consultation_request.status_changed",
             "timestamp": datetime.now(UTC).isoformat(),

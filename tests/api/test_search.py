@@ -4,6 +4,7 @@ date order; totals exact up to a bound and flagged as estimates beyond it."""
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -16,7 +17,7 @@ from tests.content_helpers import import_folder
 MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
-def _slugs(body: dict) -> list[str]:
+def _slugs(body: dict[str, Any]) -> list[str]:
     return [a["slug"] for a in body["data"]]
 
 

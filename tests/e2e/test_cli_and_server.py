@@ -208,7 +208,6 @@ def test_metrics_add_up_every_worker_of_a_multi_worker_server(seeded, tmp_path):
         line = next(
             line
             for line in text.splitlines()
-            if line.startswith("clinic_http_requests_total{")
-            and 'route="/v1/therapies"' in line
+            if line.startswith("clinic_http_requests_total{") and 'route="/v1/therapies"' in line
         )
         assert float(line.rsplit(" ", 1)[1]) == sent, line

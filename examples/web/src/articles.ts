@@ -9,7 +9,9 @@ type Disclaimer = Schemas["DisclaimerPublic"];
 export async function renderList(app: HTMLElement): Promise<void> {
   document.title = "Clinic — articles";
   setJsonLd(null);
-  const { data, error } = await api.GET("/v1/articles", { params: { query: { page_size: 50 } } });
+  const { data, error } = await api.GET("/v1/articles", {
+    params: { query: { page_size: 50, fields: "title,summary,therapies,conditions" } },
+  });
   if (!data) {
     app.replaceChildren(h("p", { class: "error" }, describeProblem(error, "Could not load articles.")));
     return;
@@ -18,9 +20,9 @@ export async function renderList(app: HTMLElement): Promise<void> {
     h(
       "li",
       { class: "article-item" },
-      h("a", { href: `#/articles/${encodeURIComponent(article.slug)}`, "data-slug": article.slug }, article.title),
-      h("p", {}, article.summary),
-      h("p", { class: "terms" }, [...article.therapies, ...article.conditions].map((t) => t.name).join(" · ")),
+      h("a", { href: `#/articles/${encodeURIComponent(article.slug)}`, "data-slug": article.slug }, article.title ?? article.slug),
+      h("p", {}, article.summary ?? ""),
+      h("p", { class: "terms" }, [...(article.therapies ?? []), ...(article.conditions ?? [])].map((t) => t.name).join(" · ")),
     ),
   );
   app.replaceChildren(
@@ -31,7 +33,10 @@ export async function renderList(app: HTMLElement): Promise<void> {
 }
 
 export async function loadArticle(slug: string): Promise<Article | string> {
-  const { data, error } = await api.GET("/v1/articles/{slug}", { params: { path: { slug } } });
+  // Only the HTML form of each section: this page renders nothing else.
+  const { data, error } = await api.GET("/v1/articles/{slug}", {
+    params: { path: { slug }, query: { format: "html" } },
+  });
   return data ?? describeProblem(error, "Could not load the article.");
 }
 
@@ -41,7 +46,7 @@ export function renderArticle(article: Article): HTMLElement {
   const review = article.medical_review;
   const sections = article.sections.map((section) => {
     const body = h("div", { class: "section-body" });
-    body.innerHTML = section.html; // sanitized by the API (nh3) from the section's Markdown
+    body.innerHTML = section.html ?? ""; // sanitized by the API (nh3) from the section's Markdown
     return h("section", { id: section.key, "data-kind": section.kind }, h("h2", {}, section.heading), body);
   });
   const references = article.references.map((ref) =>
