@@ -109,15 +109,16 @@ class JsonFormatter(logging.Formatter):
     It formats every access line, so it is kept cheap (~4 us a line): the time's second is
     formatted once per second, and the line-break scan runs only over non-ASCII lines."""
 
-    _second: int = -1
-    _second_text: str = ""
+    # (second, its text), replaced as one value: threads (the dispatcher's) format lines too.
+    _second: tuple[int, str] = (-1, "")
 
     def _timestamp(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:
-            self._second = second
-            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
+        second, text = self._second
+        if int(created) != second:
+            second = int(created)
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (second, text)
+        return f"{text}.{int((created - second) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
