@@ -61,13 +61,27 @@ def with_query(path: str, params: Mapping[str, Any]) -> str:
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
+def with_replaced(path: str, query: QueryParams, **values: object) -> str:
+    """`path` with this request's query, every value of a repeated parameter kept in order
+    (`therapy=a&therapy=b`), and `values` put in place of the ones it had (or at the end)."""
+    pending = dict(values)
+    kept: list[tuple[str, object]] = []
+    for key, value in query.multi_items():
+        if key not in values:
+            kept.append((key, value))
+        elif key in pending:
+            kept.append((key, pending.pop(key)))
+    kept += pending.items()
+    kept = [(k, v) for k, v in kept if v is not None]
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
 def page_links(path: str, query: QueryParams, meta: PageMeta) -> PageLinks:
     """self/first/last/next/prev links for a page-numbered list, keeping its filters."""
     last = max(1, -(-meta.total // meta.page_size))
-    params = dict(query)
 
     def link(page: int) -> str:
-        return with_query(path, {**params, "page": page, "page_size": meta.page_size})
+        return with_replaced(path, query, page=page, page_size=meta.page_size)
 
     return PageLinks(
         self=link(meta.page),
@@ -82,7 +96,7 @@ def next_cursor_link(path: str, query: QueryParams, next_cursor: str | None) -> 
     """The next page of a cursor-paginated list, keeping every filter of this one."""
     if next_cursor is None:
         return None
-    return with_query(path, {**dict(query), "cursor": next_cursor})
+    return with_replaced(path, query, cursor=next_cursor)
 
 
 def event_links_builder(base_url: str) -> LinkBuilder:

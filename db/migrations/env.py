@@ -7,17 +7,13 @@ from sqlalchemy import Connection, Engine, event
 from sqlmodel import SQLModel
 
 from db import lead_models, models, webhook_models  # noqa: F401  (register the tables)
+from db.migrate import include_object
 from db.session import make_engine
 
 config = context.config
 # An arbitrary 64-bit key naming "this project's migrations" among PostgreSQL advisory locks.
 MIGRATION_LOCK = 0x636C696E6963  # "clinic"
 target_metadata = SQLModel.metadata
-
-
-def include_object(obj: object, name: str | None, type_: str, *_: object) -> bool:
-    """Autogenerate must leave the hand-written full-text search tables alone."""
-    return not (type_ == "table" and name is not None and name.startswith("article_search"))
 
 
 def _sqlite_for_migrations(engine: Engine) -> None:

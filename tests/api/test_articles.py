@@ -173,6 +173,21 @@ def test_pagination_links_keep_filters(client):
         "stellate-ganglion-block-for-ptsd",
         "iv-ketamine-for-ptsd",
     }
+
+
+def test_page_links_keep_every_value_of_a_repeated_filter(client):
+    """`therapy=a&therapy=b` means either: the next page must ask for both again."""
+    query = "therapy=iv-ketamine&therapy=nad-plus&page_size=1"
+    body = client.get(f"/v1/articles?{query}").json()
+    assert body["meta"]["total"] == 2
+    for name in ("self", "first", "last", "next"):
+        assert "therapy=iv-ketamine&therapy=nad-plus" in body["links"][name], name
+    second = client.get(body["links"]["next"]).json()
+    assert len(second["data"]) == 1
+    assert {body["data"][0]["slug"], second["data"][0]["slug"]} == {
+        "iv-ketamine-for-ptsd",
+        "nad-plus-iv-therapy",
+    }
     beyond = client.get("/v1/articles?page=9").json()
     assert beyond["data"] == [] and beyond["meta"]["total"] == 3
 
