@@ -16,7 +16,7 @@ from schemas.articles import ArticleList, ArticleListMeta, ArticlePublic, Sectio
 from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TOKEN_PATTERN
 from schemas.queries import FIELDS_DESCRIPTION, FieldList, summary_exclusions
-from schemas.text import Instant
+from schemas.text import Instant, Line
 from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
 from services import articles, changes, previews
 
@@ -63,7 +63,7 @@ async def list_articles(
         ),
     ] = None,
     q: Annotated[
-        str | None,
+        Line | None,
         Query(
             max_length=200,
             description=(

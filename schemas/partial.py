@@ -51,7 +51,10 @@ def valid_parts(model: type[BaseModel], raw: object) -> dict[str, Any]:
             continue
         item_model = _list_item_model(info.annotation)
         if item_model is not None and isinstance(value, list):
-            parts[name] = [_whole(item_model, item) for item in value]
+            # A list over its bound (or otherwise wrong as a whole) is reported as one error;
+            # its items are looked at only when the list itself is acceptable.
+            if not _list_level_errors(model, name, value):
+                parts[name] = [_whole(item_model, item) for item in value]
             continue
         try:
             parts[name] = _adapter(model, name).validate_python(value)
@@ -63,6 +66,14 @@ def valid_parts(model: type[BaseModel], raw: object) -> dict[str, Any]:
 def _list_item_model(annotation: Any) -> type[BaseModel] | None:
     args = get_args(annotation)
     return _model_in(args[0]) if len(args) == 1 else None
+
+
+def _list_level_errors(model: type[BaseModel], name: str, value: list[Any]) -> bool:
+    try:
+        _adapter(model, name).validate_python(value)
+    except ValidationError as exc:
+        return any(not error["loc"] for error in exc.errors())
+    return False
 
 
 def _whole(model: type[BaseModel], item: object) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ class PreviewCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    slug: ArticleSlug = Field(examples=["ketamine-and-chronic-pain"])
+    slug: ArticleSlug = Field(examples=["ketamine-for-chronic-pain"])
     locale: str | None = Field(
         default=None,
         pattern=LOCALE_PATTERN,

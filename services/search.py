@@ -21,6 +21,7 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col, select
 
 from db.models import Article, ArticleSection
@@ -179,15 +180,22 @@ def snippets(*, session: Session, q: str, ids: Sequence[uuid.UUID]) -> dict[uuid
 
 
 def _headlines(session: Session, words: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """ts_headline over the sections' text (PostgreSQL's tsvector keeps no text to quote)."""
-    bodies = (
+    """ts_headline over the title, summary and sections in order (PostgreSQL's tsvector keeps
+    no text to quote): what SQLite's snippet() picks from, and the same bytes every time."""
+    sections = (
         select(
             col(ArticleSection.article_id).label("article_id"),
-            func.string_agg(col(ArticleSection.text), literal("\n")).label("body"),
+            func.string_agg(
+                col(ArticleSection.text),
+                aggregate_order_by(literal("\n"), col(ArticleSection.position)),
+            ).label("body"),
         )
         .where(col(ArticleSection.article_id).in_(ids))
         .group_by(col(ArticleSection.article_id))
         .subquery()
+    )
+    document = func.concat_ws(
+        "\n", col(Article.title), col(Article.summary), func.coalesce(sections.c.body, "")
     )
     options = (
         f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={_SNIPPET_WORDS}, MinWords=12,"
@@ -195,11 +203,11 @@ def _headlines(session: Session, words: str, ids: Sequence[uuid.UUID]) -> dict[u
     )
     rows = session.execute(
         select(
-            bodies.c.article_id,
-            func.ts_headline(
-                "english", bodies.c.body, func.plainto_tsquery("english", words), options
-            ),
+            col(Article.id),
+            func.ts_headline("english", document, func.plainto_tsquery("english", words), options),
         )
+        .outerjoin(sections, sections.c.article_id == col(Article.id))
+        .where(col(Article.id).in_(ids))
     )
     return {aid: _marked(extract) for aid, extract in rows}
 

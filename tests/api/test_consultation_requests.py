@@ -177,6 +177,11 @@ UNKNOWN_CONSENT = {"contact": True, "sms": False, "consent_version": "1999-01-01
                 "body.source.disclaimers_shown.1.version",
             ],
         ),
+        # A list over its bound is one error: its items are not looked up one by one.
+        (
+            {"source": {"disclaimers_shown": [{"key": "x", "version": 1}] * 21}},
+            ["body.source.disclaimers_shown"],
+        ),
         # A field that fails the schema is not looked up again: one error for it, not two.
         ({"email": "ana@", "phone": "\x00" * 5, "therapies": "reiki"}, None),
     ],

@@ -105,3 +105,10 @@ def test_a_total_past_the_bound_is_an_estimate(shared_seeded):
         assert second.ids == exact.ids[1:2]
         assert snippets(session=session, q="!!!", ids=exact.ids) == {}
     engine.dispose()
+
+
+def test_a_query_with_control_characters_is_refused(client):
+    for q in ("a%00b", "fear%0Aextinction", "%7F"):
+        r = client.get(f"/v1/articles?q={q}")
+        assert r.status_code == 422, q
+        assert r.json()["errors"][0]["field"] == "query.q"
