@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import articles, consultations, health, integrations, metrics, openapi, taxonomy
+from api import (
+    articles,
+    consultations,
+    health,
+    integrations,
+    media,
+    metrics,
+    openapi,
+    taxonomy,
+)
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import webhooks as admin_webhooks
@@ -31,6 +40,7 @@ from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
+from services import articles as article_service
 from services import content_state
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
@@ -78,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_ring = key_ring(settings)  # refuses to start on PostgreSQL without a key
     app.state.migration_head = head_revision()
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
-    app.state.response_cache = ResponseCache(partial(content_version, engine))
+    app.state.response_cache = ResponseCache(
+        partial(content_version, engine), read_locales=partial(content_locales, engine)
+    )
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,
@@ -87,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = (
         articles.router,
+        media.router,
         taxonomy.router,
         consultations.router,
         admin_leads.router,
@@ -141,6 +154,12 @@ def content_version(engine: Engine) -> int:
     """The content version the response caches compare against."""
     with read_session(engine) as session:
         return content_state.current_version(session=session)
+
+
+def content_locales(engine: Engine) -> frozenset[str]:
+    """The locales with published content, which requests negotiate among."""
+    with read_session(engine) as session:
+        return article_service.published_locales(session=session)
 
 
 @asynccontextmanager

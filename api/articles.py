@@ -7,7 +7,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from api.deps import LocaleDep, PaginationDep, SettingsDep
-from api.links import page_links
+from api.links import ContentLinkBuilder, page_links
 from api.response_cache import article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticlePublic, SectionWithContext
 from schemas.common import PageMeta, problem_responses
@@ -29,6 +29,7 @@ TermQuery = Annotated[Slug | None, Query()]
 )
 async def list_articles(
     request: Request,
+    settings: SettingsDep,
     locale: LocaleDep,
     pagination: PaginationDep,
     therapy: Annotated[TermQuery, Query(description="Therapy slug, e.g. `iv-ketamine`.")] = None,
@@ -38,8 +39,10 @@ async def list_articles(
         Query(max_length=200, description="Full-text search over title, summary, sections."),
     ] = None,
 ) -> Response:
-    """Published articles, newest first, as summaries (no section bodies)."""
+    """Published articles in the negotiated locale, newest first, as summaries (no section
+    bodies)."""
     filters = articles.ArticleFilters(locale=locale, therapy=therapy, condition=condition, q=q)
+    links = ContentLinkBuilder(settings.public_base_url)
 
     def build(session: Session) -> ArticleList:
         items, total = articles.list_published(
@@ -47,13 +50,17 @@ async def list_articles(
             filters=filters,
             page=pagination.page,
             page_size=pagination.page_size,
+            links=links,
         )
         meta = PageMeta(total=total, page=pagination.page, page_size=pagination.page_size)
         return ArticleList(
-            data=items, meta=meta, links=page_links(request.url.path, request.query_params, meta)
+            locale=locale,
+            data=items,
+            meta=meta,
+            links=page_links(request.url.path, request.query_params, meta),
         )
 
-    return await serve_cached(request, list_key(request.url.query), build)
+    return await serve_cached(request, list_key(request.url.query, locale), build)
 
 
 @router.get(
@@ -66,12 +73,16 @@ async def list_articles(
 async def get_article(
     request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
 ) -> Response:
-    """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
+    """The whole article: ordered sections, hero image, translations, review, SEO, JSON-LD and
+    its required disclaimers. In the negotiated locale: this slug's article in that locale, else
+    its translation there (whose slug may differ), else this slug's article in its own locale;
+    `locale` and `Content-Language` say which was served."""
+    links = ContentLinkBuilder(settings.public_base_url)
     return await serve_cached(
         request,
         article_key(slug, locale),
         lambda session: articles.get_published(
-            session=session, slug=slug, locale=locale, clinic_name=settings.name
+            session=session, slug=slug, locale=locale, clinic_name=settings.name, links=links
         ),
     )
 

@@ -53,6 +53,12 @@ class ConsentIn(_Input):
     consent_version: Version = Field(
         description="The `version` from `GET /v1/consent-texts/current` that the form showed."
     )
+    locale: Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)] | None = Field(
+        default=None,
+        examples=["es"],
+        description="The `locale` of that consent text (default: the clinic's default locale); "
+        "the lead stores the exact wording of this version in this locale.",
+    )
 
 
 class DisclaimerShownIn(_Input):
@@ -181,6 +187,7 @@ class ConsentTextPublic(BaseModel):
     """The consent wording a form must show, and the version to send back."""
 
     version: str = Field(examples=["2026-11-01"])
+    locale: str = Field(examples=["en"], description="The language of this wording.")
     text: str
     sms_text: str
 

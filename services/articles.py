@@ -21,6 +21,7 @@ from db.models import (
     Therapy,
 )
 from schemas.articles import (
+    Alternate,
     ArticlePublic,
     ArticleRef,
     ArticleSummary,
@@ -31,11 +32,13 @@ from schemas.articles import (
     SectionPublic,
     SectionWithContext,
     Seo,
+    Translation,
 )
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import ArticleStatus
 from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
+from services.hero import ContentLinks, PublicHero, json_ld_image, public_hero
 from services.json_ld import article_json_ld
 
 PUBLISHED = ArticleStatus.PUBLISHED
@@ -95,8 +98,48 @@ def _review(article: Article) -> MedicalReview:
     )
 
 
-def _common(article: Article, terms: Terms) -> dict[str, Any]:
+def published_locales(*, session: Session) -> frozenset[str]:
+    """The locales that have at least one published article."""
+    rows = session.exec(select(Article.locale).where(Article.status == PUBLISHED).distinct())
+    return frozenset(rows)
+
+
+def translations_of(session: Session, groups: set[str]) -> dict[str, list[Article]]:
+    """The published articles of these translation groups, by group, in locale order."""
+    found: dict[str, list[Article]] = defaultdict(list)
+    if not groups:
+        return found
+    for a in session.exec(
+        select(Article)
+        .where(col(Article.translation_group).in_(groups), Article.status == PUBLISHED)
+        .order_by(col(Article.locale))
+    ):
+        found[a.translation_group].append(a)
+    return found
+
+
+def _alternates(article: Article, versions: list[Article]) -> list[Alternate]:
+    """hreflang alternates: each version with a canonical URL, and x-default (the original's,
+    else this page's); none unless at least two languages have a canonical URL."""
+    linked = [v for v in versions if v.canonical_url]
+    if len(linked) < 2 or not article.canonical_url:
+        return []
+    original = next((v for v in linked if v.slug == v.translation_group), None)
+    out = [Alternate(hreflang=v.locale, href=v.canonical_url or "") for v in linked]
+    default = (original or article).canonical_url or ""
+    return [*out, Alternate(hreflang="x-default", href=default)]
+
+
+def _common(
+    article: Article,
+    terms: Terms,
+    links: ContentLinks,
+    versions: list[Article],
+    hero: PublicHero | None,
+) -> dict[str, Any]:
     therapies, conditions = terms.refs()
+    if all(v.id != article.id for v in versions):  # e.g. a list item: always list itself
+        versions = sorted([*versions, article], key=lambda v: v.locale)
     return {
         "slug": article.slug,
         "locale": article.locale,
@@ -112,7 +155,14 @@ def _common(article: Article, terms: Terms) -> dict[str, Any]:
             meta_title=article.seo_meta_title,
             meta_description=article.seo_meta_description,
             canonical_url=article.canonical_url,
+            og_image=hero.og if hero else None,
+            alternates=_alternates(article, versions),
         ),
+        "hero_image": hero.image if hero else None,
+        "translations": [
+            Translation(locale=v.locale, slug=v.slug, url=links.article(v.slug, v.locale))
+            for v in versions
+        ],
         "published_at": article.published_at,
         "updated_at": article.updated_at,
         "revision": article.revision,
@@ -126,6 +176,7 @@ def carried_disclaimers(
     requires, even if a rule was narrowed since the import. A required key without an active
     text withholds the article rather than serving it bare."""
     therapies, conditions = terms.refs()
+    active = [d for d in active if d.locale == article.locale]  # its own language's texts only
     attached = required_disclaimers(
         active, [t.slug for t in therapies], [c.slug for c in conditions]
     )
@@ -164,12 +215,32 @@ def _find_published(session: Session, slug: str, locale: str) -> Article | None:
 
 
 def _published(session: Session, slug: str, locale: str) -> Article:
+    """The article to serve for `slug` in `locale`: that article; else the `locale`
+    translation of the article with this slug (its slug may differ); else, with no version in
+    `locale`, the article with this slug itself (the original first): a fallback that says
+    its own locale."""
     article = _find_published(session, slug, locale)
-    if article is None:
+    if article is not None:
+        return article
+    same_slug = session.exec(
+        select(Article)
+        .where(Article.slug == slug, Article.status == PUBLISHED)
+        .order_by(col(Article.locale))
+    ).all()
+    if not same_slug:
         raise NotFoundError(
             f"No published article '{slug}' in locale '{locale}'.", code="article_not_found"
         )
-    return article
+    translated = session.exec(
+        select(Article).where(
+            col(Article.translation_group).in_({a.translation_group for a in same_slug}),
+            Article.locale == locale,
+            Article.status == PUBLISHED,
+        )
+    ).first()
+    if translated is not None:
+        return translated
+    return min(same_slug, key=lambda a: (a.slug != a.translation_group, a.locale))
 
 
 def references(article: Article) -> list[Reference]:
@@ -195,7 +266,9 @@ def _reference_url(ref: dict[str, Any]) -> str:
     return f"https://pubmed.ncbi.nlm.nih.gov/{ref['pmid']}/"
 
 
-def get_published(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
+def get_published(
+    *, session: Session, slug: str, locale: str, clinic_name: str, links: ContentLinks
+) -> ArticlePublic:
     """A whole published article, always with the disclaimers the policy and rules require."""
     article = _published(session, slug, locale)
     sections = session.exec(
@@ -206,7 +279,9 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
     terms, disclaimers = _terms_and_disclaimers(session, article)
     public_sections = [_section(s) for s in sections]
     refs = references(article)
-    common = _common(article, terms)
+    hero = public_hero(article.hero_image, links)
+    versions = translations_of(session, {article.translation_group})[article.translation_group]
+    common = _common(article, terms, links, versions, hero)
     ld = article_json_ld(
         title=article.title,
         summary=article.summary,
@@ -220,6 +295,7 @@ def get_published(*, session: Session, slug: str, locale: str, clinic_name: str)
         published=article.published_at.isoformat() if article.published_at else None,
         modified=article.updated_at.isoformat(),
         clinic_name=clinic_name,
+        image=json_ld_image(hero),
     )
     return ArticlePublic(
         **common,
@@ -241,7 +317,8 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
 
 
 def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionWithContext:
-    """One section of a published article, with the article's disclaimers."""
+    """One section of a published article (found as `get_published` finds it), with the
+    article's disclaimers."""
     article = _published(session, slug, locale)
     s = session.exec(
         select(ArticleSection).where(
@@ -249,7 +326,10 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
         )
     ).first()
     if s is None:
-        raise NotFoundError(f"Article '{slug}' has no section '{key}'.", code="section_not_found")
+        raise NotFoundError(
+            f"Article '{article.slug}' ({article.locale}) has no section '{key}'.",
+            code="section_not_found",
+        )
     _, disclaimers = _terms_and_disclaimers(session, article)
     section = _section(s)
     return SectionWithContext(
@@ -267,7 +347,7 @@ def _section(s: ArticleSection) -> SectionPublic:
 
 
 def list_published(
-    *, session: Session, filters: ArticleFilters, page: int, page_size: int
+    *, session: Session, filters: ArticleFilters, page: int, page_size: int, links: ContentLinks
 ) -> tuple[list[ArticleSummary], int]:
     """One page of published article summaries, newest first, and the total count."""
     conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
@@ -299,9 +379,16 @@ def list_published(
     ).all()
     terms = terms_of(session, [a.id for a in articles])
     active = active_disclaimers(session=session)
+    versions = translations_of(session, {a.translation_group for a in articles})
     items = [
         ArticleSummary(
-            **_common(a, terms[a.id]),
+            **_common(
+                a,
+                terms[a.id],
+                links,
+                versions[a.translation_group],
+                public_hero(a.hero_image, links),
+            ),
             disclaimers=group_refs(carried_disclaimers(a, terms[a.id], active)),
         )
         for a in articles

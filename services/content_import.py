@@ -23,13 +23,14 @@ from db.models import (
     utcnow,
 )
 from schemas.vocabulary import ArticleStatus
-from services import content_state, search
+from services import content_state, media, search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
     ConsentFile,
     ContentBundle,
     DisclaimerFile,
+    HeroImageFile,
     TherapyFile,
 )
 from services.content_rules import load_bundle
@@ -72,13 +73,16 @@ def import_content(*, session: Session, content_dir: Path, strict: bool = False)
 def apply_bundle(*, session: Session, bundle: ContentBundle) -> ImportReport:
     """Upsert taxonomies, version disclaimers, and create, update or archive articles."""
     report = ImportReport()
+    stored = {name: media.store(session=session, source=s) for name, s in bundle.media.items()}
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
+    _set_therapy_images(session, bundle.therapies, stored, report)
     _sync_disclaimers(session, bundle.disclaimers, report)
     _sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
     for relative, file in bundle.articles.items():
-        seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
+        hero = hero_image(file.hero_image, stored)
+        seen.add(_upsert_article(session, relative, file, hero, therapy_ids, condition_ids, report))
     _archive_missing(session, seen, report)
     if report.changed:
         content_state.bump(session=session)
@@ -111,12 +115,37 @@ def _upsert_terms(
     return {slug: row.id for slug, row in existing.items() if row.id is not None}
 
 
-def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: ImportReport) -> None:
-    rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
-    latest: dict[str, Disclaimer] = {row.key: row for row in rows}
-    wanted = {f.key for f in files}
+def hero_image(
+    declared: HeroImageFile | None, stored: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What an article or therapy keeps of its hero image: its words and its renditions."""
+    if declared is None:
+        return None
+    return {**declared.model_dump(), **stored[declared.file]}
+
+
+def _set_therapy_images(
+    session: Session,
+    files: Sequence[TherapyFile],
+    stored: dict[str, dict[str, Any]],
+    report: ImportReport,
+) -> None:
+    rows = {row.slug: row for row in session.exec(select(Therapy))}
     for f in files:
-        current = latest.get(f.key)
+        row, wanted = rows[f.slug], hero_image(f.hero_image, stored)
+        if row.hero_image != wanted:
+            row.hero_image = wanted
+            report.taxonomy_changes += 1
+    session.flush()
+
+
+def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: ImportReport) -> None:
+    """Versions per key and locale: each locale's text changes on its own."""
+    rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
+    latest: dict[tuple[str, str], Disclaimer] = {(row.key, row.locale): row for row in rows}
+    wanted = {(f.key, f.locale) for f in files}
+    for f in files:
+        current = latest.get((f.key, f.locale))
         same = current is not None and (
             current.title,
             current.text,
@@ -127,15 +156,18 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
         if same and current is not None:
             if not current.active:
                 current.active = True
-                report.disclaimer_versions.append(f"{f.key} v{current.version} reactivated")
+                report.disclaimer_versions.append(
+                    f"{_named(f.key, f.locale)} v{current.version} reactivated"
+                )
             continue
         for row in rows:
-            if row.key == f.key:
+            if (row.key, row.locale) == (f.key, f.locale):
                 row.active = False
         version = (current.version + 1) if current else 1
         session.add(
             Disclaimer(
                 key=f.key,
+                locale=f.locale,
                 version=version,
                 title=f.title,
                 text=f.text,
@@ -145,32 +177,40 @@ def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: Imp
                 active=True,
             )
         )
-        report.disclaimer_versions.append(f"{f.key} v{version}")
+        report.disclaimer_versions.append(f"{_named(f.key, f.locale)} v{version}")
     for row in rows:
-        if row.key not in wanted and row.active:
+        if (row.key, row.locale) not in wanted and row.active:
             row.active = False
-            report.disclaimer_versions.append(f"{row.key} v{row.version} retired")
+            report.disclaimer_versions.append(
+                f"{_named(row.key, row.locale)} v{row.version} retired"
+            )
     session.flush()
 
 
+def _named(key: str, locale: str) -> str:
+    """A disclaimer in a report: `crisis-resources` (en, as before) or `crisis-resources (es)`."""
+    return key if locale == "en" else f"{key} ({locale})"
+
+
 def _sync_consent_texts(session: Session, files: list[ConsentFile], report: ImportReport) -> None:
-    """Add new consent versions; the last in the file is current. Old versions never change."""
-    existing = {row.version: row for row in session.exec(select(ConsentText))}
+    """Add new consent versions; the last of each locale in the file is that locale's current
+    one. Old versions never change."""
+    existing = {(row.version, row.locale): row for row in session.exec(select(ConsentText))}
     for f in files:
-        row = existing.get(f.version)
+        row = existing.get((f.version, f.locale))
         if row is None:
-            row = ConsentText(version=f.version, text=f.text, sms_text=f.sms_text)
+            row = ConsentText(version=f.version, locale=f.locale, text=f.text, sms_text=f.sms_text)
             session.add(row)
-            existing[f.version] = row
-            report.consent_versions.append(f.version)
+            existing[(f.version, f.locale)] = row
+            report.consent_versions.append(_named(f.version, f.locale))
         elif (row.text, row.sms_text) != (f.text, f.sms_text):
             raise ContentError(
                 [f"consent.yaml: {f.version}.text: leads refer to this version; add a new one"]
             )
-    current = files[-1].version if files else None
-    for version, row in existing.items():
-        if row.current != (version == current):
-            row.current = version == current
+    current = {(f.version, f.locale) for f in {f.locale: f for f in files}.values()}
+    for version_locale, row in existing.items():
+        if row.current != (version_locale in current):
+            row.current = version_locale in current
             report.taxonomy_changes += 1
     session.flush()
 
@@ -179,11 +219,12 @@ def _upsert_article(
     session: Session,
     relative: str,
     file: ArticleFile,
+    hero: dict[str, Any] | None,
     therapy_ids: dict[str, int],
     condition_ids: dict[str, int],
     report: ImportReport,
 ) -> uuid.UUID:
-    digest = file.content_hash()
+    digest = file.content_hash(hero["sha256"] if hero else "")
     article = session.exec(
         select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
     ).first()
@@ -196,6 +237,7 @@ def _upsert_article(
         article = Article(
             slug=file.slug,
             locale=file.locale,
+            translation_group=file.translation_group,
             revision=1,
             created_at=now,
             title="",
@@ -209,6 +251,7 @@ def _upsert_article(
         article.revision += 1
         report.updated.append(f"{file.slug} ({file.locale})")
     _apply_fields(article, file, relative, digest, now)
+    article.translation_group, article.hero_image = file.translation_group, hero
     session.add(article)
     session.flush()
     _replace_children(session, article, file, therapy_ids, condition_ids, new=before is None)

@@ -78,13 +78,17 @@ def _validate(
         errors.append(
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
-    consent_row = consent.find_version(session=session, version=data.consent.consent_version)
+    consent_row = consent.find_version(
+        session=session,
+        version=data.consent.consent_version,
+        locale=data.consent.locale or ctx.default_locale,
+    )
     if consent_row is None:
         errors.append(
             _error(
                 "consent.consent_version",
                 "unknown_consent_version",
-                "No consent text has this version.",
+                "No consent text has this version in this locale.",
             )
         )
     for field, noun, model, slugs in (
