@@ -40,8 +40,7 @@ from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
-from services import articles as article_service
-from services import content_state
+from services import content_state, translations
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
@@ -159,7 +158,7 @@ def content_version(engine: Engine) -> int:
 def content_locales(engine: Engine) -> frozenset[str]:
     """The locales with published content, which requests negotiate among."""
     with read_session(engine) as session:
-        return article_service.published_locales(session=session)
+        return translations.published_locales(session=session)
 
 
 @asynccontextmanager

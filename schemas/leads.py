@@ -197,6 +197,11 @@ class DisclaimerShown(BaseModel):
 
     key: str
     version: int
+    locale: str | None = Field(
+        default=None,
+        description="The language of the text shown, as the server recorded it (None for what "
+        "a form reported, and for leads stored before translations).",
+    )
 
 
 class ConsultationRequestPublic(BaseModel):

@@ -21,7 +21,6 @@ from db.models import (
     Therapy,
 )
 from schemas.articles import (
-    Alternate,
     ArticlePublic,
     ArticleRef,
     ArticleSummary,
@@ -40,6 +39,7 @@ from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
 from services.hero import ContentLinks, PublicHero, json_ld_image, public_hero
 from services.json_ld import article_json_ld
+from services.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
 
@@ -98,38 +98,6 @@ def _review(article: Article) -> MedicalReview:
     )
 
 
-def published_locales(*, session: Session) -> frozenset[str]:
-    """The locales that have at least one published article."""
-    rows = session.exec(select(Article.locale).where(Article.status == PUBLISHED).distinct())
-    return frozenset(rows)
-
-
-def translations_of(session: Session, groups: set[str]) -> dict[str, list[Article]]:
-    """The published articles of these translation groups, by group, in locale order."""
-    found: dict[str, list[Article]] = defaultdict(list)
-    if not groups:
-        return found
-    for a in session.exec(
-        select(Article)
-        .where(col(Article.translation_group).in_(groups), Article.status == PUBLISHED)
-        .order_by(col(Article.locale))
-    ):
-        found[a.translation_group].append(a)
-    return found
-
-
-def _alternates(article: Article, versions: list[Article]) -> list[Alternate]:
-    """hreflang alternates: each version with a canonical URL, and x-default (the original's,
-    else this page's); none unless at least two languages have a canonical URL."""
-    linked = [v for v in versions if v.canonical_url]
-    if len(linked) < 2 or not article.canonical_url:
-        return []
-    original = next((v for v in linked if v.slug == v.translation_group), None)
-    out = [Alternate(hreflang=v.locale, href=v.canonical_url or "") for v in linked]
-    default = (original or article).canonical_url or ""
-    return [*out, Alternate(hreflang="x-default", href=default)]
-
-
 def _common(
     article: Article,
     terms: Terms,
@@ -156,7 +124,7 @@ def _common(
             meta_description=article.seo_meta_description,
             canonical_url=article.canonical_url,
             og_image=hero.og if hero else None,
-            alternates=_alternates(article, versions),
+            alternates=alternates(article, versions),
         ),
         "hero_image": hero.image if hero else None,
         "translations": [
@@ -313,7 +281,7 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
         return None
     # A patient's request must never fail because the article is withheld right now.
     _, shown = _terms_and_disclaimers(session, article, withhold=False)
-    return [{"key": d.key, "version": d.version} for d in shown]
+    return [{"key": d.key, "version": d.version, "locale": d.locale} for d in shown]
 
 
 def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionWithContext:

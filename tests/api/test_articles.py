@@ -24,6 +24,8 @@ ARTICLE_FIELDS = {
     "call_to_action",
     "medical_review",
     "seo",
+    "hero_image",
+    "translations",
     "json_ld",
     "disclaimers",
     "published_at",
