@@ -132,7 +132,7 @@ def create_consultation_request(
     name="get_current_consent_text",
     summary="Get the consent text a form must show",
     response_model=ConsentTextPublic,
-    responses=problem_responses(304, 404),
+    responses=problem_responses(304, 404, 422),
 )
 async def get_current_consent_text(
     request: Request, settings: SettingsDep, locale: LocaleDep

@@ -29,7 +29,7 @@ _BINARY = {"schema": {"type": "string", "contentMediaType": "application/octet-s
             "for a year (`immutable`).",
             "content": {mime: _BINARY for mime in ("image/avif", "image/webp", "image/jpeg")},
         },
-        **problem_responses(304, 404),
+        **problem_responses(304, 404, 422),
     },
 )
 async def get_media(

@@ -103,7 +103,7 @@ async def get_condition(request: Request, locale: LocaleDep, slug: SlugPath) -> 
     tags=["disclaimers"],
     summary="List current disclaimers",
     response_model=DisclaimerList,
-    responses=problem_responses(304),
+    responses=problem_responses(304, 422),
 )
 async def list_disclaimers(request: Request, locale: LocaleDep) -> Response:
     """The current version of every disclaimer in the negotiated locale and the rule that
