@@ -57,7 +57,9 @@ class ConsentIn(_Input):
         default=None,
         examples=["es"],
         description="The `locale` of that consent text (default: the clinic's default locale); "
-        "the lead stores the exact wording of this version in this locale.",
+        "the lead stores the exact wording of this version in this locale, found as `GET "
+        "/v1/consent-texts/current` finds it (`es-MX` → `es`, a locale without a text → the "
+        "default locale's).",
     )
 
 

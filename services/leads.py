@@ -82,6 +82,7 @@ def _validate(
         session=session,
         version=data.consent.consent_version,
         locale=data.consent.locale or ctx.default_locale,
+        default_locale=ctx.default_locale,
     )
     if consent_row is None:
         errors.append(

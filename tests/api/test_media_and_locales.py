@@ -2,6 +2,7 @@
 negotiation, linked translations, hreflang, and the per-locale cache."""
 
 import io
+import uuid
 
 from PIL import Image
 from sqlmodel import select
@@ -215,7 +216,7 @@ def test_disclaimers_and_consent_texts_follow_the_locale(client):
 
 
 def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
-    c = make_client()
+    c = make_client(leads_rate_limit="none")
     body = lead_body(
         consent={"contact": True, "sms": True, "consent_version": "2026-11-01", "locale": "es"},
         source={"article_slug": SPANISH_SLUG, "locale": "es", "channel": "web"},
@@ -234,13 +235,30 @@ def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
             ("fda-off-label", "es"),
             ("risks-and-benefits", "es"),
         }
-    engine.dispose()
-    unknown = lead_body(
-        consent={"contact": True, "sms": False, "consent_version": "2026-11-01", "locale": "fr"}
-    )
+    # A locale without a consent text gets the wording the consent route answers it with.
+    for asked, wording in (("es-MX", "Acepto que"), ("fr", "I agree")):
+        other = lead_body(
+            consent={
+                "contact": True,
+                "sms": False,
+                "consent_version": "2026-11-01",
+                "locale": asked,
+            }
+        )
+        r = c.post("/v1/consultation-requests", json=other)
+        assert r.status_code == 201, r.text
+        with unit_of_work(engine) as s:
+            lead = s.exec(
+                select(ConsultationRequest).where(
+                    ConsultationRequest.id == uuid.UUID(r.json()["id"])
+                )
+            ).one()
+            assert (lead.consent_text or "").startswith(wording)
+    unknown = lead_body(consent={"contact": True, "consent_version": "1999-01-01", "locale": "es"})
     r = c.post("/v1/consultation-requests", json=unknown)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["body.consent.consent_version"]
+    engine.dispose()
 
 
 def test_no_route_serves_a_spanish_article_without_its_spanish_disclaimers(seeded, make_client):
