@@ -91,13 +91,16 @@ class ResponseCache:
         self._entries.move_to_end(key)
         return hit[1]
 
-    async def get_or_build(self, key: Hashable, build: Callable[[], BaseModel]) -> CachedBody:
-        """The cached body for `key`, or build it in the threadpool (and cache it)."""
+    async def get_or_build(
+        self, key: Hashable, build: Callable[[], BaseModel], language: str | None = None
+    ) -> CachedBody:
+        """The cached body for `key`, or build it in the threadpool (and cache it); `language`
+        is its Content-Language unless the body names its own locale."""
         version = self.version
         hit = self.peek(key)
         if hit is not None:
             return hit
-        cached = await run_in_threadpool(lambda: _serialize(build()))
+        cached = await run_in_threadpool(lambda: _serialize(build(), language))
         if version is not None and version == self.version:
             self._entries[key] = (version, cached)
             if len(self._entries) > self.max_entries:
@@ -105,13 +108,13 @@ class ResponseCache:
         return cached
 
 
-def _serialize(model: BaseModel) -> CachedBody:
-    """The bytes of a response, with the locale it is in (a top-level `locale` field, or its
-    article's) as its Content-Language."""
-    language = getattr(model, "locale", None)
-    if language is None and isinstance(getattr(model, "article", None), ArticleRef):
-        language = model.article.locale  # type: ignore[attr-defined]
-    return CachedBody.of(orjson.dumps(model.model_dump(mode="json")), language)
+def _serialize(model: BaseModel, language: str | None) -> CachedBody:
+    """The bytes of a response, with the locale it is in (a top-level `locale` field, its
+    article's, else the negotiated one) as its Content-Language."""
+    said = getattr(model, "locale", None)
+    if said is None and isinstance(getattr(model, "article", None), ArticleRef):
+        said = model.article.locale  # type: ignore[attr-defined]
+    return CachedBody.of(orjson.dumps(model.model_dump(mode="json")), said or language)
 
 
 def article_key(slug: str, locale: str) -> tuple[str, str, str]:
@@ -217,7 +220,11 @@ async def serve_cached(
         with read_only_session(request) as session:
             return build(session)
 
-    cached = await app.state.response_cache.get_or_build(key, run)
     negotiated = getattr(request.state, "negotiated", None)
-    vary = isinstance(negotiated, Negotiated) and negotiated.from_header
+    if not isinstance(negotiated, Negotiated):
+        negotiated = None  # a read that does not depend on the locale
+    cached = await app.state.response_cache.get_or_build(
+        key, run, negotiated.locale if negotiated else None
+    )
+    vary = negotiated is not None and negotiated.from_header
     return cached_bytes(request, cached, app.state.settings, vary_language=vary)

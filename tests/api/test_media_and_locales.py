@@ -85,8 +85,12 @@ def test_unknown_media_names_are_a_404_problem(client):
 
 
 def test_therapies_have_hero_images(client):
-    therapies = client.get("/v1/therapies").json()["data"]
-    assert all(t["hero_image"]["renditions"] for t in therapies)
+    listed = client.get("/v1/therapies")
+    assert "content-language" not in listed.headers  # the same in every locale
+    assert all(t["hero_image"]["renditions"] for t in listed.json()["data"])
+    spanish = client.get("/v1/therapies/iv-ketamine", headers={"Accept-Language": "es"})
+    assert spanish.headers["content-language"] == "es"
+    assert [a["slug"] for a in spanish.json()["articles"]] == [SPANISH_SLUG]
     one = client.get("/v1/therapies/nad-plus").json()
     assert one["hero_image"]["src"].startswith("/media/nad-plus-hero-")
 
