@@ -199,10 +199,14 @@ class DisclaimerShown(BaseModel):
 
     key: str
     version: int
-    locale: str | None = Field(
-        default=None,
-        description="The language of the text shown, as the server recorded it (None for what "
-        "a form reported, and for leads stored before translations).",
+
+
+class DisclaimerCarried(DisclaimerShown):
+    """A disclaimer version the source article carried, as the server recorded it."""
+
+    locale: str = Field(
+        default="en",
+        description="The language of the text (leads stored before translations: `en`).",
     )
 
 
@@ -235,7 +239,7 @@ class ConsultationRequestPublic(BaseModel):
     source_referrer: str | None
     utm: dict[str, str]
     channel: Channel
-    disclaimer_versions: list[DisclaimerShown] = Field(
+    disclaimer_versions: list[DisclaimerCarried] = Field(
         description="What the source article carried when the request arrived (server's record)."
     )
     disclaimers_reported: list[DisclaimerShown] = Field(
