@@ -15,6 +15,7 @@ from api import (
     consultations,
     health,
     integrations,
+    media,
     metrics,
     openapi,
     taxonomy,
@@ -42,7 +43,7 @@ from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
-from services import content_state
+from services import content_state, translations
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
@@ -92,7 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_ring = key_ring(settings)  # refuses to start on PostgreSQL without a key
     app.state.migration_head = head_revision()
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
-    app.state.response_cache = ResponseCache(partial(content_version, engine))
+    app.state.response_cache = ResponseCache(
+        partial(content_version, engine), read_locales=partial(content_locales, engine)
+    )
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         articles.router,
         changes.router,
+        media.router,
         taxonomy.router,
         consultations.router,
         admin_leads.router,
@@ -159,6 +163,12 @@ def content_version(engine: Engine) -> int:
     """The content version the response caches compare against."""
     with read_session(engine) as session:
         return content_state.current_version(session=session)
+
+
+def content_locales(engine: Engine) -> frozenset[str]:
+    """The locales with published content, which requests negotiate among."""
+    with read_session(engine) as session:
+        return translations.published_locales(session=session)
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import KeyRingDep, LocaleDep, PaginationDep, SettingsDep, read_only_session
-from api.links import page_links
+from api.links import ContentLinkBuilder, page_links
 from api.response_cache import Exclude, article_key, list_key, serve_cached
 from schemas.articles import ArticleList, ArticleListMeta, ArticlePublic, SectionWithContext
 from schemas.common import problem_responses
@@ -46,6 +46,7 @@ def _forms_left_out(format: BodyForm | None) -> set[str]:
 )
 async def list_articles(
     request: Request,
+    settings: SettingsDep,
     locale: LocaleDep,
     pagination: PaginationDep,
     therapy: Annotated[
@@ -84,8 +85,9 @@ async def list_articles(
     ] = None,
     fields: Annotated[FieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
 ) -> Response:
-    """Published articles as summaries (no section bodies): newest first, or with `q` the most
-    relevant first. A search counts its hits exactly up to 1,000 (`meta.total_is_estimate`)."""
+    """Published articles in the negotiated locale, as summaries (no section bodies): newest
+    first, or with `q` the most relevant first. A search counts its hits exactly up to 1,000
+    (`meta.total_is_estimate`)."""
     filters = articles.ArticleFilters(
         locale=locale,
         therapies=tuple(dict.fromkeys(therapy or ())),
@@ -95,6 +97,7 @@ async def list_articles(
         sort=sort,
     )
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
+    links = ContentLinkBuilder(settings.public_base_url)
 
     def build(session: Session) -> ArticleList:
         cursor = changes.current_cursor(session=session)  # before the page: replays cover it
@@ -103,6 +106,7 @@ async def list_articles(
             filters=filters,
             page=pagination.page,
             page_size=pagination.page_size,
+            links=links,
         )
         meta = ArticleListMeta(
             total=found.total,
@@ -112,12 +116,13 @@ async def list_articles(
             changes_cursor=cursor,
         )
         return ArticleList(
+            locale=locale,
             data=found.items,
             meta=meta,
             links=page_links(request.url.path, request.query_params, meta),
         )
 
-    return await serve_cached(request, list_key(request.url.query), build, exclude)
+    return await serve_cached(request, list_key(request.url.query, locale), build, exclude)
 
 
 @router.get(
@@ -150,7 +155,11 @@ async def get_article(
         ),
     ] = None,
 ) -> Response:
-    """The whole article: ordered sections, review, SEO, JSON-LD and its required disclaimers."""
+    """The whole article: ordered sections, hero image, translations, review, SEO, JSON-LD and
+    its required disclaimers. In the negotiated locale: this slug's article in that locale, else
+    its translation there (whose slug may differ), else this slug's article in its own locale;
+    `locale` and `Content-Language` say which was served."""
+    links = ContentLinkBuilder(settings.public_base_url)
     left_out = _forms_left_out(format)
     exclude: Exclude = {"sections": {"__all__": left_out}} if left_out else None
     if preview is not None:
@@ -158,7 +167,7 @@ async def get_article(
         return await _private(
             request,
             lambda session: articles.get_preview(
-                session=session, slug=slug, locale=locale, clinic_name=settings.name
+                session=session, slug=slug, locale=locale, clinic_name=settings.name, links=links
             ),
             exclude,
         )
@@ -166,7 +175,7 @@ async def get_article(
         request,
         article_key(slug, locale, format),
         lambda session: articles.get_published(
-            session=session, slug=slug, locale=locale, clinic_name=settings.name
+            session=session, slug=slug, locale=locale, clinic_name=settings.name, links=links
         ),
         exclude,
     )

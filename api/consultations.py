@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import KeyRingDep, SessionDep, SettingsDep, read_only_session
+from api.deps import KeyRingDep, LocaleDep, SessionDep, SettingsDep, read_only_session
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.config import Settings
@@ -181,10 +181,17 @@ def create_consultation_request(
     name="get_current_consent_text",
     summary="Get the consent text a form must show",
     response_model=ConsentTextPublic,
-    responses=problem_responses(304, 404),
+    responses=problem_responses(304, 404, 422),
 )
-async def get_current_consent_text(request: Request) -> Response:
-    """The current consent wording and the `version` to send back in `consent.consent_version`."""
+async def get_current_consent_text(
+    request: Request, settings: SettingsDep, locale: LocaleDep
+) -> Response:
+    """The current consent wording in the negotiated locale (the default locale's when it has
+    none), and the `version` and `locale` to send back in `consent`."""
     return await serve_cached(
-        request, ("consent",), lambda session: consent.current_consent(session=session)
+        request,
+        ("consent", locale),
+        lambda session: consent.current_consent(
+            session=session, locale=locale, default_locale=settings.default_locale
+        ),
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
+from api.locales import negotiate
 from core.config import Settings
 from core.crypto import KeyRing
 from db.session import read_session, request_unit_of_work
@@ -49,14 +50,31 @@ async def get_key_ring(request: Request) -> KeyRing:
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
+LOCALE_DESCRIPTION = (
+    "Content locale, e.g. `es`. A region falls back to its language (`en-US` answers `en`) and "
+    "a locale without content to the clinic's default. Without it, `Accept-Language` chooses "
+    "(q-values honoured) and the response carries `Vary: Accept-Language`; `Content-Language` "
+    "and the `locale` field say which locale was served."
+)
+
+
 async def get_locale(
+    request: Request,
     settings: SettingsDep,
     locale: Annotated[
-        str | None, Query(pattern=LOCALE_PATTERN, description="Content locale, e.g. `en`.")
+        str | None, Query(pattern=LOCALE_PATTERN, description=LOCALE_DESCRIPTION)
     ] = None,
 ) -> str:
-    """The requested locale, or the clinic's default."""
-    return locale or settings.default_locale
+    """The negotiated locale (kept in `request.state.negotiated` for the response headers)."""
+    available = await request.app.state.response_cache.available_locales()
+    negotiated = negotiate(
+        explicit=locale,
+        header=request.headers.get("accept-language"),
+        available=available,
+        default=settings.default_locale,
+    )
+    request.state.negotiated = negotiated
+    return negotiated.locale
 
 
 LocaleDep = Annotated[str, Depends(get_locale)]

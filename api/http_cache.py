@@ -72,20 +72,22 @@ class CachedBody:
 
     identity: Representation
     encoded: dict[str, Representation] = field(default_factory=dict)
+    language: str | None = None  # Content-Language, for a body in one locale
 
     @classmethod
-    def of(cls, body: bytes) -> "CachedBody":
+    def of(cls, body: bytes, language: str | None = None) -> "CachedBody":
         """Wrap `body`; bodies of COMPRESS_FROM bytes or more are compressed once in every
         coding we offer, each with its own ETag."""
         identity = Representation(body, make_etag(body))
         if len(body) < COMPRESS_FROM:
-            return cls(identity)
+            return cls(identity, language=language)
         return cls(
             identity,
             {
                 coding: Representation(encode(body), identity.etag[:-1] + f'-{coding}"', coding)
                 for coding, encode in ENCODERS.items()
             },
+            language,
         )
 
     def choose(self, accept_encoding: str | None) -> Representation:
@@ -100,11 +102,20 @@ class CachedBody:
             etag_matches(if_none_match, r.etag) for r in (self.identity, *self.encoded.values())
         )
 
-    def headers(self, chosen: Representation, cache_control: str) -> list[tuple[bytes, bytes]]:
-        """The ETag, Cache-Control, Vary and Content-Encoding headers for `chosen`."""
+    def headers(
+        self, chosen: Representation, cache_control: str, *, vary_language: bool = False
+    ) -> list[tuple[bytes, bytes]]:
+        """The ETag, Cache-Control, Vary, Content-Language and Content-Encoding headers for
+        `chosen` (`vary_language`: Accept-Language chose the locale)."""
         headers = [(b"etag", chosen.etag.encode()), (b"cache-control", cache_control.encode())]
-        if self.encoded:
-            headers.append((b"vary", b"Accept-Encoding"))
+        vary = [
+            *(["Accept-Encoding"] if self.encoded else []),
+            *(["Accept-Language"] if vary_language else []),
+        ]
+        if vary:
+            headers.append((b"vary", ", ".join(vary).encode()))
+        if self.language:
+            headers.append((b"content-language", self.language.encode()))
         if chosen.encoding:
             headers.append((b"content-encoding", chosen.encoding.encode()))
         return headers
@@ -159,12 +170,13 @@ def reply(
     if_none_match: str | None,
     accept_encoding: str | None,
     cache_control: str,
+    vary_language: bool = False,
 ) -> Reply:
     """Status, headers and body for a cached public GET: the representation the client
     accepts, or a 304 (without Content-Encoding: it has no body) when it holds any of them.
     The one place both the cache-hit middleware and a route on a miss answer from."""
     chosen = cached.choose(accept_encoding)
-    headers = cached.headers(chosen, cache_control)
+    headers = cached.headers(chosen, cache_control, vary_language=vary_language)
     if cached.matches(if_none_match):
         return 304, [h for h in headers if h[0] != b"content-encoding"], b""
     headers += [
@@ -174,13 +186,16 @@ def reply(
     return 200, headers, chosen.body
 
 
-def cached_bytes(request: Request, cached: CachedBody, settings: Settings) -> Response:
+def cached_bytes(
+    request: Request, cached: CachedBody, settings: Settings, *, vary_language: bool = False
+) -> Response:
     """Serve ready JSON bytes in the encoding the client prefers, with its ETag, or 304."""
     status, headers, body = reply(
         cached,
         if_none_match=request.headers.get("if-none-match"),
         accept_encoding=request.headers.get("accept-encoding"),
         cache_control=cache_control(settings),
+        vary_language=vary_language,
     )
     return Response(
         content=body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}

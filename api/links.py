@@ -3,6 +3,7 @@ inside webhook payloads (the dispatcher is handed `event_links`)."""
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,6 +54,30 @@ def change_href(change: ChangePublic) -> str | None:
 def changes_next(path: str, next_cursor: str, limit: int) -> str:
     """The next page of the change feed, or the next poll when there was nothing new."""
     return with_query(path, {"since": next_cursor, "limit": limit})
+
+
+def media_path(name: str) -> str:
+    """Where a stored image rendition is served (an absolute path)."""
+    return f"/media/{name}"
+
+
+@dataclass(frozen=True)
+class ContentLinkBuilder:
+    """The links inside content responses (services.hero.ContentLinks)."""
+
+    base_url: str
+
+    def media(self, name: str) -> str:
+        """The absolute path of a stored rendition."""
+        return media_path(name)
+
+    def absolute(self, path: str) -> str:
+        """`path` on the API's public base URL (`CLINIC_PUBLIC_BASE_URL`)."""
+        return self.base_url.rstrip("/") + path
+
+    def article(self, slug: str, locale: str) -> str:
+        """Where the API serves an article in a locale."""
+        return article_path(slug, locale)
 
 
 def with_query(path: str, params: Mapping[str, Any]) -> str:

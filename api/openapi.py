@@ -38,8 +38,13 @@ _HEADERS: dict[str, Json] = {
         "schema": {"type": "string"},
     },
     "Vary": {
-        "description": "`Accept-Encoding` on bodies sent compressed or compressible; `Origin` "
-        "when a CORS request comes from an allowed origin.",
+        "description": "`Accept-Encoding` on bodies sent compressed or compressible; "
+        "`Accept-Language` when it chose the locale (no `locale` parameter); `Origin` when a "
+        "CORS request comes from an allowed origin.",
+        "schema": {"type": "string"},
+    },
+    "Content-Language": {
+        "description": "The locale of the content served (also its `locale` field).",
         "schema": {"type": "string"},
     },
     "X-Request-ID": {
@@ -210,8 +215,9 @@ def _responses(path: str, method: str, operation: Json) -> None:
         operation.setdefault("parameters", []).append(
             {"$ref": "#/components/parameters/If-None-Match"}
         )
-        _headers(responses["200"], required=("ETag", "Cache-Control"), optional=("Vary",))
-        _headers(responses["304"], required=("ETag", "Cache-Control"), optional=("Vary",))
+        optional = ("Vary", "Content-Language")
+        _headers(responses["200"], required=("ETag", "Cache-Control"), optional=optional)
+        _headers(responses["304"], required=("ETag", "Cache-Control"), optional=optional)
     # Every operation refuses unknown query parameters (api/query_guard.py).
     responses["400"] = _BAD_BODY if "requestBody" in operation else _BAD_QUERY
     if path == "/v1/consultation-requests" and method == "post":

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel
@@ -24,9 +25,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import read_only_session
 from api.http_cache import CachedBody, cache_control, cached_bytes, reply
+from api.locales import Negotiated, negotiate
 from core.config import Settings
 from core.metrics import observe_cache
-from schemas.vocabulary import SLUG_PATTERN
+from schemas.articles import ArticleRef
+from schemas.vocabulary import LOCALE_PATTERN, SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
 # What model_dump leaves out: field names, nested as pydantic takes them.
@@ -40,10 +43,14 @@ class ResponseCache:
         self,
         read_version: Callable[[], int],
         *,
+        read_locales: Callable[[], frozenset[str]] = frozenset,
         max_entries: int = 4096,
         refresh_seconds: float = 0.5,
     ):
         self.read_version = read_version
+        self.read_locales = read_locales
+        # The locales with published content, read with each new content version.
+        self.locales: frozenset[str] | None = None
         self.max_entries = max_entries
         self.refresh_seconds = refresh_seconds
         self.version: tuple[int, date] | None = None  # None: not known yet, so no caching
@@ -56,8 +63,15 @@ class ResponseCache:
         """Re-read the content version; a change empties the cache."""
         version = await asyncio.to_thread(self._read_version)
         if version != self.version:
+            locales = await asyncio.to_thread(self.read_locales)
             self._entries.clear()
-            self.version = version
+            self.version, self.locales = version, locales
+
+    async def available_locales(self) -> frozenset[str]:
+        """The locales with published content (read now if not known yet)."""
+        if self.locales is None:
+            return await asyncio.to_thread(self.read_locales)
+        return self.locales
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the version fresh until stopped."""
@@ -81,17 +95,20 @@ class ResponseCache:
         return hit[1]
 
     async def get_or_build(
-        self, key: Hashable, build: Callable[[], BaseModel], exclude: Exclude = None
+        self,
+        key: Hashable,
+        build: Callable[[], BaseModel],
+        language: str | None = None,
+        exclude: Exclude = None,
     ) -> CachedBody:
-        """The cached body for `key`, or build it in the threadpool (and cache it); `exclude`
-        leaves fields out of the JSON (then `key` must say so)."""
+        """The cached body for `key`, or build it in the threadpool (and cache it); `language`
+        is its Content-Language unless the body names its own locale; `exclude` leaves fields
+        out of the JSON (then `key` must say so)."""
         version = self.version
         hit = self.peek(key)
         if hit is not None:
             return hit
-        cached = await run_in_threadpool(
-            lambda: CachedBody.of(orjson.dumps(build().model_dump(mode="json", exclude=exclude)))
-        )
+        cached = await run_in_threadpool(lambda: _serialize(build(), language, exclude))
         if version is not None and version == self.version:
             self._entries[key] = (version, cached)
             if len(self._entries) > self.max_entries:
@@ -99,14 +116,25 @@ class ResponseCache:
         return cached
 
 
+def _serialize(model: BaseModel, language: str | None, exclude: Exclude) -> CachedBody:
+    """The bytes of a response, with the locale it is in (a top-level `locale` field, its
+    article's, else the negotiated one) as its Content-Language."""
+    said = getattr(model, "locale", None)
+    if said is None and isinstance(getattr(model, "article", None), ArticleRef):
+        said = model.article.locale  # type: ignore[attr-defined]
+    body = orjson.dumps(model.model_dump(mode="json", exclude=exclude))
+    return CachedBody.of(body, said or language)
+
+
 def article_key(slug: str, locale: str, form: str | None = None) -> Hashable:
     """Cache key of a whole article (with every body form, or only `form`)."""
     return ("article", slug, locale, form)
 
 
-def list_key(query: str) -> tuple[str, str]:
-    """Cache key of an article list: the exact query string (its links echo it)."""
-    return ("list", query)
+def list_key(query: str, locale: str) -> tuple[str, str, str]:
+    """Cache key of an article list: the exact query string (its links echo it) and the
+    negotiated locale (never the raw Accept-Language)."""
+    return ("list", query, locale)
 
 
 @dataclass(frozen=True)
@@ -118,6 +146,7 @@ class Route:
 
 _LIST_ROUTE = Route("/v1/articles")
 _ARTICLE_ROUTE = Route("/v1/articles/{slug}")
+_LOCALE = re.compile(LOCALE_PATTERN)
 _ARTICLE_PATH = re.compile(r"^/v1/articles/(" + SLUG_PATTERN.strip("^$") + ")$")
 
 
@@ -134,15 +163,28 @@ class CachedGetMiddleware:
         self.cache_control = cache_control(settings)
         self.counting = settings.metrics_enabled
 
-    def _key(self, scope: Scope) -> tuple[Hashable, Route] | None:
+    def _key(self, scope: Scope) -> tuple[Hashable, Route, Negotiated] | None:
         path: str = scope["path"]
+        locales = self.cache.locales
+        if locales is None:
+            return None
         query = scope.get("query_string", b"").decode("latin-1")
-        if path == "/v1/articles":
-            return list_key(query), _LIST_ROUTE
         match = _ARTICLE_PATH.match(path)
-        if match and not query:
-            return article_key(match.group(1), self.default_locale), _ARTICLE_ROUTE
-        return None
+        if path != "/v1/articles" and not (match and not query):
+            return None
+        explicit = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "locale"]
+        if len(explicit) > 1 or (explicit and not _LOCALE.match(explicit[0])):
+            return None  # the route answers that (a 422), never the cache
+        header = next((v for k, v in scope["headers"] if k == b"accept-language"), None)
+        negotiated = negotiate(
+            explicit=explicit[0] if explicit else None,
+            header=None if header is None else header.decode("latin-1"),
+            available=locales,
+            default=self.default_locale,
+        )
+        if match:
+            return article_key(match.group(1), negotiated.locale), _ARTICLE_ROUTE, negotiated
+        return list_key(query, negotiated.locale), _LIST_ROUTE, negotiated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -153,11 +195,13 @@ class CachedGetMiddleware:
                     observe_cache(hit is not None)
                 if hit is not None:
                     scope["route"] = keyed[1]  # for the access log: the route it stands for
-                    await self._send(scope, send, hit)
+                    await self._send(scope, send, hit, vary_language=keyed[2].from_header)
                     return
         await self.app(scope, receive, send)
 
-    async def _send(self, scope: Scope, send: Send, hit: CachedBody) -> None:
+    async def _send(
+        self, scope: Scope, send: Send, hit: CachedBody, *, vary_language: bool
+    ) -> None:
         inm = accept = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
@@ -165,7 +209,11 @@ class CachedGetMiddleware:
             elif name == b"accept-encoding":
                 accept = value.decode("latin-1")
         status, headers, body = reply(
-            hit, if_none_match=inm, accept_encoding=accept, cache_control=self.cache_control
+            hit,
+            if_none_match=inm,
+            accept_encoding=accept,
+            cache_control=self.cache_control,
+            vary_language=vary_language,
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -185,5 +233,11 @@ async def serve_cached(
         with read_only_session(request) as session:
             return build(session)
 
-    cached = await app.state.response_cache.get_or_build(key, run, exclude)
-    return cached_bytes(request, cached, app.state.settings)
+    negotiated = getattr(request.state, "negotiated", None)
+    if not isinstance(negotiated, Negotiated):
+        negotiated = None  # a read that does not depend on the locale
+    cached = await app.state.response_cache.get_or_build(
+        key, run, negotiated.locale if negotiated else None, exclude
+    )
+    vary = negotiated is not None and negotiated.from_header
+    return cached_bytes(request, cached, app.state.settings, vary_language=vary)

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from api.deps import LocaleDep
+from api.deps import LocaleDep, SettingsDep
+from api.links import ContentLinkBuilder
 from api.response_cache import serve_cached
 from schemas.common import problem_responses
 from schemas.taxonomy import (
@@ -30,12 +31,13 @@ SlugPath = Annotated[Slug, Path()]
     response_model=TherapyList,
     responses=problem_responses(304),
 )
-async def list_therapies(request: Request) -> Response:
-    """Every therapy the clinic offers, with its regulatory note."""
+async def list_therapies(request: Request, settings: SettingsDep) -> Response:
+    """Every therapy the clinic offers, with its regulatory note and hero image."""
+    links = ContentLinkBuilder(settings.public_base_url)
     return await serve_cached(
         request,
         ("therapies",),
-        lambda session: TherapyList(data=taxonomy.list_therapies(session=session)),
+        lambda session: TherapyList(data=taxonomy.list_therapies(session=session, links=links)),
     )
 
 
@@ -47,12 +49,17 @@ async def list_therapies(request: Request) -> Response:
     response_model=TherapyDetail,
     responses=problem_responses(304, 404, 422),
 )
-async def get_therapy(request: Request, locale: LocaleDep, slug: SlugPath) -> Response:
-    """A therapy with its published articles."""
+async def get_therapy(
+    request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
+) -> Response:
+    """A therapy with its hero image and its published articles in the negotiated locale."""
+    links = ContentLinkBuilder(settings.public_base_url)
     return await serve_cached(
         request,
         ("therapy", slug, locale),
-        lambda session: taxonomy.get_therapy(session=session, slug=slug, locale=locale),
+        lambda session: taxonomy.get_therapy(
+            session=session, slug=slug, locale=locale, links=links
+        ),
     )
 
 
@@ -96,12 +103,15 @@ async def get_condition(request: Request, locale: LocaleDep, slug: SlugPath) -> 
     tags=["disclaimers"],
     summary="List current disclaimers",
     response_model=DisclaimerList,
-    responses=problem_responses(304),
+    responses=problem_responses(304, 422),
 )
-async def list_disclaimers(request: Request) -> Response:
-    """The current version of every disclaimer and the rule that attaches it to articles."""
+async def list_disclaimers(request: Request, locale: LocaleDep) -> Response:
+    """The current version of every disclaimer in the negotiated locale and the rule that
+    attaches it to articles."""
     return await serve_cached(
         request,
-        ("disclaimers",),
-        lambda session: DisclaimerList(data=disclaimers.list_current(session=session)),
+        ("disclaimers", locale),
+        lambda session: DisclaimerList(
+            locale=locale, data=disclaimers.list_current(session=session, locale=locale)
+        ),
     )

@@ -12,10 +12,14 @@ from db.models import utcnow
 
 
 class ConsentText(SQLModel, table=True):
-    """One version of the consent wording a lead form shows; versions are immutable."""
+    """One version of the consent wording a lead form shows, in one locale; immutable. A
+    version means the same consent in every locale it is written in."""
+
+    __table_args__ = (UniqueConstraint("version", "locale", name="uq_consent_version_locale"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    version: str = Field(max_length=40, unique=True, index=True)
+    version: str = Field(max_length=40, index=True)
+    locale: str = Field(default="en", max_length=10)
     text: str
     sms_text: str
     current: bool = Field(default=False)

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -27,6 +27,8 @@ class Therapy(SQLModel, table=True):
     description: str
     regulatory_status: str = Field(max_length=20)
     regulatory_note: str
+    # The stored hero image (services.media.store): names, sizes, alt text; None: no image.
+    hero_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Condition(SQLModel, table=True):
@@ -42,10 +44,14 @@ class Condition(SQLModel, table=True):
 class Disclaimer(SQLModel, table=True):
     """One version of a disclaimer; new text makes a new version, old ones are kept."""
 
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_disclaimer_key_version"),)
+    __table_args__ = (
+        UniqueConstraint("key", "locale", "version", name="uq_disclaimer_key_locale_version"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=80, index=True)
+    # Each locale's text is versioned on its own; an article carries its own locale's.
+    locale: str = Field(default="en", max_length=10)
     version: int
     title: str = Field(max_length=200)
     text: str
@@ -81,9 +87,12 @@ class Article(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     slug: str = Field(max_length=120)
     locale: str = Field(max_length=10)
+    # Translations of one article share it: the slug of the original (`translation_of`).
+    translation_group: str = Field(max_length=120, index=True)
     title: str = Field(max_length=200)
     summary: str
     status: str = Field(max_length=20)
+    hero_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     call_to_action: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reviewer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reviewed_at: date | None = None
@@ -129,6 +138,22 @@ class ArticleRevision(SQLModel, table=True):
     revision: int
     status: str = Field(max_length=20)
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MediaRendition(SQLModel, table=True):
+    """One rendition of a hero image, named by the hash of its bytes; stored here so that every
+    API process can serve it, whichever process imported the content."""
+
+    name: str = Field(max_length=200, primary_key=True)
+    source_sha256: str = Field(max_length=64, index=True)
+    recipe: str = Field(max_length=20)
+    mime_type: str = Field(max_length=40)
+    width: int
+    height: int
+    dominant_color: str = Field(max_length=7)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

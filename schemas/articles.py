@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import PageLinks, PageMeta
+from schemas.media import HeroImage, OgImage
 from schemas.taxonomy import DisclaimerRefGroups, DisclaimerTextGroups, TermRef
 from schemas.vocabulary import BodyForm, SectionKind
 
@@ -90,12 +91,35 @@ class MedicalReview(BaseModel):
     review_overdue: bool = Field(description="True once `next_review_due` has passed.")
 
 
+class Alternate(BaseModel):
+    """A `<link rel="alternate" hreflang href>` for the page head."""
+
+    hreflang: str = Field(examples=["es"], description="A locale, or `x-default`.")
+    href: str = Field(description="The canonical URL of the page in that language.")
+
+
 class Seo(BaseModel):
     """Search-engine metadata."""
 
     meta_title: str | None
     meta_description: str | None
     canonical_url: str | None
+    og_image: OgImage | None = Field(description="For `og:image`; None without a hero image.")
+    alternates: list[Alternate] = Field(
+        description="hreflang alternates: every published translation with a canonical URL "
+        "(this page included) and `x-default` (the default locale's); empty when it has none."
+    )
+
+
+class Translation(BaseModel):
+    """A published version of the same article in one locale."""
+
+    locale: str = Field(examples=["es"])
+    slug: str = Field(examples=["ketamina-intravenosa-para-tept"])
+    url: str = Field(
+        examples=["/v1/articles/ketamina-intravenosa-para-tept?locale=es"],
+        description="Where this API serves it.",
+    )
 
 
 class ArticleBase(BaseModel):
@@ -114,6 +138,11 @@ class ArticleBase(BaseModel):
     call_to_action: CallToAction | None
     medical_review: MedicalReview
     seo: Seo
+    hero_image: HeroImage | None
+    translations: list[Translation] = Field(
+        description="Every published locale of this article, this one included, by locale: "
+        "what a language switcher needs."
+    )
     published_at: datetime | None
     updated_at: datetime
     revision: int = Field(ge=1)
@@ -185,6 +214,7 @@ class ArticleListMeta(PageMeta):
 class ArticleList(BaseModel):
     """A page of article summaries."""
 
+    locale: str = Field(examples=["en"], description="The locale the list was filtered by.")
     data: list[ArticleSummary]
     meta: ArticleListMeta
     links: PageLinks

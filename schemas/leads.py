@@ -53,6 +53,14 @@ class ConsentIn(_Input):
     consent_version: Version = Field(
         description="The `version` from `GET /v1/consent-texts/current` that the form showed."
     )
+    locale: Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)] | None = Field(
+        default=None,
+        examples=["es"],
+        description="The `locale` of that consent text (default: the clinic's default locale); "
+        "the lead stores the exact wording of this version in this locale, found as `GET "
+        "/v1/consent-texts/current` finds it (`es-MX` → `es`, a locale without a text → the "
+        "default locale's).",
+    )
 
 
 class DisclaimerShownIn(_Input):
@@ -181,6 +189,7 @@ class ConsentTextPublic(BaseModel):
     """The consent wording a form must show, and the version to send back."""
 
     version: str = Field(examples=["2026-11-01"])
+    locale: str = Field(examples=["en"], description="The language of this wording.")
     text: str
     sms_text: str
 
@@ -190,6 +199,15 @@ class DisclaimerShown(BaseModel):
 
     key: str
     version: int
+
+
+class DisclaimerCarried(DisclaimerShown):
+    """A disclaimer version the source article carried, as the server recorded it."""
+
+    locale: str = Field(
+        default="en",
+        description="The language of the text (leads stored before translations: `en`).",
+    )
 
 
 class ConsultationRequestPublic(BaseModel):
@@ -221,7 +239,7 @@ class ConsultationRequestPublic(BaseModel):
     source_referrer: str | None
     utm: dict[str, str]
     channel: Channel
-    disclaimer_versions: list[DisclaimerShown] = Field(
+    disclaimer_versions: list[DisclaimerCarried] = Field(
         description="What the source article carried when the request arrived (server's record)."
     )
     disclaimers_reported: list[DisclaimerShown] = Field(

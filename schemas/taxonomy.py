@@ -4,6 +4,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from schemas.media import HeroImage
 from schemas.vocabulary import Placement, RegulatoryStatus, RuleScope
 
 
@@ -24,6 +25,7 @@ class TherapyPublic(BaseModel):
         description="What the FDA says of this therapy; decides the warnings its articles carry."
     )
     regulatory_note: str = Field(description="The regulatory status explained.")
+    hero_image: HeroImage | None
 
 
 class ConditionPublic(BaseModel):
@@ -60,6 +62,7 @@ class DisclaimerRule(BaseModel):
 class DisclaimerWithRule(DisclaimerPublic):
     """A current disclaimer with the rule that attaches it to articles."""
 
+    locale: str = Field(examples=["en"])
     rule: DisclaimerRule
 
 
@@ -116,6 +119,7 @@ class ConditionList(BaseModel):
 
 
 class DisclaimerList(BaseModel):
-    """Every current disclaimer with its rule."""
+    """Every current disclaimer in one locale with its rule."""
 
+    locale: str = Field(examples=["en"])
     data: list[DisclaimerWithRule]

@@ -31,12 +31,15 @@ from schemas.articles import (
     SectionPublic,
     SectionWithContext,
     Seo,
+    Translation,
 )
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import ArticleSort, ArticleStatus
 from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
+from services.hero import ContentLinks, PublicHero, json_ld_image, public_hero
 from services.json_ld import article_json_ld
+from services.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
 
@@ -106,8 +109,16 @@ def _review(article: Article) -> MedicalReview:
     )
 
 
-def _common(article: Article, terms: Terms) -> dict[str, Any]:
+def _common(
+    article: Article,
+    terms: Terms,
+    links: ContentLinks,
+    versions: list[Article],
+    hero: PublicHero | None,
+) -> dict[str, Any]:
     therapies, conditions = terms.refs()
+    if all(v.id != article.id for v in versions):  # e.g. a list item: always list itself
+        versions = sorted([*versions, article], key=lambda v: v.locale)
     return {
         "id": article.id,
         "slug": article.slug,
@@ -124,7 +135,14 @@ def _common(article: Article, terms: Terms) -> dict[str, Any]:
             meta_title=article.seo_meta_title,
             meta_description=article.seo_meta_description,
             canonical_url=article.canonical_url,
+            og_image=hero.og if hero else None,
+            alternates=alternates(article, versions),
         ),
+        "hero_image": hero.image if hero else None,
+        "translations": [
+            Translation(locale=v.locale, slug=v.slug, url=links.article(v.slug, v.locale))
+            for v in versions
+        ],
         "published_at": article.published_at,
         "updated_at": article.updated_at,
         "revision": article.revision,
@@ -138,6 +156,7 @@ def carried_disclaimers(
     requires, even if a rule was narrowed since the import. A required key without an active
     text withholds the article rather than serving it bare."""
     therapies, conditions = terms.refs()
+    active = [d for d in active if d.locale == article.locale]  # its own language's texts only
     attached = required_disclaimers(
         active, [t.slug for t in therapies], [c.slug for c in conditions]
     )
@@ -193,12 +212,32 @@ def _previewable(session: Session, slug: str, locale: str) -> Article:
 
 
 def _published(session: Session, slug: str, locale: str) -> Article:
+    """The article to serve for `slug` in `locale`: that article; else the `locale`
+    translation of the article with this slug (its slug may differ); else, with no version in
+    `locale`, the article with this slug itself (the original first): a fallback that says
+    its own locale."""
     article = _find_published(session, slug, locale)
-    if article is None:
+    if article is not None:
+        return article
+    same_slug = session.exec(
+        select(Article)
+        .where(Article.slug == slug, Article.status == PUBLISHED)
+        .order_by(col(Article.locale))
+    ).all()
+    if not same_slug:
         raise NotFoundError(
             f"No published article '{slug}' in locale '{locale}'.", code="article_not_found"
         )
-    return article
+    translated = session.exec(
+        select(Article).where(
+            col(Article.translation_group).in_({a.translation_group for a in same_slug}),
+            Article.locale == locale,
+            Article.status == PUBLISHED,
+        )
+    ).first()
+    if translated is not None:
+        return translated
+    return min(same_slug, key=lambda a: (a.slug != a.translation_group, a.locale))
 
 
 def references(article: Article) -> list[Reference]:
@@ -224,14 +263,18 @@ def _reference_url(ref: dict[str, Any]) -> str:
     return f"https://pubmed.ncbi.nlm.nih.gov/{ref['pmid']}/"
 
 
-def get_published(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
+def get_published(
+    *, session: Session, slug: str, locale: str, clinic_name: str, links: ContentLinks
+) -> ArticlePublic:
     """A whole published article, always with the disclaimers the policy and rules require."""
-    return _whole(session, _published(session, slug, locale), clinic_name)
+    return _whole(session, _published(session, slug, locale), clinic_name, links)
 
 
-def get_preview(*, session: Session, slug: str, locale: str, clinic_name: str) -> ArticlePublic:
+def get_preview(
+    *, session: Session, slug: str, locale: str, clinic_name: str, links: ContentLinks
+) -> ArticlePublic:
     """A draft as it would be published (or the published article), with its disclaimers."""
-    return _whole(session, _previewable(session, slug, locale), clinic_name)
+    return _whole(session, _previewable(session, slug, locale), clinic_name, links)
 
 
 def ensure_previewable(*, session: Session, slug: str, locale: str) -> None:
@@ -239,7 +282,9 @@ def ensure_previewable(*, session: Session, slug: str, locale: str) -> None:
     _previewable(session, slug, locale)
 
 
-def _whole(session: Session, article: Article, clinic_name: str) -> ArticlePublic:
+def _whole(
+    session: Session, article: Article, clinic_name: str, links: ContentLinks
+) -> ArticlePublic:
     sections = session.exec(
         select(ArticleSection)
         .where(ArticleSection.article_id == article.id)
@@ -248,7 +293,9 @@ def _whole(session: Session, article: Article, clinic_name: str) -> ArticlePubli
     terms, disclaimers = _terms_and_disclaimers(session, article)
     public_sections = [_section(s) for s in sections]
     refs = references(article)
-    common = _common(article, terms)
+    hero = public_hero(article.hero_image, links)
+    versions = translations_of(session, {article.translation_group})[article.translation_group]
+    common = _common(article, terms, links, versions, hero)
     ld = article_json_ld(
         title=article.title,
         summary=article.summary,
@@ -262,6 +309,7 @@ def _whole(session: Session, article: Article, clinic_name: str) -> ArticlePubli
         published=article.published_at.isoformat() if article.published_at else None,
         modified=article.updated_at.isoformat(),
         clinic_name=clinic_name,
+        image=json_ld_image(hero),
     )
     return ArticlePublic(
         **common,
@@ -279,11 +327,12 @@ def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[
         return None
     # A patient's request must never fail because the article is withheld right now.
     _, shown = _terms_and_disclaimers(session, article, withhold=False)
-    return [{"key": d.key, "version": d.version} for d in shown]
+    return [{"key": d.key, "version": d.version, "locale": d.locale} for d in shown]
 
 
 def get_section(*, session: Session, slug: str, locale: str, key: str) -> SectionWithContext:
-    """One section of a published article, with the article's disclaimers."""
+    """One section of a published article (found as `get_published` finds it), with the
+    article's disclaimers."""
     article = _published(session, slug, locale)
     s = session.exec(
         select(ArticleSection).where(
@@ -291,7 +340,10 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
         )
     ).first()
     if s is None:
-        raise NotFoundError(f"Article '{slug}' has no section '{key}'.", code="section_not_found")
+        raise NotFoundError(
+            f"Article '{article.slug}' ({article.locale}) has no section '{key}'.",
+            code="section_not_found",
+        )
     _, disclaimers = _terms_and_disclaimers(session, article)
     section = _section(s)
     return SectionWithContext(
@@ -313,7 +365,7 @@ def _section(s: ArticleSection) -> SectionPublic:
 
 
 def list_published(
-    *, session: Session, filters: ArticleFilters, page: int, page_size: int
+    *, session: Session, filters: ArticleFilters, page: int, page_size: int, links: ContentLinks
 ) -> ArticlePage:
     """One page of published article summaries (newest first, or by relevance to `q`)."""
     conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
@@ -365,9 +417,16 @@ def list_published(
         estimate, extracts = False, {}
     terms = terms_of(session, [a.id for a in articles])
     active = active_disclaimers(session=session)
+    versions = translations_of(session, {a.translation_group for a in articles})
     items = [
         ArticleSummary(
-            **_common(a, terms[a.id]),
+            **_common(
+                a,
+                terms[a.id],
+                links,
+                versions[a.translation_group],
+                public_hero(a.hero_image, links),
+            ),
             disclaimers=group_refs(carried_disclaimers(a, terms[a.id], active)),
             snippet=extracts.get(a.id),
         )

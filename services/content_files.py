@@ -30,6 +30,7 @@ from schemas.vocabulary import (
     SectionKind,
     Slug,
 )
+from services.media import SourceImage, read_source
 
 HttpUrlText = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 _SECTION_HEADING = re.compile(
@@ -41,6 +42,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+Locale = Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)]
+
+
+class HeroImageFile(_Strict):
+    """A hero image as declared in front matter or therapies.yaml: a file in content/media/
+    and the words that go with it. Alt text, caption and credit are all required."""
+
+    file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}\.(?:png|jpe?g|webp)$")
+    alt: str = Field(max_length=300)
+    caption: str = Field(max_length=500)
+    credit: str = Field(max_length=200)
+
+    @model_validator(mode="after")
+    def _words_present(self) -> "HeroImageFile":
+        if not self.alt:
+            raise ValueError("alt must not be blank: describe the image for who cannot see it")
+        for name in ("caption", "credit"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must not be blank")
+        return self
+
+
 class TherapyFile(_Strict):
     """A therapy as written in therapies.yaml."""
 
@@ -49,6 +72,8 @@ class TherapyFile(_Strict):
     description: str = Field(min_length=1)
     regulatory_status: RegulatoryStatus
     regulatory_note: str = Field(min_length=1)
+    # Stored rendered (services.media.store), not as written.
+    hero_image: HeroImageFile | None = Field(default=None, exclude=True)
 
 
 class ConditionFile(_Strict):
@@ -66,6 +91,7 @@ class DisclaimerFile(_Strict):
     """A disclaimer as written in disclaimers.yaml; its version is assigned on import."""
 
     key: Slug
+    locale: Locale = "en"
     title: str = Field(min_length=1, max_length=200)
     placement: Placement
     applies_to: RuleScope
@@ -85,6 +111,7 @@ class ConsentFile(_Strict):
     """A consent text version as written in consent.yaml."""
 
     version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")
+    locale: Locale = "en"
     text: str = Field(min_length=1)
     sms_text: str = Field(min_length=1)
 
@@ -154,6 +181,8 @@ class ArticleFile(_Strict):
 
     slug: ArticleSlug
     locale: str = Field(default="en", pattern=LOCALE_PATTERN)
+    # The slug of the article this one translates (its translation group); None: an original.
+    translation_of: ArticleSlug | None = None
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(min_length=1)
     status: ArticleStatus
@@ -163,6 +192,7 @@ class ArticleFile(_Strict):
     call_to_action: CallToAction | None = None
     medical_review: MedicalReviewFile | None = None
     seo: SeoFile = Field(default_factory=SeoFile)
+    hero_image: HeroImageFile | None = None
     references: list[ReferenceFile] = Field(default_factory=list)
     sections: list[SectionFile] = Field(min_length=1)
 
@@ -172,9 +202,16 @@ class ArticleFile(_Strict):
             raise ValueError("a published article needs medical_review")
         return self
 
-    def content_hash(self) -> str:
-        """A digest of everything the file says; equal digests mean nothing changed."""
-        return hashlib.sha256(orjson.dumps(self.model_dump(mode="json"))).hexdigest()
+    @property
+    def translation_group(self) -> str:
+        """The key its translations share: the original's slug."""
+        return self.translation_of or self.slug
+
+    def content_hash(self, media_sha256: str = "") -> str:
+        """A digest of everything the file says (and of its image's bytes); equal digests mean
+        nothing changed."""
+        said = orjson.dumps(self.model_dump(mode="json"))
+        return hashlib.sha256(said + media_sha256.encode()).hexdigest()
 
 
 @dataclass
@@ -186,6 +223,7 @@ class ContentBundle:
     disclaimers: list[DisclaimerFile] = field(default_factory=list)
     consent_texts: list[ConsentFile] = field(default_factory=list)
     articles: dict[str, ArticleFile] = field(default_factory=dict)  # by relative path
+    media: dict[str, SourceImage] = field(default_factory=dict)  # checked images, by file name
 
 
 def _errors(source: str, exc: ValidationError, prefix: str = "") -> list[str]:
@@ -274,14 +312,39 @@ def read_bundle(content_dir: Path) -> tuple[ContentBundle, list[str]]:
         disclaimers=_parse_models(content_dir / "disclaimers.yaml", DisclaimerFile, problems),
         consent_texts=_parse_models(content_dir / "consent.yaml", ConsentFile, problems),
     )
-    _check_unique("consent.yaml", [c.version for c in bundle.consent_texts], problems)
+    _check_unique(
+        "consent.yaml", [f"{c.version} ({c.locale})" for c in bundle.consent_texts], problems
+    )
     _check_unique("therapies.yaml", [t.slug for t in bundle.therapies], problems)
     _check_unique("conditions.yaml", [c.slug for c in bundle.conditions], problems)
-    _check_unique("disclaimers.yaml", [d.key for d in bundle.disclaimers], problems)
+    _check_unique(
+        "disclaimers.yaml", [f"{d.key} ({d.locale})" for d in bundle.disclaimers], problems
+    )
     for path in sorted((content_dir / "articles").glob("*.md")):
         relative = path.relative_to(content_dir).as_posix()
         article, found = parse_article(path, relative)
         problems.extend(found)
         if article is not None:
             bundle.articles[relative] = article
+    _read_media(content_dir, bundle, problems)
     return bundle, problems
+
+
+def _read_media(content_dir: Path, bundle: ContentBundle, problems: list[str]) -> None:
+    """Check every declared hero image once; a bad one is reported by whoever declares it."""
+    declared = [
+        *((f"therapies.yaml: {t.slug}.hero_image.file", t.hero_image) for t in bundle.therapies),
+        *((f"{rel}: hero_image.file", a.hero_image) for rel, a in bundle.articles.items()),
+    ]
+    failed: dict[str, str] = {}
+    for where, image in declared:
+        if image is None:
+            continue
+        if image.file not in bundle.media and image.file not in failed:
+            source, problem = read_source(content_dir / "media" / image.file, f"media/{image.file}")
+            if source is not None:
+                bundle.media[image.file] = source
+            else:
+                failed[image.file] = problem or "unreadable"
+        if image.file in failed:
+            problems.append(f"{where}: {failed[image.file]}")

@@ -10,8 +10,6 @@ from typing import Any, TypeVar
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from core.errors import ContentError
-from db.lead_models import ConsentText
 from db.models import (
     Article,
     ArticleCondition,
@@ -19,18 +17,16 @@ from db.models import (
     ArticleSection,
     ArticleTherapy,
     Condition,
-    Disclaimer,
     Therapy,
     utcnow,
 )
 from schemas.vocabulary import ArticleStatus, ChangeType
-from services import changes, content_state, search
+from services import changes, content_state, content_texts, media, search
 from services.content_files import (
     ArticleFile,
     ConditionFile,
-    ConsentFile,
     ContentBundle,
-    DisclaimerFile,
+    HeroImageFile,
     TherapyFile,
 )
 from services.content_rules import load_bundle
@@ -89,14 +85,17 @@ def apply_bundle(
     """Upsert taxonomies, version disclaimers, and create, update or archive articles; every
     public change enters the change feed, and feed entries older than `retention` go."""
     report = ImportReport()
+    stored = {name: media.store(session=session, source=s) for name, s in bundle.media.items()}
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
-    _sync_disclaimers(session, bundle.disclaimers, report)
+    _set_therapy_images(session, bundle.therapies, stored, report)
+    content_texts.sync_disclaimers(session, bundle.disclaimers, report)
     shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
-    _sync_consent_texts(session, bundle.consent_texts, report)
+    content_texts.sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
     for relative, file in bundle.articles.items():
-        seen.add(_upsert_article(session, relative, file, therapy_ids, condition_ids, report))
+        hero = hero_image(file.hero_image, stored)
+        seen.add(_upsert_article(session, relative, file, hero, therapy_ids, condition_ids, report))
     _archive_missing(session, seen, report)
     if shared_changed:
         changes.record_dependents(session=session, entered=report.entered)
@@ -135,70 +134,28 @@ def _upsert_terms(
     return {slug: row.id for slug, row in existing.items() if row.id is not None}
 
 
-def _sync_disclaimers(session: Session, files: list[DisclaimerFile], report: ImportReport) -> None:
-    rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
-    latest: dict[str, Disclaimer] = {row.key: row for row in rows}
-    wanted = {f.key for f in files}
-    for f in files:
-        current = latest.get(f.key)
-        same = current is not None and (
-            current.title,
-            current.text,
-            current.placement,
-            current.applies_to,
-            current.rule_slugs,
-        ) == (f.title, f.text, f.placement, f.applies_to, f.slugs)
-        if same and current is not None:
-            if not current.active:
-                current.active = True
-                report.disclaimer_versions.append(f"{f.key} v{current.version} reactivated")
-                changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
-            continue
-        for row in rows:
-            if row.key == f.key:
-                row.active = False
-        version = (current.version + 1) if current else 1
-        session.add(
-            Disclaimer(
-                key=f.key,
-                version=version,
-                title=f.title,
-                text=f.text,
-                placement=f.placement,
-                applies_to=f.applies_to,
-                rule_slugs=list(f.slugs),
-                active=True,
-            )
-        )
-        report.disclaimer_versions.append(f"{f.key} v{version}")
-        changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
-    for row in rows:
-        if row.key not in wanted and row.active:
-            row.active = False
-            report.disclaimer_versions.append(f"{row.key} v{row.version} retired")
-            changes.record(session=session, type=ChangeType.DISCLAIMER_RETIRED, slug=row.key)
-    session.flush()
+def hero_image(
+    declared: HeroImageFile | None, stored: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What an article or therapy keeps of its hero image: its words and its renditions."""
+    if declared is None:
+        return None
+    return {**declared.model_dump(), **stored[declared.file]}
 
 
-def _sync_consent_texts(session: Session, files: list[ConsentFile], report: ImportReport) -> None:
-    """Add new consent versions; the last in the file is current. Old versions never change."""
-    existing = {row.version: row for row in session.exec(select(ConsentText))}
+def _set_therapy_images(
+    session: Session,
+    files: Sequence[TherapyFile],
+    stored: dict[str, dict[str, Any]],
+    report: ImportReport,
+) -> None:
+    rows = {row.slug: row for row in session.exec(select(Therapy))}
     for f in files:
-        row = existing.get(f.version)
-        if row is None:
-            row = ConsentText(version=f.version, text=f.text, sms_text=f.sms_text)
-            session.add(row)
-            existing[f.version] = row
-            report.consent_versions.append(f.version)
-        elif (row.text, row.sms_text) != (f.text, f.sms_text):
-            raise ContentError(
-                [f"consent.yaml: {f.version}.text: leads refer to this version; add a new one"]
-            )
-    current = files[-1].version if files else None
-    for version, row in existing.items():
-        if row.current != (version == current):
-            row.current = version == current
+        row, wanted = rows[f.slug], hero_image(f.hero_image, stored)
+        if row.hero_image != wanted:
+            row.hero_image = wanted
             report.taxonomy_changes += 1
+            changes.record(session=session, type=ChangeType.THERAPY_CHANGED, slug=f.slug)
     session.flush()
 
 
@@ -206,11 +163,12 @@ def _upsert_article(
     session: Session,
     relative: str,
     file: ArticleFile,
+    hero: dict[str, Any] | None,
     therapy_ids: dict[str, int],
     condition_ids: dict[str, int],
     report: ImportReport,
 ) -> uuid.UUID:
-    digest = file.content_hash()
+    digest = file.content_hash(hero["sha256"] if hero else "")
     article = session.exec(
         select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
     ).first()
@@ -219,6 +177,9 @@ def _upsert_article(
         and article.content_hash == digest
         and article.source_path == relative
         and article.status != ArticleStatus.ARCHIVED  # a restored file brings it back
+        # what the hash cannot see: columns a migration added after the file was imported
+        and article.translation_group == file.translation_group
+        and (article.hero_image or {}).get("sha256") == (hero or {}).get("sha256")
     ):
         report.unchanged += 1
         return article.id
@@ -228,6 +189,7 @@ def _upsert_article(
         article = Article(
             slug=file.slug,
             locale=file.locale,
+            translation_group=file.translation_group,
             revision=1,
             created_at=now,
             title="",
@@ -241,6 +203,7 @@ def _upsert_article(
         article.revision += 1
         report.updated.append(f"{file.slug} ({file.locale})")
     _apply_fields(article, file, relative, digest, now)
+    article.translation_group, article.hero_image = file.translation_group, hero
     session.add(article)
     session.flush()
     _replace_children(session, article, file, therapy_ids, condition_ids, new=before is None)

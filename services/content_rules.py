@@ -14,6 +14,7 @@ from services.disclaimers import rule_matches
 from services.rendering import cited_ids
 
 MIN_REFERENCES = 3
+DEFAULT_FILE_LOCALE = "en"  # what a file that names no locale is written in
 
 
 def load_bundle(content_dir: Path, *, strict: bool = False) -> ContentBundle:
@@ -29,7 +30,7 @@ def load_bundle(content_dir: Path, *, strict: bool = False) -> ContentBundle:
 
 def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[str]:
     """Every cross-file problem, each naming its file and field."""
-    problems = [*_unknown_rule_slugs(bundle), *_misplaced(bundle)]
+    problems = [*_unknown_rule_slugs(bundle), *_misplaced(bundle), *_translations(bundle)]
     seen: dict[tuple[str, str], str] = {}
     for relative, article in bundle.articles.items():
         problems += [f"{relative}: {p}" for p in _article_problems(bundle, article)]
@@ -43,6 +44,31 @@ def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[st
                 f"{relative}: slug: '{article.slug}' ({article.locale}) is also used by {other}"
             )
     return problems
+
+
+def _translations(bundle: ContentBundle) -> Iterator[str]:
+    """`translation_of` names an original (an article that translates nothing) in another
+    locale, and a translation group has one article per locale."""
+    originals = {a.slug: a for a in bundle.articles.values() if a.translation_of is None}
+    groups: dict[tuple[str, str], str] = {}
+    for relative, article in bundle.articles.items():
+        target = article.translation_of
+        if target is not None:
+            original = originals.get(target)
+            if original is None:
+                yield (
+                    f"{relative}: translation_of: no original article has the slug '{target}' "
+                    "(name the article that is not itself a translation)"
+                )
+                continue
+            if original.locale == article.locale:
+                yield f"{relative}: translation_of: '{target}' is in the same locale"
+        other = groups.setdefault((article.translation_group, article.locale), relative)
+        if other != relative:
+            yield (
+                f"{relative}: translation_of: {other} is already the '{article.locale}' "
+                f"translation of '{article.translation_group}'"
+            )
 
 
 def _misplaced(bundle: ContentBundle) -> Iterator[str]:
@@ -91,7 +117,8 @@ def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator
     attached = [
         d.key
         for d in bundle.disclaimers
-        if rule_matches(d.applies_to, d.slugs, article.therapies, article.conditions)
+        if d.locale == article.locale
+        and rule_matches(d.applies_to, d.slugs, article.therapies, article.conditions)
     ]
     for condition in bundle.conditions:
         if condition.crisis_risk and condition.slug not in article.conditions:
@@ -102,9 +129,12 @@ def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator
                     f"'{condition.slug}', whose crisis resources it must carry"
                 )
     for req in compliance.missing(requirements, attached):
+        in_locale = "" if article.locale == DEFAULT_FILE_LOCALE else f" in '{article.locale}'"
         yield (
-            f"disclaimers: lacks required disclaimer '{req.key}' ({req.because}); "
-            f"disclaimers.yaml must define '{req.key}' with a rule that attaches it"
+            f"disclaimers: lacks required disclaimer '{req.key}'{in_locale} ({req.because}); "
+            f"disclaimers.yaml must define '{req.key}'"
+            + ("" if not in_locale else f" with locale: {article.locale}")
+            + " with a rule that attaches it"
         )
     if len(article.references) < MIN_REFERENCES:
         yield (

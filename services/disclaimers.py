@@ -74,12 +74,14 @@ def group_full(disclaimers: Sequence[Disclaimer]) -> DisclaimerTextGroups:
     )
 
 
-def list_current(*, session: Session) -> list[DisclaimerWithRule]:
-    """Every active disclaimer with its rule, for editors and frontends."""
+def list_current(*, session: Session, locale: str) -> list[DisclaimerWithRule]:
+    """Every active disclaimer in `locale` with its rule, for editors and frontends."""
     return [
         DisclaimerWithRule(
             **_full(d).model_dump(),
+            locale=d.locale,
             rule=DisclaimerRule(applies_to=d.applies_to, slugs=d.rule_slugs),
         )
         for d in active_disclaimers(session=session)
+        if d.locale == locale
     ]

@@ -29,6 +29,7 @@ def article_json_ld(
     published: str | None,
     modified: str,
     clinic_name: str,
+    image: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The page's JSON-LD; `therapies` pairs each therapy with its regulatory status."""
     url = seo.canonical_url
@@ -57,6 +58,8 @@ def article_json_ld(
     }
     if url:
         ld["url"] = url
+    if image:
+        ld["image"] = image
     if published:
         ld["datePublished"] = published
     if review.reviewed_at:

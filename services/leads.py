@@ -99,14 +99,19 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
     consent_row = None
-    if "consent_version" in consent_in:
-        consent_row = consent.find_version(session=session, version=consent_in["consent_version"])
+    if "consent_version" in consent_in and "locale" in consent_in:
+        consent_row = consent.find_version(
+            session=session,
+            version=consent_in["consent_version"],
+            locale=consent_in["locale"] or ctx.default_locale,
+            default_locale=ctx.default_locale,
+        )
         if consent_row is None:
             errors.append(
                 _error(
                     "consent.consent_version",
                     "unknown_consent_version",
-                    "No consent text has this version.",
+                    "No consent text has this version in this locale.",
                 )
             )
     for name, noun, model in (

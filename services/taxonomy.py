@@ -13,15 +13,28 @@ from schemas.taxonomy import (
     TherapyDetail,
     TherapyPublic,
 )
-from schemas.vocabulary import ArticleStatus
+from schemas.vocabulary import ArticleStatus, RegulatoryStatus
 from services import articles as article_service
 from services.disclaimers import active_disclaimers, group_refs
+from services.hero import ContentLinks, public_hero
 
 
-def list_therapies(*, session: Session) -> list[TherapyPublic]:
+def _therapy(row: Therapy, links: ContentLinks) -> TherapyPublic:
+    hero = public_hero(row.hero_image, links)
+    return TherapyPublic(
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        regulatory_status=RegulatoryStatus(row.regulatory_status),
+        regulatory_note=row.regulatory_note,
+        hero_image=hero.image if hero else None,
+    )
+
+
+def list_therapies(*, session: Session, links: ContentLinks) -> list[TherapyPublic]:
     """Every therapy, by slug."""
     rows = session.exec(select(Therapy).order_by(col(Therapy.slug)))
-    return [TherapyPublic.model_validate(r, from_attributes=True) for r in rows]
+    return [_therapy(r, links) for r in rows]
 
 
 def list_conditions(*, session: Session) -> list[ConditionPublic]:
@@ -52,13 +65,13 @@ def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> 
     ]
 
 
-def get_therapy(*, session: Session, slug: str, locale: str) -> TherapyDetail:
+def get_therapy(*, session: Session, slug: str, locale: str, links: ContentLinks) -> TherapyDetail:
     """A therapy with its published articles in a locale."""
     therapy = session.exec(select(Therapy).where(Therapy.slug == slug)).first()
     if therapy is None:
         raise NotFoundError(f"No therapy '{slug}'.", code="therapy_not_found")
     return TherapyDetail(
-        **TherapyPublic.model_validate(therapy, from_attributes=True).model_dump(),
+        **_therapy(therapy, links).model_dump(),
         articles=_published_links(session, col(ArticleTherapy.therapy_id), therapy.id, locale),
     )
 

@@ -25,6 +25,8 @@ ARTICLE_FIELDS = {
     "call_to_action",
     "medical_review",
     "seo",
+    "hero_image",
+    "translations",
     "json_ld",
     "disclaimers",
     "published_at",
@@ -134,7 +136,12 @@ def test_list_is_newest_first_with_summaries_only(client):
         ),
         ("condition=depression", {"iv-ketamine-for-ptsd"}),
         ("therapy=unknown-therapy", set()),
-        ("locale=fr", set()),
+        # No French content: the default locale's articles, never an empty list.
+        (
+            "locale=fr",
+            {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd", "nad-plus-iv-therapy"},
+        ),
+        ("locale=es", {"ketamina-intravenosa-para-tept"}),
         ("q=fear", {"iv-ketamine-for-ptsd"}),
         ("q=amygdala", {"iv-ketamine-for-ptsd", "stellate-ganglion-block-for-ptsd"}),
         ("q=consolidated+memories", {"iv-ketamine-for-ptsd"}),

@@ -91,6 +91,21 @@ def app_client(migrated: Any) -> Iterator[TestClient]:
         yield c
 
 
+def _family(path: Path, among: list[Path]) -> list[Path]:
+    """`path` with the articles it translates or that translate it (one translation group)."""
+
+    def slug_and_original(p: Path) -> tuple[str, str | None]:
+        text = p.read_text()
+        slug = re.search(r"^slug: (\S+)$", text, re.M)
+        original = re.search(r"^translation_of: (\S+)$", text, re.M)
+        assert slug is not None
+        return slug.group(1), original.group(1) if original else None
+
+    slug, original = slug_and_original(path)
+    group = original or slug
+    return [p for p in among if group in slug_and_original(p)]
+
+
 def _step(rng: random.Random, folder: Path, shelf: Path, n: int) -> None:
     """One random editorial change: edit, unpublish, publish, archive, restore, or retitle a
     therapy (which changes every article's representation)."""
@@ -98,11 +113,11 @@ def _step(rng: random.Random, folder: Path, shelf: Path, n: int) -> None:
     shelved = sorted(shelf.glob("*.md"))
     action = rng.choice(["edit", "edit", "status", "status", "archive", "restore", "therapy"])
     if action == "restore" and shelved:
-        path = rng.choice(shelved)
-        path.rename(folder / "articles" / path.name)
-    elif action == "archive" and len(files) > 1:
-        path = rng.choice(files)
-        path.rename(shelf / path.name)
+        for path in _family(rng.choice(shelved), shelved):  # a translation needs its original
+            path.rename(folder / "articles" / path.name)
+    elif action == "archive" and len(files) > 2:
+        for path in _family(rng.choice(files), files):  # an original takes its translations
+            path.rename(shelf / path.name)
     elif action == "status":
         path = rng.choice(files)
         text = path.read_text()

@@ -92,13 +92,17 @@ def test_the_ketamine_article_is_cited_reviewed_and_has_a_safety_section(client)
 def test_a_narrowed_rule_cannot_drop_a_required_disclaimer_at_serve_time(seeded, make_client):
     engine = seeded.engine()
     with unit_of_work(engine) as s:  # as if someone edited the database by hand
-        rule = s.exec(select(Disclaimer).where(Disclaimer.key == "fda-off-label")).one()
+        rule = s.exec(
+            select(Disclaimer).where(Disclaimer.key == "fda-off-label", Disclaimer.locale == "en")
+        ).one()
         rule.rule_slugs = ["iv-ketamine"]
     c = make_client()
     sgb = c.get("/v1/articles/stellate-ganglion-block-for-ptsd").json()
     assert "fda-off-label" in _keys(sgb["disclaimers"])
     with unit_of_work(engine) as s:
-        s.exec(select(Disclaimer).where(Disclaimer.key == "fda-off-label")).one().active = False
+        s.exec(
+            select(Disclaimer).where(Disclaimer.key == "fda-off-label", Disclaimer.locale == "en")
+        ).one().active = False
     engine.dispose()
     c = make_client()
     for path in (

@@ -49,6 +49,7 @@ RAW_HEADERS = [
 def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
     """A valid body for each operation that takes one, with every string field present."""
     lead = lead_body(
+        consent={"contact": True, "sms": False, "consent_version": "2026-11-01", "locale": "en"},
         source={
             "article_slug": "iv-ketamine-for-ptsd",
             "locale": "en",

@@ -16,6 +16,7 @@ EXPECTED_OPERATIONS = {
     "list_conditions",
     "get_condition",
     "list_disclaimers",
+    "get_media",
     "healthz",
     "readyz",
 }

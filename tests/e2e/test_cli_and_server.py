@@ -31,9 +31,9 @@ def test_migrate_and_import_are_repeatable(database):
     assert _run(["migrate"], database.url).returncode == 0
     first = _run(["import-content"], database.url)
     assert first.returncode == 0, first.stderr
-    assert "created 4" in first.stdout
+    assert "created 5" in first.stdout  # 4 published (one the Spanish translation), 1 draft
     second = _run(["import-content"], database.url)
-    assert "created 0, updated 0, archived 0, unchanged 4" in second.stdout
+    assert "created 0, updated 0, archived 0, unchanged 5" in second.stdout
 
 
 def test_import_rejects_bad_content_naming_file_and_field(migrated, tmp_path: Path):

@@ -146,7 +146,7 @@ def test_a_reference_needs_an_identifier(content):
 
 def test_strict_refuses_placeholders_and_overdue_reviews(content):
     assert all("placeholder reviewer" in p for p in _problems(content, strict=True))
-    for name in (KETAMINE, SGB, NAD):
+    for name in (KETAMINE, SGB, NAD, "articles/ketamina-intravenosa-para-tept.md"):
         _edit(content, name, "placeholder: true", "placeholder: false")
     load_bundle(content, strict=True)  # real reviewers, reviews current: accepted
     _edit(content, SGB, "next_review_due: 2027-05-20", "next_review_due: 2026-11-21")

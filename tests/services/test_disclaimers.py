@@ -3,6 +3,7 @@
 import yaml
 from sqlmodel import Session, select
 
+from api.links import ContentLinkBuilder
 from db.models import Article
 from services.articles import ArticleFilters, get_published, list_published
 from services.disclaimers import rule_matches
@@ -28,17 +29,34 @@ def test_every_published_article_has_the_disclaimers_its_rules_require(shared_se
     engine = shared_seeded.engine()
     with Session(engine) as session:
         published = session.exec(select(Article).where(Article.status == "published")).all()
-        assert len(published) == 3
-        summaries = list_published(
-            session=session, filters=ArticleFilters(locale="en"), page=1, page_size=100
-        ).items
-        by_slug = {s.slug: s for s in summaries}
+        assert {(a.slug, a.locale) for a in published} == {
+            ("iv-ketamine-for-ptsd", "en"),
+            ("stellate-ganglion-block-for-ptsd", "en"),
+            ("nad-plus-iv-therapy", "en"),
+            ("ketamina-intravenosa-para-tept", "es"),
+        }
+        by_slug = {}
+        for locale in ("en", "es"):
+            summaries = list_published(
+                session=session,
+                filters=ArticleFilters(locale=locale),
+                page=1,
+                page_size=100,
+                links=ContentLinkBuilder("https://api.example"),
+            ).items
+            by_slug.update({s.slug: s for s in summaries})
         for article in published:
             full = get_published(
-                session=session, slug=article.slug, locale=article.locale, clinic_name="Test"
+                session=session,
+                slug=article.slug,
+                locale=article.locale,
+                clinic_name="Test",
+                links=ContentLinkBuilder("https://api.example"),
             )
+            assert full.locale == article.locale
+            in_locale = [r for r in rules if r.get("locale", "en") == article.locale]
             expected = _expected(
-                rules, [t.slug for t in full.therapies], [c.slug for c in full.conditions]
+                in_locale, [t.slug for t in full.therapies], [c.slug for c in full.conditions]
             )
             got = {
                 (d.key, d.placement)

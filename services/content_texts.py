@@ -1,0 +1,99 @@
+"""Disclaimers and consent texts at import: versioned per key (or version) and locale; old
+versions are kept, never changed."""
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from core.errors import ContentError
+from db.lead_models import ConsentText
+from db.models import Disclaimer
+from schemas.vocabulary import ChangeType
+from services import changes
+from services.content_files import ConsentFile, DisclaimerFile
+
+if TYPE_CHECKING:
+    from services.content_import import ImportReport
+
+
+def sync_disclaimers(session: Session, files: list[DisclaimerFile], report: "ImportReport") -> None:
+    """Versions per key and locale: each locale's text changes on its own."""
+    rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
+    latest: dict[tuple[str, str], Disclaimer] = {(row.key, row.locale): row for row in rows}
+    wanted = {(f.key, f.locale) for f in files}
+    for f in files:
+        current = latest.get((f.key, f.locale))
+        same = current is not None and (
+            current.title,
+            current.text,
+            current.placement,
+            current.applies_to,
+            current.rule_slugs,
+        ) == (f.title, f.text, f.placement, f.applies_to, f.slugs)
+        if same and current is not None:
+            if not current.active:
+                current.active = True
+                report.disclaimer_versions.append(
+                    f"{_named(f.key, f.locale)} v{current.version} reactivated"
+                )
+                changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
+            continue
+        for row in rows:
+            if (row.key, row.locale) == (f.key, f.locale):
+                row.active = False
+        version = (current.version + 1) if current else 1
+        session.add(
+            Disclaimer(
+                key=f.key,
+                locale=f.locale,
+                version=version,
+                title=f.title,
+                text=f.text,
+                placement=f.placement,
+                applies_to=f.applies_to,
+                rule_slugs=list(f.slugs),
+                active=True,
+            )
+        )
+        report.disclaimer_versions.append(f"{_named(f.key, f.locale)} v{version}")
+        changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=f.key)
+    for row in rows:
+        if (row.key, row.locale) not in wanted and row.active:
+            row.active = False
+            report.disclaimer_versions.append(
+                f"{_named(row.key, row.locale)} v{row.version} retired"
+            )
+            # Retired in every locale: the key is gone from the public list.
+            if not any(key == row.key for key, _ in wanted):
+                changes.record(session=session, type=ChangeType.DISCLAIMER_RETIRED, slug=row.key)
+            else:
+                changes.record(session=session, type=ChangeType.DISCLAIMER_CHANGED, slug=row.key)
+    session.flush()
+
+
+def _named(key: str, locale: str) -> str:
+    """A disclaimer in a report: `crisis-resources` (en, as before) or `crisis-resources (es)`."""
+    return key if locale == "en" else f"{key} ({locale})"
+
+
+def sync_consent_texts(session: Session, files: list[ConsentFile], report: "ImportReport") -> None:
+    """Add new consent versions; the last of each locale in the file is that locale's current
+    one. Old versions never change."""
+    existing = {(row.version, row.locale): row for row in session.exec(select(ConsentText))}
+    for f in files:
+        row = existing.get((f.version, f.locale))
+        if row is None:
+            row = ConsentText(version=f.version, locale=f.locale, text=f.text, sms_text=f.sms_text)
+            session.add(row)
+            existing[(f.version, f.locale)] = row
+            report.consent_versions.append(_named(f.version, f.locale))
+        elif (row.text, row.sms_text) != (f.text, f.sms_text):
+            raise ContentError(
+                [f"consent.yaml: {f.version}.text: leads refer to this version; add a new one"]
+            )
+    current = {(f.version, f.locale) for f in {f.locale: f for f in files}.values()}
+    for version_locale, row in existing.items():
+        if row.current != (version_locale in current):
+            row.current = version_locale in current
+            report.taxonomy_changes += 1
+    session.flush()

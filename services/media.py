@@ -1,0 +1,206 @@
+"""Hero images: read and check a source file, make its responsive renditions with Pillow, and
+store them in the database by content hash, where every API process can read them.
+
+Names only: `api/links.py` turns a rendition's name into its URL."""
+
+import hashlib
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError, features
+from sqlmodel import Session, col, select
+
+from db.models import MediaRendition
+
+MAX_PIXELS = 20_000_000
+MAX_FILE_BYTES = 40 * 1024 * 1024
+WIDTHS = (480, 960, 1600)
+# Bump when an encoder setting below changes: the bytes change, so do the names.
+RECIPE = "r1"
+SOURCE_FORMATS = ("PNG", "JPEG", "WEBP")
+NAME_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*-[0-9]{1,5}w-[0-9a-f]{16}\.(?:avif|webp|jpg)$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One output format: Pillow's name, its MIME type, the file extension, save options."""
+
+    format: str
+    mime_type: str
+    extension: str
+    options: tuple[tuple[str, Any], ...]
+
+
+JPEG = Encoding(
+    "JPEG", "image/jpeg", "jpg", (("quality", 82), ("optimize", True), ("progressive", True))
+)
+WEBP = Encoding("WEBP", "image/webp", "webp", (("quality", 80), ("method", 4)))
+AVIF = Encoding("AVIF", "image/avif", "avif", (("quality", 55), ("speed", 8)))
+
+
+def encodings() -> list[Encoding]:
+    """The formats this Pillow can write, best first (AVIF only when built in)."""
+    return [*([AVIF] if features.check("avif") else []), WEBP, JPEG]
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """A checked source file: its bytes, pixel size and SHA-256."""
+
+    file: str
+    data: bytes
+    width: int
+    height: int
+    sha256: str
+
+
+def read_source(path: Path, shown_as: str) -> tuple[SourceImage | None, str | None]:
+    """The image at `path`, or why it cannot be used (naming it as `shown_as`)."""
+    if not path.is_file():
+        return None, f"{shown_as}: file not found"
+    if path.stat().st_size > MAX_FILE_BYTES:
+        return None, f"{shown_as}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+    data = path.read_bytes()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=SOURCE_FORMATS) as image:
+                width, height = image.size  # the header only: nothing decoded yet
+                if width * height > MAX_PIXELS:
+                    return None, _too_large(shown_as, width, height)
+                image.load()  # a truncated or corrupt file fails here
+                width, height = ImageOps.exif_transpose(image).size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None, f"{shown_as}: image over {MAX_PIXELS // 1_000_000} megapixels"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None, f"{shown_as}: not an image Pillow can read (PNG, JPEG or WebP)"
+    digest = hashlib.sha256(data).hexdigest()
+    return SourceImage(shown_as, data, width, height, digest), None
+
+
+def _too_large(shown_as: str, width: int, height: int) -> str:
+    return (
+        f"{shown_as}: {width}x{height} is {width * height / 1_000_000:.1f} megapixels; "
+        f"the limit is {MAX_PIXELS // 1_000_000}"
+    )
+
+
+def rendition_widths(width: int) -> list[int]:
+    """Standard widths up to the source's own, plus its own width when it is narrower than the
+    largest: never upscaled, and the sharpest version is always offered."""
+    widths = [w for w in WIDTHS if w <= width]
+    if width < WIDTHS[-1] and width not in widths:
+        widths.append(width)
+    return widths
+
+
+def dominant_colour(image: Image.Image) -> str:
+    """The most common of a few representative colours, as `#rrggbb`."""
+    small = image.convert("RGB").resize((64, 64), Image.Resampling.BOX)
+    palette = small.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
+    counts: list[tuple[int, int]] = sorted(palette.getcolors() or [], reverse=True)  # type: ignore[arg-type]
+    index = counts[0][1] if counts else 0
+    rgb = (palette.getpalette() or [0, 0, 0])[index * 3 : index * 3 + 3]
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+def _flat_rgb(source: SourceImage) -> Image.Image:
+    with Image.open(io.BytesIO(source.data), formats=SOURCE_FORMATS) as opened:
+        image = ImageOps.exif_transpose(opened)
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            return flat
+        return image.convert("RGB")
+
+
+def render(source: SourceImage, stem: str) -> tuple[list[MediaRendition], str]:
+    """Every rendition of `source` (named `<stem>-<width>w-<hash>.<ext>`, the hash of the
+    rendition's own bytes) and its dominant colour. Metadata is not copied into them."""
+    image = _flat_rgb(source)
+    colour = dominant_colour(image)
+    out: list[MediaRendition] = []
+    for width in rendition_widths(image.width):
+        height = max(1, round(image.height * width / image.width))
+        resized = (
+            image
+            if width == image.width
+            else image.resize((width, height), Image.Resampling.LANCZOS)
+        )
+        for enc in encodings():
+            buffer = io.BytesIO()
+            resized.save(buffer, enc.format, **dict(enc.options))
+            data = buffer.getvalue()
+            digest = hashlib.sha256(data).hexdigest()[:16]
+            out.append(
+                MediaRendition(
+                    name=f"{stem}-{width}w-{digest}.{enc.extension}",
+                    source_sha256=source.sha256,
+                    recipe=RECIPE,
+                    mime_type=enc.mime_type,
+                    width=width,
+                    height=height,
+                    dominant_color=colour,
+                    size=len(data),
+                    data=data,
+                )
+            )
+    return out, colour
+
+
+def file_stem(file: str) -> str:
+    """A slug-like stem for rendition names from a source file name."""
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(file).stem.lower()).strip("-")
+    return stem[:60].strip("-") or "image"
+
+
+def store(*, session: Session, source: SourceImage) -> dict[str, Any]:
+    """Renditions of `source` in the database (made once per source hash and recipe), as the
+    stored description an article or therapy keeps: names, sizes, types, dominant colour."""
+    rows = list(
+        session.exec(
+            select(MediaRendition)
+            .where(MediaRendition.source_sha256 == source.sha256, MediaRendition.recipe == RECIPE)
+            .order_by(col(MediaRendition.name))
+        )
+    )
+    if not rows or {r.mime_type for r in rows} != {e.mime_type for e in encodings()}:
+        made, _ = render(source, file_stem(source.file))
+        known = {r.name for r in rows}
+        for row in made:
+            if row.name not in known:
+                session.add(row)
+        session.flush()
+        rows = made
+    order = {e.mime_type: n for n, e in enumerate(encodings())}
+    rows.sort(key=lambda r: (order.get(r.mime_type, 99), r.width))
+    return {
+        "sha256": source.sha256,
+        "width": source.width,
+        "height": source.height,
+        "dominant_color": rows[0].dominant_color,
+        "renditions": [
+            {
+                "name": r.name,
+                "width": r.width,
+                "height": r.height,
+                "mime_type": r.mime_type,
+                "size": r.size,
+            }
+            for r in rows
+            if r.mime_type in order
+        ],
+    }
+
+
+def find(*, session: Session, name: str) -> MediaRendition | None:
+    """A stored rendition by its name (None for any other string)."""
+    if len(name) > 200 or not _NAME.match(name):
+        return None
+    return session.get(MediaRendition, name)
