@@ -166,9 +166,9 @@ def content_version(engine: Engine) -> int:
 
 
 def content_locales(engine: Engine) -> frozenset[str]:
-    """The locales with published content, which requests negotiate among."""
+    """The locales requests negotiate among (services.translations.content_locales)."""
     with read_session(engine) as session:
-        return translations.published_locales(session=session)
+        return translations.content_locales(session=session)
 
 
 @asynccontextmanager

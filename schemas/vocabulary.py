@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
+LOCALE_PATTERN = r"^[a-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$"
 SLUG_MAX = 80
 ARTICLE_SLUG_MAX = 120
 

@@ -321,9 +321,12 @@ def _whole(
 
 
 def disclaimers_shown(*, session: Session, slug: str, locale: str) -> list[dict[str, Any]] | None:
-    """The disclaimer versions a reader of this published article sees now (None: no article)."""
-    article = _find_published(session, slug, locale)
-    if article is None:
+    """The disclaimer versions a reader of this published article sees now (None: no article).
+    The article is found as the article route finds it (a translation under another slug, the
+    original when `locale` has none), in the language of `locale` (`es-MX` reads `es`)."""
+    try:
+        article = _published(session, slug, locale.split("-", 1)[0])
+    except NotFoundError:
         return None
     # A patient's request must never fail because the article is withheld right now.
     _, shown = _terms_and_disclaimers(session, article, withhold=False)

@@ -10,13 +10,22 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from core.errors import GoneError, ValidationFailedError
-from db.models import Article, ContentChange, ContentState, as_utc, utcnow
+from db.models import (
+    Article,
+    Condition,
+    ContentChange,
+    ContentState,
+    Therapy,
+    as_utc,
+    utcnow,
+)
 from schemas.changes import CHANGE_CURSOR_PATTERN, ChangePublic
 from schemas.vocabulary import TOMBSTONES, ArticleStatus, ChangeType
 from services.content_state import STATE_ID
 from services.webhooks.outbox import article_event_type
 
 _LOCKED = "content_changes_locked"
+_ENTERED_PAGES = "content_changes_pages"
 
 
 def encode_cursor(change_id: int) -> str:
@@ -31,6 +40,13 @@ def decode_cursor(cursor: str) -> int:
             [{"field": "since", "type": "invalid_cursor", "message": "Invalid cursor."}]
         )
     return int(cursor, 16)
+
+
+def serialize(*, session: Session) -> None:
+    """Take the content state row's lock now, for the rest of the transaction: an import calls
+    this first, so that two imports at once run one after the other instead of both computing
+    the same next revision of an article (PostgreSQL; SQLite has one writer anyway)."""
+    _serialize(session)
 
 
 def _serialize(session: Session) -> None:
@@ -50,8 +66,14 @@ def record(
     slug: str,
     article: Article | None = None,
 ) -> None:
-    """Add one entry to the feed, in the caller's transaction."""
+    """Add one entry to the feed, in the caller's transaction (a page that is not an article
+    is entered once per transaction, however many changes touched it)."""
     _serialize(session)
+    if article is None:
+        entered: set[tuple[str, str]] = session.info.setdefault(_ENTERED_PAGES, set())
+        if (type, slug) in entered:
+            return
+        entered.add((type, slug))
     session.add(
         ContentChange(
             type=type,
@@ -92,6 +114,19 @@ def record_dependents(*, session: Session, entered: set[uuid.UUID]) -> None:
             record(
                 session=session, type=ChangeType.ARTICLE_UPDATED, slug=article.slug, article=article
             )
+
+
+def record_term_pages(*, session: Session) -> None:
+    """Every therapy's and condition's page lists its published articles (title, summary,
+    disclaimers): after an import entered any article, each page is entered as changed. There
+    are a handful of pages, so naming all of them is cheap and also covers the page an article
+    just left (its old terms are gone by now)."""
+    for model, change in (
+        (Therapy, ChangeType.THERAPY_CHANGED),
+        (Condition, ChangeType.CONDITION_CHANGED),
+    ):
+        for slug in session.exec(select(model.slug).order_by(col(model.slug))):
+            record(session=session, type=change, slug=slug)
 
 
 def prune(*, session: Session, keep: timedelta, now: datetime | None = None) -> int:

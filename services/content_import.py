@@ -85,6 +85,7 @@ def apply_bundle(
     """Upsert taxonomies, version disclaimers, and create, update or archive articles; every
     public change enters the change feed, and feed entries older than `retention` go."""
     report = ImportReport()
+    changes.serialize(session=session)  # one import at a time: each reads what the last wrote
     stored = {name: media.store(session=session, source=s) for name, s in bundle.media.items()}
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
@@ -99,6 +100,8 @@ def apply_bundle(
     _archive_missing(session, seen, report)
     if shared_changed:
         changes.record_dependents(session=session, entered=report.entered)
+    if report.entered:
+        changes.record_term_pages(session=session)
     pruned = changes.prune(session=session, keep=retention)
     if report.changed or pruned:
         content_state.bump(session=session)

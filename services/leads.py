@@ -128,7 +128,7 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
         found = articles.disclaimers_shown(
             session=session,
             slug=source["article_slug"],
-            locale=source["locale"] or ctx.default_locale,
+            locale=source["locale"] or consent_in.get("locale") or ctx.default_locale,
         )
         if found is None:
             errors.append(

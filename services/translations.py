@@ -5,17 +5,22 @@ from collections import defaultdict
 
 from sqlmodel import Session, col, select
 
-from db.models import Article
+from db.lead_models import ConsentText
+from db.models import Article, Disclaimer
 from schemas.articles import Alternate
 from schemas.vocabulary import ArticleStatus
 
 PUBLISHED = ArticleStatus.PUBLISHED
 
 
-def published_locales(*, session: Session) -> frozenset[str]:
-    """The locales that have at least one published article."""
-    rows = session.exec(select(Article.locale).where(Article.status == PUBLISHED).distinct())
-    return frozenset(rows)
+def content_locales(*, session: Session) -> frozenset[str]:
+    """The locales requests negotiate among: those with a published article, active
+    disclaimers or a current consent text. A Spanish form gets its Spanish consent and a
+    Spanish draft its preview even before the first Spanish article is published."""
+    articles = session.exec(select(Article.locale).where(Article.status == PUBLISHED).distinct())
+    texts = session.exec(select(Disclaimer.locale).where(col(Disclaimer.active)).distinct())
+    consent = session.exec(select(ConsentText.locale).where(col(ConsentText.current)).distinct())
+    return frozenset([*articles, *texts, *consent])
 
 
 def translations_of(session: Session, groups: set[str]) -> dict[str, list[Article]]:

@@ -188,9 +188,32 @@ def test_a_full_sync_then_the_feed_from_the_lists_cursor(make_client, seeded, tm
     _refresh(c)
     replay(c, held, cursor)
     assert held == listed(c, held) and "nad-plus-iv-therapy" not in {s for s, _, _ in held.values()}
-    tombstone = c.get(f"/v1/changes?since={cursor}").json()["data"][-1]
+    data = c.get(f"/v1/changes?since={cursor}").json()["data"]
+    [tombstone] = [d for d in data if d["type"].startswith("article.")]
     assert tombstone["type"] == "article.unpublished" and tombstone["deleted"] is True
     assert tombstone["slug"] == "nad-plus-iv-therapy" and tombstone["locale"] == "en"
+    # The therapy and condition pages listed it: each is entered once, to be read again.
+    pages = [(d["type"], d["slug"]) for d in data if not d["type"].startswith("article.")]
+    assert ("therapy.changed", "nad-plus") in pages and len(pages) == len(set(pages))
+    assert c.get("/v1/therapies/nad-plus").json()["articles"] == []
+
+
+def test_an_edited_article_enters_the_pages_that_list_it(make_client, seeded, tmp_path):
+    c = make_client()
+    cursor = c.get("/v1/articles").json()["meta"]["changes_cursor"]
+    folder = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    article = folder / "articles/nad-plus-iv-therapy.md"
+    article.write_text(article.read_text().replace("\ntitle: ", "\ntitle: Revised ", 1))
+    engine = seeded.engine()
+    import_folder(engine, folder)
+    engine.dispose()
+    _refresh(c)
+    data = c.get(f"/v1/changes?since={cursor}").json()["data"]
+    assert [d["slug"] for d in data if d["type"] == "article.updated"] == ["nad-plus-iv-therapy"]
+    hrefs = {d["href"] for d in data if d["type"] == "therapy.changed"}
+    assert "/v1/therapies/nad-plus" in hrefs
+    titles = [a["title"] for a in c.get("/v1/therapies/nad-plus").json()["articles"]]
+    assert any(t.startswith("Revised ") for t in titles)
 
 
 def test_taxonomy_and_disclaimer_changes_are_entered(make_client, seeded, tmp_path):
@@ -263,14 +286,16 @@ def test_retention_prunes_at_import_and_old_cursors_are_gone(make_client, seeded
     with Session(engine) as s:
         kept = list(s.exec(select(ContentChange).order_by(col(ContentChange.id))))
     engine.dispose()
-    assert [k.type for k in kept] == ["article.updated"] and kept[0].slug == "nad-plus-iv-therapy"
+    articles = [(k.type, k.slug) for k in kept if k.article_id is not None]
+    assert articles == [("article.updated", "nad-plus-iv-therapy")]
+    assert {k.type for k in kept} == {"article.updated", "therapy.changed", "condition.changed"}
     _refresh(c)
     for gone in ("", f"?since={start}"):
         r = c.get("/v1/changes" + gone)
         assert r.status_code == 410 and r.json()["code"] == "cursor_expired"
     # The newest cursor before the import is the horizon itself: still good.
     ok = c.get(f"/v1/changes?since={before}").json()
-    assert [d["slug"] for d in ok["data"]] == ["nad-plus-iv-therapy"]
+    assert [d["slug"] for d in ok["data"]] == [k.slug for k in kept]
     assert c.get("/v1/articles").json()["meta"]["changes_cursor"] == ok["meta"]["next_cursor"]
 
 

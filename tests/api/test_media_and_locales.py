@@ -2,7 +2,10 @@
 negotiation, linked translations, hreflang, and the per-locale cache."""
 
 import io
+import shutil
 import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from PIL import Image
 from sqlmodel import select
@@ -10,7 +13,8 @@ from sqlmodel import select
 from db.lead_models import ConsultationRequest
 from db.models import Disclaimer
 from db.session import unit_of_work
-from tests.conftest import lead_body
+from tests.conftest import DEMO_CONTENT, lead_body
+from tests.content_helpers import import_folder
 
 KETAMINE = "/v1/articles/iv-ketamine-for-ptsd"
 SPANISH_SLUG = "ketamina-intravenosa-para-tept"
@@ -288,3 +292,65 @@ def test_no_route_serves_a_spanish_article_without_its_spanish_disclaimers(seede
         assert r.json()["code"] == "article_withheld"
     # The English article keeps its English crisis resources.
     assert c.get(KETAMINE).status_code == 200
+
+
+def test_a_lead_from_a_spanish_page_is_attributed_however_the_form_names_it(make_client, seeded):
+    """The article a Spanish reader saw is found as the article route finds it: by the
+    Spanish slug, by the English slug in Spanish, with a regional locale, or with only the
+    consent's locale."""
+    c = make_client(leads_rate_limit="none")
+    es_consent = {"contact": True, "sms": False, "consent_version": "2026-11-01", "locale": "es"}
+    for source in (
+        {"article_slug": SPANISH_SLUG},  # the locale comes from consent.locale
+        {"article_slug": SPANISH_SLUG, "locale": "es-MX"},
+        {"article_slug": "iv-ketamine-for-ptsd", "locale": "es"},
+        {"article_slug": "iv-ketamine-for-ptsd", "locale": "es-419"},
+    ):
+        r = c.post(
+            "/v1/consultation-requests",
+            json=lead_body(consent=es_consent, source={**source, "channel": "web"}),
+        )
+        assert r.status_code == 201, (source, r.text)
+        engine = seeded.engine()
+        with unit_of_work(engine) as s:
+            lead = s.get_one(ConsultationRequest, uuid.UUID(r.json()["id"]))
+            assert {d["locale"] for d in lead.disclaimer_versions} == {"es"}, source
+        engine.dispose()
+
+
+def test_latin_american_and_lower_case_regions_are_locales(client):
+    for locale in ("es-419", "es-mx", "es-MX"):
+        r = client.get(f"/v1/articles?locale={locale}")
+        assert r.status_code == 200, locale
+        assert r.headers["content-language"] == "es"
+    assert client.get("/v1/articles?locale=es-1234").status_code == 422
+
+
+def test_spanish_texts_and_drafts_do_not_wait_for_a_published_spanish_article(
+    make_client, seeded, issue_key, tmp_path
+):
+    """Consent and disclaimers in Spanish, and the preview of the first Spanish draft, are
+    served while no Spanish article is published yet."""
+    folder = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    spanish = folder / f"articles/{SPANISH_SLUG}.md"
+    spanish.write_text(spanish.read_text().replace("status: published", "status: draft", 1))
+    engine = seeded.engine()
+    import_folder(engine, folder)
+    engine.dispose()
+    c = make_client()
+    consent = c.get("/v1/consent-texts/current?locale=es")
+    assert consent.json()["locale"] == "es" and consent.headers["content-language"] == "es"
+    assert consent.json()["text"].startswith("Acepto que")
+    disclaimers = c.get("/v1/disclaimers?locale=es").json()
+    assert disclaimers and all(d["locale"] == "es" for d in disclaimers["data"])
+    assert c.get(f"/v1/articles/{SPANISH_SLUG}?locale=es").status_code == 404
+    made = c.post(
+        "/v1/admin/previews",
+        json={"slug": SPANISH_SLUG, "locale": "es"},
+        headers={"Authorization": f"Bearer {issue_key('content:write', name='editor')}"},
+    )
+    assert made.status_code == 201, made.text
+    url = urlsplit(made.json()["url"])
+    shown = c.get(f"{url.path}?{url.query}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["locale"] == "es"
