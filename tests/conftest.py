@@ -5,6 +5,7 @@ gets its own copy: a copied SQLite file, or a PostgreSQL database created from t
 database (`CREATE DATABASE ... TEMPLATE`) beside the one TEST_DATABASE_URL names."""
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,6 +36,12 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A private copy of the demo content that a test may edit."""
+    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,14 +1,25 @@
-"""Importing a content folder in one unit of work, as the CLI does."""
+"""Content folders in tests: importing one in a unit of work, as the CLI does, and reading
+the problems a bad one is refused with."""
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
+from core.errors import ContentError
 from db.session import unit_of_work
 from services.content_import import ImportReport, import_content
+from services.content_rules import load_bundle
 
 
 def import_folder(engine: Engine, folder: Path) -> ImportReport:
     """Import `folder` into the database behind `engine`, committed on success."""
     with unit_of_work(engine) as session:
         return import_content(session=session, content_dir=folder)
+
+
+def content_problems(folder: Path, *, strict: bool = False) -> list[str]:
+    """What loading `folder` is refused with (it must be refused)."""
+    with pytest.raises(ContentError) as caught:
+        load_bundle(folder, strict=strict)
+    return caught.value.problems

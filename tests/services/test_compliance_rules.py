@@ -2,25 +2,16 @@
 disclaimer, reference, safety section or review is refused, naming what is missing."""
 
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-
-from core.errors import ContentError
 from services import compliance
 from services.content_rules import load_bundle
 from tests.conftest import DEMO_CONTENT
+from tests.content_helpers import content_problems
 
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
 SGB = "articles/stellate-ganglion-block-for-ptsd.md"
 NAD = "articles/nad-plus-iv-therapy.md"
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    """A private copy of the demo content that a test may edit."""
-    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
 
 
 def _edit(content: Path, name: str, old: str, new: str, count: int = 1) -> None:
@@ -28,12 +19,6 @@ def _edit(content: Path, name: str, old: str, new: str, count: int = 1) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {name}"
     path.write_text(text.replace(old, new, count))
-
-
-def _problems(content: Path, *, strict: bool = False) -> list[str]:
-    with pytest.raises(ContentError) as caught:
-        load_bundle(content, strict=strict)
-    return caught.value.problems
 
 
 def _drop_disclaimer(content: Path, key: str) -> None:
@@ -62,7 +47,7 @@ def test_policy_requirements():
 
 def test_deleting_the_off_label_disclaimer_is_refused(content):
     _drop_disclaimer(content, "fda-off-label")
-    problems = _problems(content)
+    problems = content_problems(content)
     for article, therapy in ((KETAMINE, "iv-ketamine"), (SGB, "stellate-ganglion-block")):
         assert any(
             p.startswith(f"{article}: disclaimers: lacks required disclaimer 'fda-off-label'")
@@ -78,7 +63,7 @@ def test_narrowing_a_rule_is_refused(content):
         "slugs: [iv-ketamine, stellate-ganglion-block]",
         "slugs: [iv-ketamine]",
     )
-    problems = _problems(content)
+    problems = content_problems(content)
     assert problems == [
         f"{SGB}: disclaimers: lacks required disclaimer 'fda-off-label' (therapy "
         "'stellate-ganglion-block' is off_label); disclaimers.yaml must define "
@@ -91,13 +76,13 @@ def test_deleting_the_unapproved_product_warning_is_refused(content):
     assert any(
         p.startswith(f"{NAD}: disclaimers: lacks required disclaimer 'not-fda-approved'")
         and "therapy 'nad-plus' is not_fda_approved" in p
-        for p in _problems(content)
+        for p in content_problems(content)
     )
 
 
 def test_untagging_ptsd_from_an_article_about_ptsd_is_refused(content):
     _edit(content, SGB, "conditions: [ptsd, anxiety]", "conditions: [anxiety]")
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any(
         p.startswith(f"{SGB}: conditions: the article discusses") and "not tagged 'ptsd'" in p
         for p in problems
@@ -106,7 +91,7 @@ def test_untagging_ptsd_from_an_article_about_ptsd_is_refused(content):
 
 def test_deleting_the_crisis_resources_is_refused(content):
     _drop_disclaimer(content, "crisis-resources")
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any(
         p.startswith(f"{KETAMINE}: disclaimers: lacks required disclaimer 'crisis-resources'")
         and "condition 'ptsd' has crisis_risk" in p
@@ -122,7 +107,7 @@ def test_unknown_citations_too_few_references_and_no_safety_section_are_refused(
     text = re.sub(r"(?ms)^references:\n(  - .*?\n)+(?=\S)", "references: []\n", text)
     text = re.sub(r"\[@[a-z0-9; @-]+\]", "", text)
     path.write_text(text)
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any(
         p.startswith(f"{KETAMINE}: sections.") and "cites unknown reference 'nobody1999'" in p
         for p in problems
@@ -140,18 +125,18 @@ def test_a_reference_needs_an_identifier(content):
     _edit(content, NAD, '    pmid: "31572171"\n', "")
     assert any(
         p.startswith(f"{NAD}: references.") and "needs a doi, a pmid or a url" in p
-        for p in _problems(content)
+        for p in content_problems(content)
     )
 
 
 def test_strict_refuses_placeholders_and_overdue_reviews(content):
-    assert all("placeholder reviewer" in p for p in _problems(content, strict=True))
+    assert all("placeholder reviewer" in p for p in content_problems(content, strict=True))
     for name in (KETAMINE, SGB, NAD, "articles/ketamina-intravenosa-para-tept.md"):
         _edit(content, name, "placeholder: true", "placeholder: false")
     load_bundle(content, strict=True)  # real reviewers, reviews current: accepted
     _edit(content, SGB, "next_review_due: 2027-05-20", "next_review_due: 2026-11-21")
     _edit(content, SGB, "reviewed_at: 2026-11-20", "reviewed_at: 2026-01-02")
-    assert _problems(content, strict=True) == [
+    assert content_problems(content, strict=True) == [
         f"{SGB}: medical_review.next_review_due: review overdue since 2026-11-21"
     ]
     load_bundle(content)  # an overdue review is flagged in the API, not refused, by default
@@ -161,7 +146,7 @@ def test_a_review_due_before_it_was_done_is_always_refused(content):
     _edit(content, NAD, "next_review_due: 2027-05-20", "next_review_due: 2026-01-01")
     assert any(
         p.startswith(f"{NAD}: medical_review: Value error, next_review_due is before reviewed_at")
-        for p in _problems(content)
+        for p in content_problems(content)
     )
 
 
@@ -173,5 +158,5 @@ def test_a_policy_warning_moved_below_the_text_is_refused(content):
         "- key: crisis-resources\n  title: If you are in crisis\n  placement: bottom",
     )
     assert "disclaimers.yaml: crisis-resources.placement: the policy places it at the top" in (
-        _problems(content)
+        content_problems(content)
     )

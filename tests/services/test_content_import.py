@@ -1,23 +1,13 @@
 """The content import: idempotent, revisioned, versioned disclaimers, all-or-nothing."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from sqlmodel import Session, col, func, select
 
 from core.errors import ContentError
 from db.models import Article, ArticleRevision, ArticleSection, Disclaimer
-from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import import_folder
 
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    """A private copy of the demo content that a test may edit."""
-    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
 
 
 def _snapshot(engine) -> list[tuple[object, ...]]:

@@ -3,33 +3,18 @@ upscaled), named by the hash of their bytes and stored once in the database."""
 
 import hashlib
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image, features
 from sqlmodel import Session, select
 
-from core.errors import ContentError
 from db.models import Article, MediaRendition, Therapy
 from services import media
-from services.content_rules import load_bundle
 from tests.conftest import DEMO_CONTENT
-from tests.content_helpers import import_folder
+from tests.content_helpers import content_problems, import_folder
 
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    """A private copy of the demo content that a test may edit."""
-    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
-
-
-def _problems(content: Path) -> list[str]:
-    with pytest.raises(ContentError) as caught:
-        load_bundle(content)
-    return caught.value.problems
 
 
 def _edit(content: Path, name: str, old: str, new: str) -> None:
@@ -55,7 +40,7 @@ def test_the_demo_images_are_small_pngs_drawn_by_the_project():
 
 def test_a_missing_image_fails_the_import_naming_the_file(content):
     (content / "media" / "iv-ketamine-hero.png").unlink()
-    problems = _problems(content)
+    problems = content_problems(content)
     assert f"{KETAMINE}: hero_image.file: media/iv-ketamine-hero.png: file not found" in problems
     # the therapy and the Spanish article that use it are named too
     assert any(p.startswith("therapies.yaml: iv-ketamine.hero_image.file:") for p in problems)
@@ -63,7 +48,7 @@ def test_a_missing_image_fails_the_import_naming_the_file(content):
 
 def test_a_text_file_renamed_png_fails_the_import(content):
     (content / "media" / "iv-ketamine-hero.png").write_text("not a picture at all\n")
-    problems = _problems(content)
+    problems = content_problems(content)
     assert (
         f"{KETAMINE}: hero_image.file: media/iv-ketamine-hero.png: not an image Pillow can "
         "read (PNG, JPEG or WebP)"
@@ -73,12 +58,12 @@ def test_a_text_file_renamed_png_fails_the_import(content):
 def test_a_truncated_image_fails_the_import(content):
     path = content / "media" / "iv-ketamine-hero.png"
     path.write_bytes(path.read_bytes()[:4000])
-    assert any("iv-ketamine-hero.png: not an image" in p for p in _problems(content))
+    assert any("iv-ketamine-hero.png: not an image" in p for p in content_problems(content))
 
 
 def test_an_image_over_20_megapixels_fails_the_import_before_it_is_decoded(content):
     _draw(content / "media" / "iv-ketamine-hero.png", (5000, 4001), mode="L")
-    problems = _problems(content)
+    problems = content_problems(content)
     assert (
         f"{KETAMINE}: hero_image.file: media/iv-ketamine-hero.png: 5000x4001 is 20.0 "
         "megapixels; the limit is 20"
@@ -100,7 +85,7 @@ def test_blank_alt_caption_or_credit_fails_the_import(content, field):
     kept = [ln for ln in lines if not ln.startswith(f"  {field}:")]
     kept = [ln for ln in kept if not (ln.startswith("    ") and field == "alt")]
     path.write_text(text.replace(block, "\n".join([*kept, f"  {field}: '   '"]) + "\n"))
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any(
         p.startswith(f"{KETAMINE}: hero_image: Value error, {field} must not be blank")
         for p in problems
@@ -115,12 +100,12 @@ def test_missing_alt_text_fails_the_import(content):
         'soft pink."\n',
         "",
     )
-    assert "therapies.yaml: [2].hero_image.alt: Field required" in _problems(content)
+    assert "therapies.yaml: [2].hero_image.alt: Field required" in content_problems(content)
 
 
 def test_an_image_outside_content_media_cannot_be_named(content):
     _edit(content, KETAMINE, "file: iv-ketamine-hero.png", "file: ../therapies.yaml")
-    assert any(p.startswith(f"{KETAMINE}: hero_image.file:") for p in _problems(content))
+    assert any(p.startswith(f"{KETAMINE}: hero_image.file:") for p in content_problems(content))
 
 
 def test_renditions_are_never_upscaled(tmp_path):

@@ -2,7 +2,6 @@
 one original, and consent texts are versioned per locale."""
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,9 @@ from db.models import Article, Disclaimer
 from services import consent
 from services.content_rules import load_bundle
 from tests.conftest import DEMO_CONTENT
-from tests.content_helpers import import_folder
+from tests.content_helpers import content_problems, import_folder
 
 SPANISH = "articles/ketamina-intravenosa-para-tept.md"
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    """A private copy of the demo content that a test may edit."""
-    return Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
-
-
-def _problems(content: Path) -> list[str]:
-    with pytest.raises(ContentError) as caught:
-        load_bundle(content)
-    return caught.value.problems
 
 
 def _drop(content: Path, key: str, locale: str) -> None:
@@ -54,7 +41,7 @@ def _drop(content: Path, key: str, locale: str) -> None:
 )
 def test_a_spanish_article_without_its_spanish_disclaimer_fails_the_import(content, key, because):
     _drop(content, key, "es")
-    assert _problems(content) == [
+    assert content_problems(content) == [
         f"{SPANISH}: disclaimers: lacks required disclaimer '{key}' in 'es' ({because}); "
         f"disclaimers.yaml must define '{key}' with locale: es with a rule that attaches it"
     ]
@@ -64,7 +51,7 @@ def test_english_disclaimers_do_not_count_for_a_spanish_article(content):
     # An English text attached to every article in every locale is still not Spanish.
     _drop(content, "crisis-resources", "es")
     _drop(content, "crisis-resources", "en")
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any(
         p.startswith(f"{SPANISH}: disclaimers: lacks required disclaimer 'crisis-res")
         for p in problems
@@ -90,7 +77,7 @@ def test_a_spanish_article_without_disclaimers_is_refused_by_the_cli_import(migr
 
 def test_translation_of_must_name_an_original(content):
     _edit(content, SPANISH, "translation_of: iv-ketamine-for-ptsd", "translation_of: nope")
-    assert _problems(content) == [
+    assert content_problems(content) == [
         f"{SPANISH}: translation_of: no original article has the slug 'nope' (name the "
         "article that is not itself a translation)"
     ]
@@ -103,7 +90,7 @@ def test_a_group_has_one_article_per_locale(content):
         .replace("slug: ketamina-intravenosa-para-tept", "slug: otra-version-en-espanol")
     )
     (content / "articles" / "otra-version.md").write_text(twin)
-    problems = _problems(content)
+    problems = content_problems(content)
     assert any("is already the 'es' translation of 'iv-ketamine-for-ptsd'" in p for p in problems)
 
 
@@ -111,7 +98,7 @@ def test_a_translation_in_its_originals_locale_is_refused(content):
     _edit(content, SPANISH, "locale: es\n", "locale: en\n")
     assert any(
         p == f"{SPANISH}: translation_of: 'iv-ketamine-for-ptsd' is in the same locale"
-        for p in _problems(content)
+        for p in content_problems(content)
     )
 
 
