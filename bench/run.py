@@ -304,6 +304,7 @@ def main() -> None:
         )["POST lead, SQLite, 1 process"][0]
         stored = _lead_count(url) - before
         rss_after = rss_mib(pid)
+        sizes = wire_bytes(app)
     print(
         f"\nPOST: wrk counted {post.requests} requests ({post.errors} errors); "
         f"{stored} leads committed"
@@ -313,29 +314,25 @@ def main() -> None:
         f"({(rss_after / rss_before - 1) * 100:+.1f} %)",
         flush=True,
     )
-    wire_bytes(url, tmp)
-    postgres(wrk, tmp, post_script, seconds, rounds)
-    growth(wrk, tmp, seconds, rounds)
-
-
-def wire_bytes(database_url: str, tmp: Path) -> None:
-    """The article's size on the wire in each encoding (goal: <= 6,000 bytes)."""
-    with (
-        uvicorn_process(database_url, tmp / "bytes.log", env=APP_ENV) as (app, _),
-        httpx.Client(base_url=app) as client,
-    ):
-        sizes = {
-            coding: int(
-                client.get(ARTICLE, headers={"Accept-Encoding": coding}).headers["content-length"]
-            )
-            for coding in ("identity", "gzip", "br")
-        }
     print(
         "\narticle bytes on the wire: "
         + ", ".join(f"{coding} {size:,}" for coding, size in sizes.items())
         + " | goal <= 6,000\n",
         flush=True,
     )
+    postgres(wrk, tmp, post_script, seconds, rounds)
+    growth(wrk, tmp, seconds, rounds)
+
+
+def wire_bytes(app: str) -> dict[str, int]:
+    """The article's size on the wire in each encoding, from the running API."""
+    with httpx.Client(base_url=app) as client:
+        return {
+            coding: int(
+                client.get(ARTICLE, headers={"Accept-Encoding": coding}).headers["content-length"]
+            )
+            for coding in ("identity", "gzip", "br")
+        }
 
 
 @contextmanager

@@ -223,7 +223,7 @@ def _marked(extract: str) -> str:
 
 def fts5_query(q: str) -> str | None:
     """Turn free text into a safe FTS5 query: every word must match, no operators."""
-    words = _WORD.findall(q)
+    words = words_of(q)
     if not words:
         return None
     return " ".join('"' + w.replace('"', "") + '"' for w in words)
