@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.models import Article
 from services.articles import PUBLISHED
-from services.search import find, snippets
+from services.search import Hits, find, snippets
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import import_folder
 
@@ -73,36 +73,25 @@ def test_a_total_past_the_bound_is_an_estimate(shared_seeded):
     engine = shared_seeded.engine()
     published = [Article.status == PUBLISHED, Article.locale == "en"]
     with Session(engine) as session:
-        exact = find(
-            session=session,
-            q="ptsd",
-            conditions=published,
-            newest_first=False,
-            offset=0,
-            limit=10,
-        )
+
+        def ptsd(offset: int = 0, limit: int = 10, **bound: int) -> Hits:
+            return find(
+                session=session,
+                q="ptsd",
+                conditions=published,
+                newest_first=False,
+                offset=offset,
+                limit=limit,
+                **bound,
+            )
+
+        exact = ptsd()
         assert exact.total >= 2 and not exact.total_is_estimate
         assert len(exact.ids) == exact.total
-        bounded = find(
-            session=session,
-            q="ptsd",
-            conditions=published,
-            newest_first=False,
-            offset=0,
-            limit=10,
-            exact_up_to=1,
-        )
+        bounded = ptsd(exact_up_to=1)
         assert bounded.total_is_estimate and bounded.total >= 2
         assert bounded.ids == exact.ids  # the page itself is never estimated
-        second = find(
-            session=session,
-            q="ptsd",
-            conditions=published,
-            newest_first=False,
-            offset=1,
-            limit=1,
-        )
-        assert second.ids == exact.ids[1:2]
+        assert ptsd(offset=1, limit=1).ids == exact.ids[1:2]
         assert snippets(session=session, q="!!!", ids=exact.ids) == {}
     engine.dispose()
 
