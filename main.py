@@ -1,13 +1,14 @@
 """The ASGI application: `uvicorn main:app` serves it."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from api import (
     articles,
@@ -24,6 +25,7 @@ from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import previews as admin_previews
 from api.admin import webhooks as admin_webhooks
+from api.cached_lane import CachedLane
 from api.compression import JsonCompressionMiddleware
 from api.cors import ProblemCORSMiddleware
 from api.errors import install_error_handlers
@@ -34,8 +36,8 @@ from api.middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from api.query_guard import QueryGuardMiddleware
-from api.response_cache import CachedGetMiddleware, ResponseCache
+from api.query_guard import QueryGuard, QueryGuardMiddleware
+from api.response_cache import ResponseCache
 from api.tracing import start_tracing
 from core.config import Settings, get_settings
 from core.crypto import KeyRing, key_ring
@@ -60,6 +62,17 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+class ClinicAPI(FastAPI):
+    """FastAPI with the cached lane (api/cached_lane.py) in front of its whole middleware
+    stack, once `lane` is set."""
+
+    lane: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.lane is None else self.lane(stack)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (default: from CLINIC_* environment variables)."""
     settings = settings or get_settings()
@@ -78,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop_tracing()
         engine.dispose()
 
-    app = FastAPI(
+    app = ClinicAPI(
         title=settings.name,
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -119,9 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    app.add_middleware(CachedGetMiddleware, cache=app.state.response_cache, settings=settings)
-    # Outside the cache: an unknown or repeated query parameter is refused, hit or miss.
-    app.add_middleware(QueryGuardMiddleware, openapi=lambda: app.openapi())
+    guard = QueryGuard(openapi=lambda: app.openapi())
+    # An unknown or repeated query parameter is refused before any route, hit or miss.
+    app.add_middleware(QueryGuardMiddleware, guard=guard)
     # Every other JSON body over 1 KiB (cached bodies come out compressed already).
     app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
@@ -150,8 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(
-        RequestContextMiddleware, observe=metrics.observe if settings.metrics_enabled else None
+    observe = metrics.observe if settings.metrics_enabled else None
+    app.add_middleware(RequestContextMiddleware, observe=observe)
+    app.lane = partial(
+        CachedLane, cache=app.state.response_cache, guard=guard, settings=settings, observe=observe
     )
     openapi.install(app)
     app.state.allowed_methods = openapi.allowed_methods(app.openapi)

@@ -3,14 +3,15 @@ and the access log."""
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
-from core.logging import accepted_request_id, describe_exception, request_context
+from core.logging import AccessLog, accepted_request_id, describe_exception, request_context
 
 log = logging.getLogger("clinic.http")
+ACCESS_LOG = AccessLog("clinic.http")
 # Told of each finished request: method, route template (or None), status, seconds.
 Observer = Callable[[str, str | None, int, float], None]
 
@@ -23,6 +24,8 @@ DOCS_CSP = (
     "https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+STRICT_CSP_BYTES = STRICT_CSP.encode()
+DOCS_CSP_BYTES = DOCS_CSP.encode()
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -44,22 +47,32 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", csp.encode()))
-                if b"cache-control" not in present:
-                    # Only public GETs opt in to caching; leads and errors must not be kept.
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                message["headers"] = secured(message.get("headers", []), path)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def secured(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """`headers` with the security headers and the CSP for `path` they lack, and
+    `Cache-Control: no-store` unless they chose caching."""
+    secured = list(headers)
+    present = {name.lower() for name, _ in secured}
+    secured += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
+    if b"content-security-policy" not in present:
+        secured.append(
+            (
+                b"content-security-policy",
+                DOCS_CSP_BYTES if path.startswith(DOCS_PATHS) else STRICT_CSP_BYTES,
+            )
+        )
+    if b"cache-control" not in present:
+        # Only public GETs opt in to caching; leads and errors must not be kept.
+        secured.append((b"cache-control", b"no-store"))
+    return secured
 
 
 class _BodyTooLargeError(Exception):
@@ -217,15 +230,8 @@ class RequestContextMiddleware:
             finally:
                 duration = time.perf_counter() - start
                 route = route_template(scope)
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                    },
+                ACCESS_LOG.write(
+                    request_id, scope["method"], scope["path"], route, status, duration
                 )
                 if self.observe is not None:
                     self.observe(scope["method"], route, status, duration)

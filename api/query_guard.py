@@ -55,13 +55,12 @@ def _shown(names: list[str]) -> list[str]:
     return [n if len(n) <= _NAME_MAX else n[:_NAME_MAX] + "…" for n in unique]
 
 
-class QueryGuardMiddleware:
-    """Refuses undocumented and repeated single-valued query parameters on every documented
-    operation (HEAD arrives here as GET). Paths and methods nobody documents pass through to
-    their 404 or 405."""
+class QueryGuard:
+    """Which query strings the documented operations refuse: undocumented and repeated
+    single-valued parameters. Paths and methods nobody documents are not its business (they
+    get their 404 or 405)."""
 
-    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
-        self.app = app
+    def __init__(self, openapi: Callable[[], dict[str, Any]]) -> None:
         self.openapi = openapi
         self._table: Table | None = None
 
@@ -73,15 +72,31 @@ class QueryGuardMiddleware:
                 return methods.get(method)
         return None
 
+    def refusal(self, scope: Scope) -> Response | None:
+        """The 400 problem for this request's query string, if it is refused (HEAD is read as
+        GET)."""
+        query: bytes = scope.get("query_string", b"")
+        if not query:
+            return None
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        operation = self._operation(scope["path"], method)
+        if operation is None:
+            return None
+        return _check(query.decode("latin-1"), operation, scope["path"])
+
+
+class QueryGuardMiddleware:
+    """Answers a refused query string (QueryGuard) with its 400 problem, before the app."""
+
+    def __init__(self, app: ASGIApp, guard: QueryGuard) -> None:
+        self.app = app
+        self.guard = guard
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
-        if query:
-            operation = self._operation(scope["path"], scope["method"])
-            if operation is not None:
-                problem = _check(query.decode("latin-1"), operation, scope["path"])
-                if problem is not None:
-                    await problem(scope, receive, send)
-                    return
+        problem = self.guard.refusal(scope) if scope["type"] == "http" else None
+        if problem is not None:
+            await problem(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

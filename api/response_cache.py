@@ -7,13 +7,10 @@ never touches the database or the threadpool."""
 import asyncio
 import contextlib
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel
@@ -21,15 +18,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import read_only_session
-from api.http_cache import CachedBody, cache_control, cached_bytes, reply
-from api.locales import Negotiated, negotiate
-from core.config import Settings
-from core.metrics import observe_cache
+from api.http_cache import CachedBody, cached_bytes
+from api.locales import Negotiated
 from schemas.articles import ArticleRef
-from schemas.vocabulary import LOCALE_PATTERN, SLUG_PATTERN
 
 log = logging.getLogger("clinic.cache")
 # What model_dump leaves out: field names, nested as pydantic takes them.
@@ -135,88 +128,6 @@ def list_key(query: str, locale: str) -> tuple[str, str, str]:
     """Cache key of an article list: the exact query string (its links echo it) and the
     negotiated locale (never the raw Accept-Language)."""
     return ("list", query, locale)
-
-
-@dataclass(frozen=True)
-class Route:
-    """What the access log and metrics read of a route (`scope["route"].path`)."""
-
-    path: str
-
-
-_LIST_ROUTE = Route("/v1/articles")
-_ARTICLE_ROUTE = Route("/v1/articles/{slug}")
-_LOCALE = re.compile(LOCALE_PATTERN)
-_ARTICLE_PATH = re.compile(r"^/v1/articles/(" + SLUG_PATTERN.strip("^$") + ")$")
-
-
-class CachedGetMiddleware:
-    """Serves hot public GETs straight from the response cache, before routing; on a miss
-    (or any other request) the app handles it as usual and fills the cache.
-
-    It sits inside the security-header and CORS middleware, so those still apply."""
-
-    def __init__(self, app: ASGIApp, cache: ResponseCache, settings: Settings) -> None:
-        self.app = app
-        self.cache = cache
-        self.default_locale = settings.default_locale
-        self.cache_control = cache_control(settings)
-        self.counting = settings.metrics_enabled
-
-    def _key(self, scope: Scope) -> tuple[Hashable, Route, Negotiated] | None:
-        path: str = scope["path"]
-        locales = self.cache.locales
-        if locales is None:
-            return None
-        query = scope.get("query_string", b"").decode("latin-1")
-        match = _ARTICLE_PATH.match(path)
-        if path != "/v1/articles" and not (match and not query):
-            return None
-        explicit = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "locale"]
-        if len(explicit) > 1 or (explicit and not _LOCALE.match(explicit[0])):
-            return None  # the route answers that (a 422), never the cache
-        header = next((v for k, v in scope["headers"] if k == b"accept-language"), None)
-        negotiated = negotiate(
-            explicit=explicit[0] if explicit else None,
-            header=None if header is None else header.decode("latin-1"),
-            available=locales,
-            default=self.default_locale,
-        )
-        if match:
-            return article_key(match.group(1), negotiated.locale), _ARTICLE_ROUTE, negotiated
-        return list_key(query, negotiated.locale), _LIST_ROUTE, negotiated
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            keyed = self._key(scope)
-            if keyed is not None:
-                hit = self.cache.peek(keyed[0])
-                if self.counting:
-                    observe_cache(hit is not None)
-                if hit is not None:
-                    scope["route"] = keyed[1]  # for the access log: the route it stands for
-                    await self._send(scope, send, hit, vary_language=keyed[2].from_header)
-                    return
-        await self.app(scope, receive, send)
-
-    async def _send(
-        self, scope: Scope, send: Send, hit: CachedBody, *, vary_language: bool
-    ) -> None:
-        inm = accept = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                inm = value.decode("latin-1")
-            elif name == b"accept-encoding":
-                accept = value.decode("latin-1")
-        status, headers, body = reply(
-            hit,
-            if_none_match=inm,
-            accept_encoding=accept,
-            cache_control=self.cache_control,
-            vary_language=vary_language,
-        )
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 async def serve_cached(

@@ -6,10 +6,11 @@ request id of the request (or of the event a webhook delivers) being handled is 
 line written meanwhile, from a context variable."""
 
 import logging
+import os
 import re
 import sys
+import time
 import traceback
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,7 +48,7 @@ def accepted_request_id(offered: str | None) -> str:
     """The client's `X-Request-ID` when it is a plausible id, else a new one."""
     if offered is not None and _REQUEST_ID.fullmatch(offered):
         return offered
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, as uuid4().hex, in a quarter of the time
 
 
 def current_request_id() -> str | None:
@@ -132,6 +133,24 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
+        return self.line(entry)
+
+    def event_line(self, created: float, logger: str, event: str, fields: dict[str, Any]) -> str:
+        """The line `format` writes for an INFO record of `logger` made at `created` whose
+        message is `event` and whose fields are `fields` (in the record's order: the request
+        id first, then the `extra` values)."""
+        return self.line(
+            {
+                "ts": self._timestamp(created),
+                "level": "info",
+                "logger": logger,
+                "event": event,
+                **fields,
+            }
+        )
+
+    def line(self, entry: dict[str, Any]) -> str:
+        """`entry` as one line of JSON that no line reader can split."""
         try:
             line = orjson.dumps(entry, default=str)
         except TypeError:  # a lone surrogate (from a percent-decoded path): not UTF-8
@@ -200,6 +219,79 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "json") -> No
     # or query. The dispatcher writes its own line per delivery, without the URL.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class AccessLog:
+    """The access log: one `request` line per answered request (method, path, route, status,
+    duration; never bodies or queries), on the `clinic.http` logger.
+
+    It runs for every request, so when the line would only go to our own JSON handler (the
+    default set-up) it is formatted by that handler's formatter and written straight to its
+    stream, without a LogRecord and the handler chain: ~3 us a line instead of ~14, the same
+    bytes. When anything else listens (another handler or a filter, such as a test's `caplog`)
+    or the format is text, the line goes through `logging` as any other."""
+
+    def __init__(self, name: str = "clinic.http") -> None:
+        self.logger = logging.getLogger(name)
+
+    def write(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        route: str | None,
+        status: int,
+        seconds: float,
+    ) -> None:
+        """Write the line of one request (from inside its `request_context`)."""
+        logger = self.logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        fields = {
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+        }
+        handler = _sole_json_handler(logger)
+        if handler is None:
+            with request_context(request_id):  # the cached lane writes outside of one
+                logger.info("request", extra=fields)
+            return
+        line = handler.formatter.event_line(  # type: ignore[union-attr]
+            time.time(), logger.name, "request", {"request_id": request_id, **fields}
+        )
+        try:
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream.write(line + "\n")
+                handler.stream.flush()
+        except Exception:  # a closed or broken stream: let logging report it its own way
+            with request_context(request_id):
+                logger.info("request", extra=fields)
+
+
+def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """Our JSON stream handler on the root when a line of `logger`'s reaches it and nothing
+    else (no other handler, no filter on the way), else None."""
+    current: logging.Logger | None = logger
+    while current is not None and current.parent is not None:  # up to, not including, the root
+        if current.handlers or current.filters or not current.propagate:
+            return None
+        current = current.parent
+    root = logging.getLogger()
+    if root.filters or len(root.handlers) != 1:
+        return None
+    handler = root.handlers[0]
+    if (
+        not getattr(handler, "_clinic", False)
+        or handler.filters
+        or handler.level > logging.INFO
+        or not isinstance(handler.formatter, JsonFormatter)
+        or not isinstance(handler, logging.StreamHandler)
+    ):
+        return None
+    return handler
 
 
 def describe_exception(exc: BaseException) -> str:
