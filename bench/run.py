@@ -258,7 +258,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--long", action="store_true", help="30 s per run, 3 rounds")
     parser.add_argument("--seconds", type=int, default=None)
+    parser.add_argument(
+        "--only",
+        choices=("get", "post", "growth"),
+        help="one part: the demo GETs, the lead POSTs (SQLite and PostgreSQL), or 10k articles",
+    )
     args = parser.parse_args()
+    parts = {args.only} if args.only else {"get", "post", "growth"}
     seconds = args.seconds or (30 if args.long else 5)
     rounds = 3 if args.long else 1
     wrk = ensure_wrk()
@@ -276,23 +282,45 @@ def main() -> None:
         "Starlette serving the same bytes; ratio = app/base req/s\n",
         flush=True,
     )
+    if parts & {"get", "post"}:
+        demo(wrk, url, tmp, post_script, parts, seconds, rounds)
+    if "post" in parts:
+        postgres(wrk, tmp, post_script, seconds, rounds)
+    if "growth" in parts:
+        growth(wrk, tmp, seconds, rounds)
+
+
+def demo(
+    wrk: str, url: str, tmp: Path, post_script: Path, parts: set[str], seconds: int, rounds: int
+) -> None:
+    """The GETs and the SQLite POST over the demo content."""
     with app_and_floor(url, tmp, "demo") as (app, floor, pid, etags):
         not_modified = tmp / "inm.lua"
         not_modified.write_text(HEADER_SCRIPT % orjson.dumps(etags[ARTICLE]).decode())
         rss_before = rss_mib(pid)
-        run_scenarios(
-            wrk,
-            app,
-            floor,
-            [
-                Scenario("GET article by slug", ARTICLE, goal=">= 0.90"),
-                Scenario("GET article, If-None-Match (304)", ARTICLE, not_modified, ">= 0.95"),
-                Scenario("GET list ?therapy=iv-ketamine", PATHS[1], goal=">= 0.80"),
-                Scenario("GET search ?q=fear", PATHS[2]),
-            ],
-            seconds,
-            rounds,
-        )
+        if "get" in parts:
+            run_scenarios(
+                wrk,
+                app,
+                floor,
+                [
+                    Scenario("GET article by slug", ARTICLE, goal=">= 0.90"),
+                    Scenario("GET article, If-None-Match (304)", ARTICLE, not_modified, ">= 0.95"),
+                    Scenario("GET list ?therapy=iv-ketamine", PATHS[1], goal=">= 0.80"),
+                    Scenario("GET search ?q=fear", PATHS[2]),
+                ],
+                seconds,
+                rounds,
+            )
+            sizes = wire_bytes(app)
+            print(
+                "\narticle bytes on the wire: "
+                + ", ".join(f"{coding} {size:,}" for coding, size in sizes.items())
+                + " | goal <= 6,000\n",
+                flush=True,
+            )
+        if "post" not in parts:
+            return
         before = _lead_count(url)
         post = run_scenarios(
             wrk,
@@ -304,24 +332,15 @@ def main() -> None:
         )["POST lead, SQLite, 1 process"][0]
         stored = _lead_count(url) - before
         rss_after = rss_mib(pid)
-        sizes = wire_bytes(app)
     print(
         f"\nPOST: wrk counted {post.requests} requests ({post.errors} errors); "
         f"{stored} leads committed"
     )
     print(
         f"server memory (RSS): {rss_before:.1f} MiB before, {rss_after:.1f} MiB after "
-        f"({(rss_after / rss_before - 1) * 100:+.1f} %)",
+        f"({(rss_after / rss_before - 1) * 100:+.1f} %)\n",
         flush=True,
     )
-    print(
-        "\narticle bytes on the wire: "
-        + ", ".join(f"{coding} {size:,}" for coding, size in sizes.items())
-        + " | goal <= 6,000\n",
-        flush=True,
-    )
-    postgres(wrk, tmp, post_script, seconds, rounds)
-    growth(wrk, tmp, seconds, rounds)
 
 
 def wire_bytes(app: str) -> dict[str, int]:
