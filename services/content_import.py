@@ -20,6 +20,7 @@ from db.models import (
     Therapy,
     utcnow,
 )
+from db.session import analyze_content
 from schemas.vocabulary import ArticleStatus, ChangeType
 from services import changes, content_state, content_texts, media, search
 from services.content_files import (
@@ -105,6 +106,7 @@ def apply_bundle(
     pruned = changes.prune(session=session, keep=retention)
     if report.changed or pruned:
         content_state.bump(session=session)
+        analyze_content(session)
     return report
 
 

@@ -3,12 +3,15 @@ date order; totals exact up to a bound and flagged as estimates beyond it."""
 
 import re
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from db.models import Article
+from bench.generate_articles import generate
+from db.models import Article, ArticleTherapy, Therapy
+from services import search
 from services.articles import PUBLISHED
 from services.search import Hits, find, snippets
 from tests.conftest import DEMO_CONTENT
@@ -101,3 +104,44 @@ def test_a_query_with_control_characters_is_refused(client):
         r = client.get(f"/v1/articles?q={q}")
         assert r.status_code == 422, q
         assert r.json()["errors"][0]["field"] == "query.q"
+
+
+def test_pages_ranked_from_the_best_candidates_match_a_ranking_of_every_hit(migrated, monkeypatch):
+    """The page is read off the best few FTS5 hits when enough of them pass the filters, and
+    off every hit otherwise; both must give the order a ranking of every hit gives."""
+    engine = migrated.engine()
+    generate(engine, 60)  # through the real import; every hit shares a small vocabulary
+    nad = (
+        select(ArticleTherapy.article_id)
+        .join(Therapy, col(Therapy.id) == col(ArticleTherapy.therapy_id))
+        .where(Therapy.slug == "nad-plus")
+    )
+    filters = {
+        "published": [Article.status == PUBLISHED, Article.locale == "en"],
+        "one therapy": [Article.status == PUBLISHED, col(Article.id).in_(nad)],
+    }
+    with Session(engine) as session:
+
+        def pages(q: str, conditions: list[Any], limit: int) -> list[list[uuid.UUID]]:
+            return [
+                find(
+                    session=session,
+                    q=q,
+                    conditions=conditions,
+                    newest_first=False,
+                    offset=offset,
+                    limit=limit,
+                ).ids
+                for offset in range(0, 70, limit)
+            ]
+
+        for q in ("memory fear", "calm", "nerve block dose"):
+            for conditions in filters.values():
+                monkeypatch.setattr(search, "_MIN_CANDIDATES", 10_000)  # every hit at once
+                everything = pages(q, conditions, 7)
+                assert sum(map(len, everything)) > 7  # more than one page to agree on
+                for few in (1, 3):  # few candidates: the filters and pages run past them
+                    monkeypatch.setattr(search, "_MIN_CANDIDATES", few)
+                    monkeypatch.setattr(search, "_CANDIDATES_PER_ROW", 1)
+                    assert pages(q, conditions, 7) == everything, (q, few)
+    engine.dispose()
