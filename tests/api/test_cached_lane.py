@@ -136,7 +136,7 @@ def test_what_the_lane_is_not_sure_of_reaches_the_stack(lane_and_stack, path, he
 def test_a_content_change_is_not_answered_from_a_kept_answer(lane_and_stack):
     c, _, counted = lane_and_stack
     first = c.get(ARTICLE)
-    cache: ResponseCache = c.app.state.response_cache  # type: ignore[attr-defined]
+    cache: ResponseCache = c.app.state.response_cache
     cache._entries.clear()  # as a new content version empties it
     before = counted.calls
     again = c.get(ARTICLE)

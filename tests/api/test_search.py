@@ -116,7 +116,7 @@ def test_pages_ranked_from_the_best_candidates_match_a_ranking_of_every_hit(migr
         .join(Therapy, col(Therapy.id) == col(ArticleTherapy.therapy_id))
         .where(Therapy.slug == "nad-plus")
     )
-    filters = {
+    filters: dict[str, list[Any]] = {
         "published": [Article.status == PUBLISHED, Article.locale == "en"],
         "one therapy": [Article.status == PUBLISHED, col(Article.id).in_(nad)],
     }
