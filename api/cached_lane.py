@@ -27,7 +27,7 @@ from api.response_cache import ResponseCache, article_key, list_key
 from core.config import Settings
 from core.logging import accepted_request_id, describe_exception
 from core.metrics import observe_cache
-from schemas.vocabulary import LOCALE_PATTERN, SLUG_PATTERN
+from schemas.vocabulary import LOCALE_PATTERN, SLUG_PATTERN, BodyForm
 
 log = logging.getLogger("clinic.http")
 
@@ -36,6 +36,8 @@ _ARTICLE_TEMPLATE = "/v1/articles/{slug}"
 _LOCALE = re.compile(LOCALE_PATTERN)
 _ARTICLE_PATH = re.compile(r"^/v1/articles/(" + SLUG_PATTERN.strip("^$") + ")$")
 _READS = frozenset({"GET", "HEAD"})
+_ARTICLE_PARAMS = frozenset({"locale", "format"})
+_FORMS = frozenset(form.value for form in BodyForm)
 
 
 _Headers = list[tuple[bytes, bytes]]
@@ -159,7 +161,7 @@ class CachedLane:
             route, slug = _LIST_PATH, None
         else:
             match = _ARTICLE_PATH.match(path)
-            if match is None or query:
+            if match is None:
                 return None
             route, slug = _ARTICLE_TEMPLATE, match.group(1)
         if self.guard.refusal(scope) is not None:
@@ -194,11 +196,8 @@ class CachedLane:
         locales = self.cache.locales
         if locales is None:
             return None
-        explicit = (
-            [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "locale"]
-            if query
-            else []
-        )
+        params = parse_qsl(query, keep_blank_values=True) if query else []
+        explicit = [v for k, v in params if k == "locale"]
         if len(explicit) > 1 or (explicit and not _LOCALE.match(explicit[0])):
             return None  # the route answers that (a 422), never the cache
         negotiated = negotiate(
@@ -207,9 +206,14 @@ class CachedLane:
             available=locales,
             default=self.default_locale,
         )
-        if slug is not None:
-            return article_key(slug, negotiated.locale), negotiated
-        return list_key(query, negotiated.locale), negotiated
+        if slug is None:
+            return list_key(query, negotiated.locale), negotiated
+        # An article is cached whole or in one body form; anything else (a preview token, a
+        # form the route refuses) is the route's.
+        forms = [v for k, v in params if k == "format"]
+        if any(k not in _ARTICLE_PARAMS for k, _ in params) or not set(forms) <= _FORMS:
+            return None
+        return article_key(slug, negotiated.locale, forms[0] if forms else None), negotiated
 
     async def _send(
         self,

@@ -18,6 +18,8 @@ from core.logging import REQUEST_ID_PATTERN
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
 PATHS = [
     ARTICLE,
+    ARTICLE + "?format=html",
+    ARTICLE + "?locale=es&format=text",
     "/v1/articles/ketamina-intravenosa-para-tept",
     "/v1/articles",
     "/v1/articles?therapy=iv-ketamine",
@@ -120,7 +122,8 @@ def test_the_lane_gives_each_answer_a_request_id(lane_and_stack):
         (ARTICLE, {"Origin": "https://www.clinic.example"}),  # CORS is the stack's to decide
         ("/v1/articles?therapy=iv-ketamine&sort=nope&sort=newest", {}),  # a refused query
         ("/v1/articles?utm_source=x", {}),  # an undocumented parameter
-        (ARTICLE + "?locale=es", {}),  # not a cached form of the article
+        (ARTICLE + "?format=pdf", {}),  # the route's 422
+        (ARTICLE + "?preview=abc.def", {}),  # a draft: never from the cache
         ("/v1/articles?locale=es&locale=en", {}),
     ],
 )
