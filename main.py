@@ -165,12 +165,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     observe = metrics.observe if settings.metrics_enabled else None
     app.add_middleware(RequestContextMiddleware, observe=observe)
-    app.lane = partial(
-        CachedLane, cache=app.state.response_cache, guard=guard, settings=settings, observe=observe
-    )
     openapi.install(app)
     app.state.allowed_methods = openapi.allowed_methods(app.openapi)
     stop_tracing = start_tracing("clinic-api", engine, app)
+    if stop_tracing is None:
+        # A traced app keeps every request in the stack the instrumentation wraps (it expects
+        # Starlette's own stack, and would leave the app untraced in front of the lane).
+        app.lane = partial(
+            CachedLane,
+            cache=app.state.response_cache,
+            guard=guard,
+            settings=settings,
+            observe=observe,
+        )
     return app
 
 

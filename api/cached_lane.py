@@ -68,15 +68,15 @@ def _signature(scope: Scope) -> tuple[_Signature, bytes | None, bool]:
     the headers)."""
     language = encoding = inm = request_id = None
     origin = False
-    for name, value in scope["headers"]:
+    for name, value in scope["headers"]:  # the first of a repeated header, as routes read it
         if name == b"accept-encoding":
-            encoding = value
+            encoding = value if encoding is None else encoding
         elif name == b"if-none-match":
-            inm = value
+            inm = value if inm is None else inm
         elif name == b"accept-language":
-            language = value
+            language = value if language is None else language
         elif name == REQUEST_ID_HEADER:
-            request_id = value
+            request_id = value if request_id is None else request_id
         elif name == b"origin":
             origin = True
     method: str = scope["method"]
