@@ -27,7 +27,7 @@ from api.admin import previews as admin_previews
 from api.admin import webhooks as admin_webhooks
 from api.cached_lane import CachedLane
 from api.compression import JsonCompressionMiddleware
-from api.cors import ProblemCORSMiddleware
+from api.cors import ProblemCORSMiddleware, cors_options
 from api.errors import install_error_handlers
 from api.links import event_links_builder
 from api.middleware import (
@@ -107,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_head = head_revision()
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
     app.state.response_cache = ResponseCache(
-        partial(content_version, engine), read_locales=partial(content_locales, engine)
+        partial(content_version, engine),
+        read_locales=partial(content_locales, engine),
+        counting=settings.metrics_enabled,
     )
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
@@ -139,29 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        ProblemCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "Idempotency-Key",
-            "If-None-Match",
-            "X-Request-ID",
-        ],
-        expose_headers=[
-            "ETag",
-            "Location",
-            "Retry-After",
-            "RateLimit-Limit",
-            "RateLimit-Remaining",
-            "RateLimit-Reset",
-            "Idempotent-Replayed",
-            "X-Request-ID",
-        ],
-        max_age=600,
-    )
+    app.add_middleware(ProblemCORSMiddleware, **cors_options(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     observe = metrics.observe if settings.metrics_enabled else None
     app.add_middleware(RequestContextMiddleware, observe=observe)
@@ -176,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cache=app.state.response_cache,
             guard=guard,
             settings=settings,
+            cors=cors_options(settings),
             observe=observe,
         )
     return app

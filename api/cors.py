@@ -1,11 +1,14 @@
 """CORS: Starlette's middleware, with a refused preflight answered as problem+json like every
 other error (Starlette answers it in plain text)."""
 
+from typing import Any
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from api.problems import problem_response
+from core.config import Settings
 
 _REFUSAL_PREFIX = "Disallowed CORS "
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
@@ -30,3 +33,30 @@ class ProblemCORSMiddleware(CORSMiddleware):
             headers=headers,
             refused=refused.split(", "),
         )
+
+
+def cors_options(settings: Settings) -> dict[str, Any]:
+    """The CORS policy: the origins CLINIC_CORS_ORIGINS lists, what a form and a staff tool
+    send, and the headers a script on those origins may read."""
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-None-Match",
+            "X-Request-ID",
+        ],
+        "expose_headers": [
+            "ETag",
+            "Location",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Idempotent-Replayed",
+            "X-Request-ID",
+        ],
+        "max_age": 600,
+    }

@@ -3,8 +3,9 @@ bodies worth compressing (`Vary: Accept-Encoding`), and 304 on a matching If-Non
 
 import gzip
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -73,6 +74,9 @@ class CachedBody:
     identity: Representation
     encoded: dict[str, Representation] = field(default_factory=dict)
     language: str | None = None  # Content-Language, for a body in one locale
+    # Whole answers made of this body, by what the request said (api/cached_lane.py): they go
+    # when the body leaves the cache.
+    replies: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, body: bytes, language: str | None = None) -> "CachedBody":

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from api.deps import read_only_session
 from api.http_cache import CachedBody, cached_bytes
 from api.locales import Negotiated
+from core.metrics import observe_cache
 from schemas.articles import ArticleRef
 
 log = logging.getLogger("clinic.cache")
@@ -39,6 +40,7 @@ class ResponseCache:
         read_locales: Callable[[], frozenset[str]] = frozenset,
         max_entries: int = 4096,
         refresh_seconds: float = 0.5,
+        counting: bool = False,
     ):
         self.read_version = read_version
         self.read_locales = read_locales
@@ -46,6 +48,7 @@ class ResponseCache:
         self.locales: frozenset[str] | None = None
         self.max_entries = max_entries
         self.refresh_seconds = refresh_seconds
+        self.counting = counting  # each look-up of a route counted (the metrics are on)
         self.version: tuple[int, date] | None = None  # None: not known yet, so no caching
         self._entries: OrderedDict[Hashable, tuple[tuple[int, date], CachedBody]] = OrderedDict()
 
@@ -99,6 +102,8 @@ class ResponseCache:
         out of the JSON (then `key` must say so)."""
         version = self.version
         hit = self.peek(key)
+        if self.counting:
+            observe_cache(hit is not None)
         if hit is not None:
             return hit
         cached = await run_in_threadpool(lambda: _serialize(build(), language, exclude))

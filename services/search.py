@@ -19,6 +19,7 @@ from sqlalchemy import (
     column,
     func,
     literal,
+    literal_column,
     table,
     text,
 )
@@ -83,6 +84,10 @@ _SNIPPET_WORDS = 24
 _FTS = table("article_search", column("article_id"), column("rank"), column("document"))
 # SQLite: FTS5 hits are rowids of these documents (migration 0010).
 _DOCS = table("article_search_doc", column("rowid"), column("article_id"))
+_FTS_ROWID: ColumnElement[Any] = column("article_search.rowid", is_literal=True)
+# Relevance on SQLite: bm25 over title, summary and body weighted 10:5:1, the weights the
+# table's `rank` holds too (migration 0010); called directly it ranks ~20 % faster.
+_BM25: ColumnElement[Any] = func.bm25(literal_column("article_search"), 10.0, 5.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -127,49 +132,60 @@ def find(
     if _is_postgres(session):
         joined, match, relevance = _postgres_hits(q)
         matching = joined.where(match, *conditions)
-        everywhere = select(func.count()).select_from(_FTS).where(match)
+        counted = _count(session, matching, exact_up_to)
         order = NEWEST_FIRST if newest_first else (relevance, col(Article.slug))
-        ids = list(session.execute(matching.order_by(*order).offset(offset).limit(limit)).scalars())
+        ids = _page(session, matching.order_by(*order), offset, limit)
     else:
         match = _fts5_match(q)
-        hits = _fts5_hits(match, ranked=False)
+        # SQLite's planner, given the content tables' statistics (db.session.analyze_content),
+        # reads the hits first for a broad filter and the articles first for a narrow one.
         matching = (
             select(col(Article.id))
-            .select_from(hits)
-            .join(_DOCS, _DOCS.c.rowid == hits.c.doc)
+            .select_from(_FTS)
+            .join(_DOCS, _DOCS.c.rowid == _FTS_ROWID)
             .join(Article, col(Article.id) == _DOCS.c.article_id)
-            .where(*conditions)
+            .where(match, *conditions)
         )
-        everywhere = select(func.count()).select_from(_FTS).where(match)
-        if newest_first:
-            ordered = matching.order_by(*NEWEST_FIRST).offset(offset).limit(limit)
-            ids = list(session.execute(ordered).scalars())
-        else:
-            ids = _most_relevant(session, match, conditions, offset, limit)
-    counted = session.exec(
-        select(func.count()).select_from(matching.limit(exact_up_to + 1).subquery())
-    ).one()
+        counted = _count(session, matching, exact_up_to)
+        order = NEWEST_FIRST if newest_first else (_BM25, col(Article.slug))
+        if newest_first or counted <= _candidates(offset + limit):
+            ids = _page(session, matching.order_by(*order), offset, limit)
+        else:  # many hits pass the filters: the best few hold the page
+            ids = _most_relevant(session, match, conditions, matching, offset, limit)
     if counted <= exact_up_to:
-        return Hits(ids, int(counted), False)
+        return Hits(ids, counted, False)
     # Every match, whatever its status or locale: cheap (no article row is read) and never
     # below the filtered count, which is all an estimate past `exact_up_to` needs.
-    return Hits(ids, max(int(session.exec(everywhere).one()), exact_up_to + 1), True)
+    everywhere = session.exec(select(func.count()).select_from(_FTS).where(match)).one()
+    return Hits(ids, max(int(everywhere), exact_up_to + 1), True)
+
+
+def _page(session: Session, ordered: Select[Any], offset: int, limit: int) -> list[uuid.UUID]:
+    return list(session.execute(ordered.offset(offset).limit(limit)).scalars())
+
+
+def _count(session: Session, matching: Select[Any], up_to: int) -> int:
+    """How many rows `matching` selects, counted up to one past `up_to`."""
+    return int(
+        session.exec(select(func.count()).select_from(matching.limit(up_to + 1).subquery())).one()
+    )
 
 
 def _fts5_match(q: str) -> ColumnElement[bool]:
     return text("article_search MATCH :q").bindparams(q=fts5_query(q))  # type: ignore[return-value]
 
 
-def _fts5_hits(match: ColumnElement[bool], limit: int | None = None, ranked: bool = True) -> Any:
-    """The FTS5 hits (rowid, and unless not `ranked` their rank, best first) as a subquery that
-    SQLite reads before any article: it has a LIMIT (-1: none), which keeps the planner from
-    folding it into the outer query and walking the articles first (asking FTS5 about each,
-    ~140 us a row)."""
-    rowid: ColumnElement[Any] = column("article_search.rowid", is_literal=True).label("doc")
-    hits = select(rowid, _FTS.c.rank.label("rank")) if ranked else select(rowid)
-    if ranked:
-        hits = hits.order_by(_FTS.c.rank)
-    return hits.select_from(_FTS).where(match).limit(limit or -1).subquery("hits")
+def _best_hits(match: ColumnElement[bool], limit: int) -> Any:
+    """The `limit` best FTS5 hits (rowid as `doc`, and `relevance`), as a subquery with a
+    LIMIT, which SQLite reads (ranking every hit) before it joins a single article."""
+    return (
+        select(_FTS_ROWID.label("doc"), _BM25.label("relevance"))
+        .select_from(_FTS)
+        .where(match)
+        .order_by(literal_column("relevance"))
+        .limit(limit)
+        .subquery("best")
+    )
 
 
 # How many of the best FTS5 hits to rank a page from, per row the page needs (filters drop
@@ -178,32 +194,42 @@ _CANDIDATES_PER_ROW = 4
 _MIN_CANDIDATES = 100
 
 
-def _most_relevant(
-    session: Session, match: ColumnElement[bool], conditions: Sequence[Any], offset: int, limit: int
-) -> list[uuid.UUID]:
-    """A page of the hits that meet `conditions`, most relevant first (ties by slug).
+def _candidates(rows: int) -> int:
+    """How many of the best hits to rank a page of `rows` (from the top) from."""
+    return max(_CANDIDATES_PER_ROW * rows, _MIN_CANDIDATES)
 
-    The best candidates are joined to their articles first; the page stands when enough of
-    them meet the conditions ahead of the last candidate's rank (a hit tied with it may lie
-    beyond), else every hit is."""
+
+def _most_relevant(
+    session: Session,
+    match: ColumnElement[bool],
+    conditions: Sequence[Any],
+    matching: Select[Any],
+    offset: int,
+    limit: int,
+) -> list[uuid.UUID]:
+    """A page of `matching` (the hits that meet `conditions`), most relevant first (ties by
+    slug).
+
+    The best candidates are joined to their articles first (joining every hit of a common
+    word to its article cost more than ranking them all): the page stands when enough of them
+    meet the conditions ahead of the last candidate's rank (a hit tied with it may lie
+    beyond). Otherwise (narrow filters) SQLite filters, orders and pages every hit itself."""
     wanted = offset + limit
-    candidates = max(_CANDIDATES_PER_ROW * wanted, _MIN_CANDIDATES)
-    for cap in (candidates, None):
-        hits = _fts5_hits(match, cap)
-        rows = session.execute(
-            select(hits.c.rank, col(Article.id), col(Article.slug))
-            .select_from(hits)
-            .outerjoin(_DOCS, _DOCS.c.rowid == hits.c.doc)
-            .outerjoin(Article, and_(col(Article.id) == _DOCS.c.article_id, *conditions))
-        ).all()
-        kept = sorted((rank, slug, aid) for rank, aid, slug in rows if aid is not None)
-        if cap is not None and len(rows) == cap:
-            boundary = max(rank for rank, _, _ in rows)
-            kept = [row for row in kept if row[0] < boundary]
-            if len(kept) < wanted:
-                continue
+    cap = _candidates(wanted)
+    best = _best_hits(match, cap)
+    rows = session.execute(
+        select(best.c.relevance, col(Article.id), col(Article.slug))
+        .select_from(best)
+        .outerjoin(_DOCS, _DOCS.c.rowid == best.c.doc)
+        .outerjoin(Article, and_(col(Article.id) == _DOCS.c.article_id, *conditions))
+    ).all()
+    kept = sorted((rank, slug, aid) for rank, aid, slug in rows if aid is not None)
+    if len(rows) == cap:  # more hits beyond these
+        boundary = max(rank for rank, _, _ in rows)
+        kept = [row for row in kept if row[0] < boundary]
+    if len(rows) < cap or len(kept) >= wanted:
         return [aid for _, _, aid in kept[offset:wanted]]
-    return []
+    return _page(session, matching.order_by(_BM25, col(Article.slug)), offset, limit)
 
 
 def snippets(*, session: Session, q: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
