@@ -1,6 +1,7 @@
 """The ASGI application: `uvicorn main:app` serves it."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -84,7 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = asyncio.Event()
         refresher = asyncio.create_task(app.state.response_cache.run(stop))
         async with run_dispatcher(engine, settings, app.state.key_ring):
-            yield
+            # What start-up built (modules, models, routes: ~1M objects) lives as long as the
+            # process: out of the collector's sight, its full passes no longer stall every
+            # request in flight (~140 ms each, at the p99 of a cached GET under load).
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # an app stopped in a longer-lived process (tests) is let go
         stop.set()
         await refresher
         if stop_tracing is not None:

@@ -35,9 +35,13 @@ from services.content_import import import_content
 from tests.conftest import lead_body
 from tests.servers import uvicorn_process
 
-# The floor is as cheap as uvicorn can be; the app runs with its defaults (access log at INFO),
-# except the per-address rate limit, which would answer wrk's one address with 429s.
-FLOOR_ARGS = ("--no-access-log", "--log-level", "warning")
+# The app runs as `python -m cli serve` runs it: uvicorn's own access log and proxy-header
+# handling off (the app writes its own access line at INFO, the default level, and reads
+# X-Forwarded-For itself, from trusted proxies only). The floor runs on the same uvicorn
+# settings, as cheap as they go: no log at all. The per-address rate limit is off for the app,
+# which would answer wrk's one address with 429s.
+UVICORN_ARGS = ("--no-access-log", "--no-proxy-headers")
+FLOOR_ARGS = (*UVICORN_ARGS, "--log-level", "warning")
 APP_ENV = {"CLINIC_LEADS_RATE_LIMIT": "none"}
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
@@ -162,7 +166,8 @@ def app_and_floor(
     `workers` processes); yields both base URLs, the API's pid and the recorded ETags."""
     fixtures = tmp / f"fixtures-{name}.json"
     more = ("--workers", str(workers)) if workers > 1 else ()
-    with uvicorn_process(url, tmp / f"app-{name}.log", args=more, env=APP_ENV) as (app, pid):
+    app_args = UVICORN_ARGS + more
+    with uvicorn_process(url, tmp / f"app-{name}.log", args=app_args, env=APP_ENV) as (app, pid):
         etags = record_fixtures(app, PATHS, fixtures)
         with uvicorn_process(
             url,
