@@ -47,6 +47,7 @@ def _all_errors(request: Request, exc: RequestValidationError) -> RequestValidat
             session=session,
             parts=parts,
             ctx=_context(request, request.app.state.settings),
+            catalog=request.app.state.intake_catalog,
         )
     more = [
         {"loc": ("body", *e["field"].split(".")), "msg": e["message"], "type": e["type"]}
@@ -157,6 +158,7 @@ def create_consultation_request(
         ctx=_context(request, settings),
         idempotency_key=idempotency_key,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        catalog=request.app.state.intake_catalog,
     )
     headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)

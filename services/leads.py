@@ -7,15 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.crypto import KeyRing
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
-from db.models import Condition, Disclaimer, Therapy, utcnow
+from db.models import utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
-from services import articles, consent, idempotency, lead_vault
+from services import idempotency, lead_vault
+from services.intake_catalog import IntakeCatalog
 from services.lead_vault import Personal, normalise_email
 from services.webhooks import outbox
 
@@ -54,12 +55,6 @@ def normalize_phone(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _known(session: Session, model: type[Therapy] | type[Condition], slugs: list[str]) -> set[str]:
-    if not slugs:
-        return set()
-    return set(session.exec(select(model.slug).where(col(model.slug).in_(slugs))))
-
-
 @dataclass(frozen=True)
 class _Checked:
     """What the database and settings say of a submission."""
@@ -70,12 +65,15 @@ class _Checked:
     shown: list[dict[str, object]] = field(default_factory=list)
 
 
-def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) -> _Checked:
-    """The checks that need the database or settings, over a submission's valid fields.
+def _check(
+    session: Session, values: Mapping[str, Any], ctx: SubmissionContext, catalog: IntakeCatalog
+) -> _Checked:
+    """The checks that need the content or settings, over a submission's valid fields.
 
     `values` is a whole valid submission (dumped) or the parts of an invalid one that passed
     the schema (`schemas.partial.valid_parts`): a field left out failed the schema, which
     reports it, so nothing here looks at it."""
+    known = catalog.current(session)
     errors: list[dict[str, str]] = []
     consent_in: Mapping[str, Any] = values.get("consent", {})
     source: Mapping[str, Any] = values.get("source", {})
@@ -98,15 +96,14 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
         errors.append(
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
-    consent_row = None
+    wording = None
     if "consent_version" in consent_in and "locale" in consent_in:
-        consent_row = consent.find_version(
-            session=session,
-            version=consent_in["consent_version"],
+        wording = known.consent(
+            consent_in["consent_version"],
             locale=consent_in["locale"] or ctx.default_locale,
             default_locale=ctx.default_locale,
         )
-        if consent_row is None:
+        if wording is None:
             errors.append(
                 _error(
                     "consent.consent_version",
@@ -114,19 +111,18 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
                     "No consent text has this version in this locale.",
                 )
             )
-    for name, noun, model in (
-        ("therapies", "therapy", Therapy),
-        ("conditions", "condition", Condition),
+    for name, noun, slugs_known in (
+        ("therapies", "therapy", known.therapies),
+        ("conditions", "condition", known.conditions),
     ):
         slugs: list[str] = values.get(name, [])
-        known = _known(session, model, slugs)
         for index, slug in enumerate(slugs):
-            if slug not in known:
+            if slug not in slugs_known:
                 errors.append(_error(f"{name}.{index}", f"unknown_{noun}", f"Unknown {noun} slug."))
     shown: list[dict[str, object]] = []
     if source.get("article_slug") and "locale" in source:
-        found = articles.disclaimers_shown(
-            session=session,
+        found = known.disclaimers_shown(
+            session,
             slug=source["article_slug"],
             locale=source["locale"] or consent_in.get("locale") or ctx.default_locale,
         )
@@ -139,34 +135,29 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
                 )
             )
         shown = list(found or [])
-    errors += _unknown_disclaimers(session, source.get("disclaimers_shown", []))
+    errors += _unknown_disclaimers(known.disclaimer_versions, source.get("disclaimers_shown", []))
     text = ""
-    if consent_row is not None:
-        text = consent_row.text + ("\n\n" + consent_row.sms_text if consent_in.get("sms") else "")
+    if wording is not None:
+        text = wording.text + ("\n\n" + wording.sms_text if consent_in.get("sms") else "")
     return _Checked(errors, phone, text, shown)
 
 
 def field_errors(
-    *, session: Session, parts: Mapping[str, Any], ctx: SubmissionContext
+    *,
+    session: Session,
+    parts: Mapping[str, Any],
+    ctx: SubmissionContext,
+    catalog: IntakeCatalog | None = None,
 ) -> list[dict[str, str]]:
-    """The problems the database finds in the valid parts of a submission that failed its
+    """The problems the content finds in the valid parts of a submission that failed its
     schema, to be answered with the schema's own in one 422."""
-    return _check(session, parts, ctx).errors
+    return _check(session, parts, ctx, catalog or IntakeCatalog()).errors
 
 
 def _unknown_disclaimers(
-    session: Session, reported: list[Mapping[str, Any] | None]
+    known: frozenset[tuple[str, int]], reported: list[Mapping[str, Any] | None]
 ) -> list[dict[str, str]]:
     given = [(index, d["key"], d["version"]) for index, d in enumerate(reported) if d]
-    if not given:
-        return []
-    known = set(
-        session.exec(
-            select(Disclaimer.key, Disclaimer.version).where(
-                col(Disclaimer.key).in_({key for _, key, _ in given})
-            )
-        ).all()
-    )
     return [
         _error(
             f"source.disclaimers_shown.{index}",
@@ -186,9 +177,11 @@ def create_lead(
     ctx: SubmissionContext,
     lead_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    catalog: IntakeCatalog | None = None,
 ) -> ConsultationRequest:
-    """Validate and add a lead to the session; a filled honeypot stores it as spam."""
-    checked = _check(session, data.model_dump(), ctx)
+    """Validate and add a lead to the session; a filled honeypot stores it as spam. `catalog`
+    is the app's (a fresh one loads what this lead needs)."""
+    checked = _check(session, data.model_dump(), ctx, catalog or IntakeCatalog())
     if checked.errors:
         raise ValidationFailedError(checked.errors)
     now = now or utcnow()
@@ -245,6 +238,7 @@ def intake(
     ctx: SubmissionContext,
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
+    catalog: IntakeCatalog | None = None,
 ) -> IntakeResult:
     """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
     that an earlier request with the same key and body created."""
@@ -261,5 +255,7 @@ def intake(
         if earlier is not None:
             first = session.get_one(ConsultationRequest, earlier)
             return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
-    lead = create_lead(session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now)
+    lead = create_lead(
+        session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now, catalog=catalog
+    )
     return IntakeResult(lead.id, lead.created_at, replayed=False)
