@@ -1,7 +1,7 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -239,9 +239,14 @@ def intake(
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
     catalog: IntakeCatalog | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
     """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
-    that an earlier request with the same key and body created."""
+    that an earlier request with the same key and body created.
+
+    `admit` is called once the request is known to be a new one (with a key, when its claim
+    has told it from a retry), before anything of it is checked or stored; what it raises
+    aborts the unit of work. The API charges the rate limit there: a retry never uses it up."""
     lead_id, now = uuid.uuid4(), utcnow()
     if idempotency_key is not None:
         earlier = idempotency.claim(
@@ -255,6 +260,8 @@ def intake(
         if earlier is not None:
             first = session.get_one(ConsultationRequest, earlier)
             return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
+    if admit is not None:
+        admit()
     lead = create_lead(
         session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now, catalog=catalog
     )

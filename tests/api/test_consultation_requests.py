@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlmodel import Session, select
 
-from db.lead_models import ConsultationRequest, LeadTerm
+from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from tests.conftest import lead_body
 from tests.content_helpers import import_folder
 from tests.vault_helpers import opened_leads
@@ -382,6 +382,28 @@ def test_a_retry_of_a_stored_request_does_not_use_up_the_rate_limit(make_client,
     )
     assert new_key.status_code == 429  # an unknown key is no way around the limit
     assert len(_leads(seeded)) == 2
+    engine = seeded.engine()
+    with Session(engine) as s:  # the refused request claimed its key in a transaction undone
+        assert s.get(IdempotencyRecord, "n") is None
+    engine.dispose()
+
+
+def test_refused_requests_count_against_the_rate_limit_too(make_client):
+    """A body that fails its schema or the content, or that is not JSON, is never a retry: it
+    counts, and over the limit the answer is the 429 rather than what was wrong with it."""
+    c = make_client(leads_rate_limit="3/minute")
+    post = c.post
+    assert post("/v1/consultation-requests", json=lead_body(email="ana@")).status_code == 422
+    assert post("/v1/consultation-requests", json=lead_body(therapies=["reiki"])).status_code == 422
+    not_json = {"content": "first_name=Ana", "headers": {"Content-Type": "text/plain"}}
+    assert post("/v1/consultation-requests", **not_json).status_code == 415
+    for refused in (
+        post("/v1/consultation-requests", json=lead_body()),
+        post("/v1/consultation-requests", json=lead_body(email="ana@")),
+        post("/v1/consultation-requests", **not_json),
+    ):
+        assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+        assert refused.headers["ratelimit-remaining"] == "0"
 
 
 def test_a_phone_is_needed_unless_contact_is_by_email(make_client, seeded):
