@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from core.crypto import KeyRing
@@ -219,10 +220,10 @@ def create_lead(
         referrer=source.referrer or None,
     )
     lead_vault.seal_new(session=session, ring=ring, lead=lead, personal=personal)
-    session.add_all(
-        [LeadTerm(lead_id=lead.id, kind=TermKind.THERAPY, slug=s) for s in lead.therapies]
-        + [LeadTerm(lead_id=lead.id, kind=TermKind.CONDITION, slug=s) for s in lead.conditions]
-    )
+    terms = [{"lead_id": lead.id, "kind": TermKind.THERAPY, "slug": s} for s in lead.therapies]
+    terms += [{"lead_id": lead.id, "kind": TermKind.CONDITION, "slug": s} for s in lead.conditions]
+    if terms:  # one bulk insert, no ORM objects: nothing reads them back in this transaction
+        session.execute(insert(LeadTerm), terms)
     if lead.status != LeadStatus.SPAM:
         outbox.emit_lead_change(
             session=session, ring=ring, lead=lead, personal=personal, created=True
