@@ -71,9 +71,9 @@ def _check(
 ) -> _Checked:
     """The checks that need the content or settings, over a submission's valid fields.
 
-    `values` is a whole valid submission (dumped) or the parts of an invalid one that passed
-    the schema (`schemas.partial.valid_parts`): a field left out failed the schema, which
-    reports it, so nothing here looks at it."""
+    `values` is a whole valid submission (dumped in JSON mode) or the parts of an invalid one
+    that passed the schema (`schemas.partial.valid_parts`): a field left out failed the schema,
+    which reports it, so nothing here looks at it."""
     known = catalog.current(session)
     errors: list[dict[str, str]] = []
     consent_in: Mapping[str, Any] = values.get("consent", {})
@@ -182,14 +182,37 @@ def create_lead(
 ) -> ConsultationRequest:
     """Validate and add a lead to the session; a filled honeypot stores it as spam. `catalog`
     is the app's (a fresh one loads what this lead needs)."""
-    checked = _check(session, data.model_dump(), ctx, catalog or IntakeCatalog())
+    return _add_lead(
+        session=session,
+        ring=ring,
+        data=data,
+        values=data.model_dump(mode="json"),
+        ctx=ctx,
+        lead_id=lead_id or uuid.uuid4(),
+        now=now or utcnow(),
+        catalog=catalog or IntakeCatalog(),
+    )
+
+
+def _add_lead(
+    *,
+    session: Session,
+    ring: KeyRing,
+    data: ConsultationRequestCreate,
+    values: Mapping[str, Any],
+    ctx: SubmissionContext,
+    lead_id: uuid.UUID,
+    now: datetime,
+    catalog: IntakeCatalog,
+) -> ConsultationRequest:
+    """`create_lead`, given `data` dumped in JSON mode as `values` (dumped once per lead)."""
+    checked = _check(session, values, ctx, catalog)
     if checked.errors:
         raise ValidationFailedError(checked.errors)
-    now = now or utcnow()
     source = data.source
-    utm = {k: v for k, v in source.model_dump().items() if k.startswith("utm_") and v}
+    utm = {k: v for k, v in values["source"].items() if k.startswith("utm_") and v}
     lead = ConsultationRequest(
-        id=lead_id or uuid.uuid4(),
+        id=lead_id,
         created_at=now,
         updated_at=now,
         status=LeadStatus.SPAM if data.website else LeadStatus.NEW,
@@ -205,7 +228,7 @@ def create_lead(
         utm=utm,
         channel=source.channel,
         disclaimer_versions=checked.shown,
-        disclaimers_reported=[d.model_dump() for d in source.disclaimers_shown],
+        disclaimers_reported=values["source"]["disclaimers_shown"],
     )
     personal = Personal(
         first_name=data.first_name,
@@ -248,12 +271,12 @@ def intake(
     `admit` is called once the request is known to be a new one (with a key, when its claim
     has told it from a retry), before anything of it is checked or stored; what it raises
     aborts the unit of work. The API charges the rate limit there: a retry never uses it up."""
-    lead_id, now = uuid.uuid4(), utcnow()
+    lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
     if idempotency_key is not None:
         earlier = idempotency.claim(
             session=session,
             key=idempotency_key,
-            digest=idempotency.fingerprint(data.model_dump(mode="json")),
+            digest=idempotency.fingerprint(values),
             lead_id=lead_id,
             now=now,
             ttl=idempotency_ttl,
@@ -263,7 +286,14 @@ def intake(
             return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
     if admit is not None:
         admit()
-    lead = create_lead(
-        session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now, catalog=catalog
+    lead = _add_lead(
+        session=session,
+        ring=ring,
+        data=data,
+        values=values,
+        ctx=ctx,
+        lead_id=lead_id,
+        now=now,
+        catalog=catalog or IntakeCatalog(),
     )
     return IntakeResult(lead.id, lead.created_at, replayed=False)
