@@ -89,6 +89,7 @@ async def run_unit_of_work(engine: Engine, work: Callable[[Session], T]) -> T:
     of one per step. Requests queue for SQLite's writer as `request_unit_of_work`'s do."""
     lock = _ASYNC_LOCKS.setdefault(engine, asyncio.Lock()) if _is_sqlite(engine) else None
     async with lock or nullcontext():
+        # anyio's worker threads: the pool sync routes run in, so capacity is as before.
         return await anyio.to_thread.run_sync(_work_in_transaction, engine, work)
 
 

@@ -68,9 +68,14 @@ def seal_new(
     session.add(lead)
     session.flush()  # the key row refers to the lead
     master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
-    # A bulk insert (no ORM object): nothing in this transaction reads the row back.
-    key_row = {"lead_id": lead.id, "master_key_id": master_id, "wrapped": wrapped}
-    session.execute(insert(LeadKey), [{**key_row, "created_at": lead.created_at}])
+    # A bulk insert, written at once: nothing needs the row as an ORM object.
+    row = {
+        "lead_id": lead.id,
+        "master_key_id": master_id,
+        "wrapped": wrapped,
+        "created_at": lead.created_at,
+    }
+    session.execute(insert(LeadKey), [row])
     # The same transaction seals the lead's event next: no need to read and unwrap the key.
     session.info.setdefault(_NEW_KEYS, {})[lead.id] = data_key
 
