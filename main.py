@@ -47,6 +47,7 @@ from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
 from services import content_state, translations
+from services.intake_catalog import IntakeCatalog
 from services.rate_limit import RateLimiter
 from services.webhooks import outbox
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_locales=partial(content_locales, engine),
         counting=settings.metrics_enabled,
     )
+    # What lead intake checks submissions against, per content version (services/intake_catalog).
+    app.state.intake_catalog = IntakeCatalog()
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,

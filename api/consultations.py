@@ -1,17 +1,18 @@
 """Public lead intake: the consultation request form and the consent text it shows."""
 
-import re
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import KeyRingDep, LocaleDep, SessionDep, SettingsDep, read_only_session
+from api.deps import KeyRingDep, LocaleDep, SettingsDep, in_unit_of_work, read_only_session
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.config import Settings
@@ -23,7 +24,7 @@ from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, Consulta
 from schemas.partial import valid_parts
 from schemas.text import strip_controls
 from schemas.vocabulary import LeadOutcome
-from services import consent, idempotency, leads
+from services import consent, leads
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
@@ -37,8 +38,37 @@ def _context(request: Request, settings: Settings) -> leads.SubmissionContext:
     )
 
 
-def _all_errors(request: Request, exc: RequestValidationError) -> RequestValidationError:
-    """The schema's errors and what the database says of the fields that passed it."""
+def _client(request: Request) -> str | None:
+    peer = request.client.host if request.client else None
+    # Every line, in order: reading only the first would believe a line the client sent
+    # itself when the proxy appends its own line instead of extending the client's.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    return client_ip(peer, forwarded or None, request.app.state.trusted_networks)
+
+
+def _charge(request: Request) -> None:
+    """Count the request against its client's rate limit, or refuse it (429). It may ask
+    Redis, so it runs in the request's worker thread."""
+    decision = request.app.state.lead_limiter.hit(
+        "consultation-requests", rate_limit_key(request.state.client_ip)
+    )
+    if decision is None:
+        return
+    request.state.rate_headers = decision.headers()
+    if not decision.allowed:
+        raise RateLimitedError(
+            "Too many consultation requests from this address; retry later.",
+            headers=decision.headers(),
+        )
+
+
+def _all_errors(request: Request, exc: RequestValidationError) -> Exception:
+    """The schema's errors and what the content says of the fields that passed it; or the
+    429, since a body that fails its schema is never a retry and counts like any other."""
+    try:
+        _charge(request)
+    except RateLimitedError as refused:
+        return refused
     parts = valid_parts(ConsultationRequestCreate, exc.body)
     if not parts:
         return exc
@@ -47,6 +77,7 @@ def _all_errors(request: Request, exc: RequestValidationError) -> RequestValidat
             session=session,
             parts=parts,
             ctx=_context(request, request.app.state.settings),
+            catalog=request.app.state.intake_catalog,
         )
     more = [
         {"loc": ("body", *e["field"].split(".")), "msg": e["message"], "type": e["type"]}
@@ -57,7 +88,7 @@ def _all_errors(request: Request, exc: RequestValidationError) -> RequestValidat
 
 class IntakeRoute(APIRoute):
     """A body that fails its schema is answered with every problem at once: the fields that
-    passed are checked against the database too (phone, consent version, slugs), so a form
+    passed are checked against the content too (phone, consent version, slugs), so a form
     needs one round trip, not two, to learn what to fix."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -66,6 +97,8 @@ class IntakeRoute(APIRoute):
             return handler
 
         async def route(request: Request) -> Response:
+            # What the rate limit counts and the lead records; known before the body is read.
+            request.state.client_ip = _client(request)
             try:
                 return await handler(request)
             except RequestValidationError as exc:
@@ -77,45 +110,13 @@ class IntakeRoute(APIRoute):
 router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=IntakeRoute)
 
 
-def _client(request: Request) -> str | None:
-    peer = request.client.host if request.client else None
-    # Every line, in order: reading only the first would believe a line the client sent
-    # itself when the proxy appends its own line instead of extending the client's.
-    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
-    return client_ip(peer, forwarded or None, request.app.state.trusted_networks)
-
-
-def _a_retry(request: Request) -> bool:
-    """Whether the request carries the Idempotency-Key of a request already stored: its answer
-    is a replay, which must not use up the client's rate limit."""
-    key = request.headers.get("idempotency-key")
-    if key is None or not re.fullmatch(IDEMPOTENCY_KEY, key):
-        return False
-    ttl = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
-    with read_only_session(request) as session:
-        return idempotency.remembered(session=session, key=key, ttl=ttl)
-
-
-def guard_intake(request: Request) -> None:
-    """Rate limit by client IP (retries of stored requests excepted) and insist on JSON,
-    before the body is validated."""
-    request.state.client_ip = _client(request)  # the route records the same address
-    decision = (
-        None
-        if _a_retry(request)
-        else request.app.state.lead_limiter.hit(
-            "consultation-requests", rate_limit_key(request.state.client_ip)
-        )
-    )
-    if decision is not None:
-        request.state.rate_headers = decision.headers()
-        if not decision.allowed:
-            raise RateLimitedError(
-                "Too many consultation requests from this address; retry later.",
-                headers=decision.headers(),
-            )
+async def guard_intake(request: Request) -> None:
+    """Insist on JSON before the body is validated. The rate limit is charged later, in the
+    request's one worker thread, once a retry of a stored request (which never uses it up) is
+    told from a new one; a request refused here counts too, and over the limit it is a 429."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
+        await run_in_threadpool(_charge, request)
         raise UnsupportedMediaTypeError("Send the request as application/json.")
 
 
@@ -134,10 +135,9 @@ def guard_intake(request: Request) -> None:
     },
     dependencies=[Depends(guard_intake)],
 )
-def create_consultation_request(
+async def create_consultation_request(
     request: Request,
     body: ConsultationRequestCreate,
-    session: SessionDep,
     ring: KeyRingDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
@@ -150,14 +150,21 @@ def create_consultation_request(
     ] = None,
 ) -> Response:
     """Store a consultation request once; answers with its id and time, never personal data."""
-    result = leads.intake(
-        session=session,
-        ring=ring,
-        data=body,
-        ctx=_context(request, settings),
-        idempotency_key=idempotency_key,
-        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
-    )
+
+    def store(session: Session) -> leads.IntakeResult:
+        return leads.intake(
+            session=session,
+            ring=ring,
+            data=body,
+            ctx=_context(request, settings),
+            idempotency_key=idempotency_key,
+            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            catalog=request.app.state.intake_catalog,
+            admit=partial(_charge, request),
+        )
+
+    # Rate limit, claim, checks, inserts and commit in one worker thread; a 201 means stored.
+    result = await in_unit_of_work(request, store)
     headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:

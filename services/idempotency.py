@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 from core.errors import ValidationFailedError
 from db.inserts import insert_if_absent
 from db.lead_models import IdempotencyRecord
-from db.models import as_utc, utcnow
 
 FIELD = "idempotency_key"
 
@@ -78,12 +77,3 @@ def claim(
     if record.fingerprint != digest:
         raise IdempotencyKeyReusedError()
     return record.lead_id
-
-
-def remembered(*, session: Session, key: str, ttl: timedelta, now: datetime | None = None) -> bool:
-    """Whether a request with `key` was stored within `ttl` (a retry of it will be replayed,
-    or refused if its body differs: either way it creates nothing)."""
-    created = session.exec(
-        select(IdempotencyRecord.created_at).where(IdempotencyRecord.key == key)
-    ).first()
-    return created is not None and (now or utcnow()) - as_utc(created) <= ttl

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from core.crypto import CryptoKeyError, KeyRing, new_key, open_sealed, seal
@@ -68,7 +68,14 @@ def seal_new(
     session.add(lead)
     session.flush()  # the key row refers to the lead
     master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
-    session.add(LeadKey(lead_id=lead.id, master_key_id=master_id, wrapped=wrapped))
+    # A bulk insert, written at once: nothing needs the row as an ORM object.
+    row = {
+        "lead_id": lead.id,
+        "master_key_id": master_id,
+        "wrapped": wrapped,
+        "created_at": lead.created_at,
+    }
+    session.execute(insert(LeadKey), [row])
     # The same transaction seals the lead's event next: no need to read and unwrap the key.
     session.info.setdefault(_NEW_KEYS, {})[lead.id] = data_key
 

@@ -1,21 +1,23 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session
 
 from core.crypto import KeyRing
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, LeadTerm
-from db.models import Condition, Disclaimer, Therapy, utcnow
+from db.models import utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
-from services import articles, consent, idempotency, lead_vault
+from services import idempotency, lead_vault
+from services.intake_catalog import IntakeCatalog
 from services.lead_vault import Personal, normalise_email
 from services.webhooks import outbox
 
@@ -54,12 +56,6 @@ def normalize_phone(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _known(session: Session, model: type[Therapy] | type[Condition], slugs: list[str]) -> set[str]:
-    if not slugs:
-        return set()
-    return set(session.exec(select(model.slug).where(col(model.slug).in_(slugs))))
-
-
 @dataclass(frozen=True)
 class _Checked:
     """What the database and settings say of a submission."""
@@ -70,12 +66,15 @@ class _Checked:
     shown: list[dict[str, object]] = field(default_factory=list)
 
 
-def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) -> _Checked:
-    """The checks that need the database or settings, over a submission's valid fields.
+def _check(
+    session: Session, values: Mapping[str, Any], ctx: SubmissionContext, catalog: IntakeCatalog
+) -> _Checked:
+    """The checks that need the content or settings, over a submission's valid fields.
 
-    `values` is a whole valid submission (dumped) or the parts of an invalid one that passed
-    the schema (`schemas.partial.valid_parts`): a field left out failed the schema, which
-    reports it, so nothing here looks at it."""
+    `values` is a whole valid submission (dumped in JSON mode) or the parts of an invalid one
+    that passed the schema (`schemas.partial.valid_parts`): a field left out failed the schema,
+    which reports it, so nothing here looks at it."""
+    known = catalog.current(session)
     errors: list[dict[str, str]] = []
     consent_in: Mapping[str, Any] = values.get("consent", {})
     source: Mapping[str, Any] = values.get("source", {})
@@ -98,15 +97,14 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
         errors.append(
             _error("consent.sms", "sms_consent_required", "Contact by SMS needs the SMS opt-in.")
         )
-    consent_row = None
+    wording = None
     if "consent_version" in consent_in and "locale" in consent_in:
-        consent_row = consent.find_version(
-            session=session,
-            version=consent_in["consent_version"],
+        wording = known.consent(
+            consent_in["consent_version"],
             locale=consent_in["locale"] or ctx.default_locale,
             default_locale=ctx.default_locale,
         )
-        if consent_row is None:
+        if wording is None:
             errors.append(
                 _error(
                     "consent.consent_version",
@@ -114,19 +112,18 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
                     "No consent text has this version in this locale.",
                 )
             )
-    for name, noun, model in (
-        ("therapies", "therapy", Therapy),
-        ("conditions", "condition", Condition),
+    for name, noun, slugs_known in (
+        ("therapies", "therapy", known.therapies),
+        ("conditions", "condition", known.conditions),
     ):
         slugs: list[str] = values.get(name, [])
-        known = _known(session, model, slugs)
         for index, slug in enumerate(slugs):
-            if slug not in known:
+            if slug not in slugs_known:
                 errors.append(_error(f"{name}.{index}", f"unknown_{noun}", f"Unknown {noun} slug."))
     shown: list[dict[str, object]] = []
     if source.get("article_slug") and "locale" in source:
-        found = articles.disclaimers_shown(
-            session=session,
+        found = known.disclaimers_shown(
+            session,
             slug=source["article_slug"],
             locale=source["locale"] or consent_in.get("locale") or ctx.default_locale,
         )
@@ -139,34 +136,29 @@ def _check(session: Session, values: Mapping[str, Any], ctx: SubmissionContext) 
                 )
             )
         shown = list(found or [])
-    errors += _unknown_disclaimers(session, source.get("disclaimers_shown", []))
+    errors += _unknown_disclaimers(known.disclaimer_versions, source.get("disclaimers_shown", []))
     text = ""
-    if consent_row is not None:
-        text = consent_row.text + ("\n\n" + consent_row.sms_text if consent_in.get("sms") else "")
+    if wording is not None:
+        text = wording.text + ("\n\n" + wording.sms_text if consent_in.get("sms") else "")
     return _Checked(errors, phone, text, shown)
 
 
 def field_errors(
-    *, session: Session, parts: Mapping[str, Any], ctx: SubmissionContext
+    *,
+    session: Session,
+    parts: Mapping[str, Any],
+    ctx: SubmissionContext,
+    catalog: IntakeCatalog | None = None,
 ) -> list[dict[str, str]]:
-    """The problems the database finds in the valid parts of a submission that failed its
+    """The problems the content finds in the valid parts of a submission that failed its
     schema, to be answered with the schema's own in one 422."""
-    return _check(session, parts, ctx).errors
+    return _check(session, parts, ctx, catalog or IntakeCatalog()).errors
 
 
 def _unknown_disclaimers(
-    session: Session, reported: list[Mapping[str, Any] | None]
+    known: frozenset[tuple[str, int]], reported: list[Mapping[str, Any] | None]
 ) -> list[dict[str, str]]:
     given = [(index, d["key"], d["version"]) for index, d in enumerate(reported) if d]
-    if not given:
-        return []
-    known = set(
-        session.exec(
-            select(Disclaimer.key, Disclaimer.version).where(
-                col(Disclaimer.key).in_({key for _, key, _ in given})
-            )
-        ).all()
-    )
     return [
         _error(
             f"source.disclaimers_shown.{index}",
@@ -186,16 +178,41 @@ def create_lead(
     ctx: SubmissionContext,
     lead_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    catalog: IntakeCatalog | None = None,
 ) -> ConsultationRequest:
-    """Validate and add a lead to the session; a filled honeypot stores it as spam."""
-    checked = _check(session, data.model_dump(), ctx)
+    """Validate and add a lead to the session; a filled honeypot stores it as spam. `catalog`
+    is the app's (a fresh one loads what this lead needs)."""
+    return _add_lead(
+        session=session,
+        ring=ring,
+        data=data,
+        values=data.model_dump(mode="json"),
+        ctx=ctx,
+        lead_id=lead_id or uuid.uuid4(),
+        now=now or utcnow(),
+        catalog=catalog or IntakeCatalog(),
+    )
+
+
+def _add_lead(
+    *,
+    session: Session,
+    ring: KeyRing,
+    data: ConsultationRequestCreate,
+    values: Mapping[str, Any],
+    ctx: SubmissionContext,
+    lead_id: uuid.UUID,
+    now: datetime,
+    catalog: IntakeCatalog,
+) -> ConsultationRequest:
+    """`create_lead`, given `data` dumped in JSON mode as `values` (dumped once per lead)."""
+    checked = _check(session, values, ctx, catalog)
     if checked.errors:
         raise ValidationFailedError(checked.errors)
-    now = now or utcnow()
     source = data.source
-    utm = {k: v for k, v in source.model_dump().items() if k.startswith("utm_") and v}
+    utm = {k: v for k, v in values["source"].items() if k.startswith("utm_") and v}
     lead = ConsultationRequest(
-        id=lead_id or uuid.uuid4(),
+        id=lead_id,
         created_at=now,
         updated_at=now,
         status=LeadStatus.SPAM if data.website else LeadStatus.NEW,
@@ -211,7 +228,7 @@ def create_lead(
         utm=utm,
         channel=source.channel,
         disclaimer_versions=checked.shown,
-        disclaimers_reported=[d.model_dump() for d in source.disclaimers_shown],
+        disclaimers_reported=values["source"]["disclaimers_shown"],
     )
     personal = Personal(
         first_name=data.first_name,
@@ -226,10 +243,10 @@ def create_lead(
         referrer=source.referrer or None,
     )
     lead_vault.seal_new(session=session, ring=ring, lead=lead, personal=personal)
-    session.add_all(
-        [LeadTerm(lead_id=lead.id, kind=TermKind.THERAPY, slug=s) for s in lead.therapies]
-        + [LeadTerm(lead_id=lead.id, kind=TermKind.CONDITION, slug=s) for s in lead.conditions]
-    )
+    terms = [{"lead_id": lead.id, "kind": TermKind.THERAPY, "slug": s} for s in lead.therapies]
+    terms += [{"lead_id": lead.id, "kind": TermKind.CONDITION, "slug": s} for s in lead.conditions]
+    if terms:  # one bulk insert, no ORM objects: nothing reads them back in this transaction
+        session.execute(insert(LeadTerm), terms)
     if lead.status != LeadStatus.SPAM:
         outbox.emit_lead_change(
             session=session, ring=ring, lead=lead, personal=personal, created=True
@@ -245,15 +262,21 @@ def intake(
     ctx: SubmissionContext,
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
+    catalog: IntakeCatalog | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
     """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
-    that an earlier request with the same key and body created."""
-    lead_id, now = uuid.uuid4(), utcnow()
+    that an earlier request with the same key and body created.
+
+    `admit` is called once the request is known to be a new one (with a key, when its claim
+    has told it from a retry), before anything of it is checked or stored; what it raises
+    aborts the unit of work. The API charges the rate limit there: a retry never uses it up."""
+    lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
     if idempotency_key is not None:
         earlier = idempotency.claim(
             session=session,
             key=idempotency_key,
-            digest=idempotency.fingerprint(data.model_dump(mode="json")),
+            digest=idempotency.fingerprint(values),
             lead_id=lead_id,
             now=now,
             ttl=idempotency_ttl,
@@ -261,5 +284,16 @@ def intake(
         if earlier is not None:
             first = session.get_one(ConsultationRequest, earlier)
             return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
-    lead = create_lead(session=session, ring=ring, data=data, ctx=ctx, lead_id=lead_id, now=now)
+    if admit is not None:
+        admit()
+    lead = _add_lead(
+        session=session,
+        ring=ring,
+        data=data,
+        values=values,
+        ctx=ctx,
+        lead_id=lead_id,
+        now=now,
+        catalog=catalog or IntakeCatalog(),
+    )
     return IntakeResult(lead.id, lead.created_at, replayed=False)

@@ -5,8 +5,9 @@ import uuid
 import pytest
 from sqlmodel import Session, select
 
-from db.lead_models import ConsultationRequest, LeadTerm
+from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from tests.conftest import lead_body
+from tests.content_helpers import import_folder
 from tests.vault_helpers import opened_leads
 
 OPEN = {"leads_rate_limit": "none"}
@@ -18,6 +19,10 @@ def _leads(seeded) -> list[ConsultationRequest]:
         rows = list(s.exec(select(ConsultationRequest)))
     engine.dispose()
     return rows
+
+
+def _leads_in_order(seeded) -> list[ConsultationRequest]:
+    return sorted(_leads(seeded), key=lambda lead: lead.created_at)
 
 
 def test_consent_text_is_served_with_its_version(make_client):
@@ -201,6 +206,36 @@ def test_schema_and_database_problems_come_in_one_422(make_client, seeded, chang
     assert _leads(seeded) == []
 
 
+def test_the_lead_after_a_content_import_is_checked_against_the_new_content(
+    make_client, seeded, content
+):
+    """The app keeps its intake look-ups in memory per content version: the very next request
+    after an import sees it, on the one-422 path and the stored lead alike."""
+    c = make_client(**OPEN)
+    consent = {"contact": True, "sms": False, "consent_version": "2027-01-01"}
+    r = c.post("/v1/consultation-requests", json=lead_body(consent=consent, email="ana@"))
+    assert sorted(e["field"] for e in r.json()["errors"]) == [
+        "body.consent.consent_version",
+        "body.email",
+    ]
+    assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
+    with (content / "consent.yaml").open("a") as f:
+        f.write('- version: "2027-01-01"\n  text: New wording.\n  sms_text: New SMS wording.\n')
+    disclaimers = content / "disclaimers.yaml"
+    disclaimers.write_text(disclaimers.read_text().replace("call or text 988", "call 988"))
+    engine = seeded.engine()
+    import_folder(engine, content)
+    engine.dispose()
+    r = c.post("/v1/consultation-requests", json=lead_body(consent=consent, email="ana@"))
+    assert [e["field"] for e in r.json()["errors"]] == ["body.email"]
+    assert c.post("/v1/consultation-requests", json=lead_body(consent=consent)).status_code == 201
+    first, latest = _leads_in_order(seeded)
+    assert latest.consent_text == "New wording."
+    versions = {d["key"]: d["version"] for d in latest.disclaimer_versions}
+    assert versions["crisis-resources"] == 2
+    assert {d["key"]: d["version"] for d in first.disclaimer_versions}["crisis-resources"] == 1
+
+
 def test_non_json_is_415_and_broken_json_is_422(make_client):
     c = make_client(**OPEN)
     r = c.post(
@@ -347,6 +382,28 @@ def test_a_retry_of_a_stored_request_does_not_use_up_the_rate_limit(make_client,
     )
     assert new_key.status_code == 429  # an unknown key is no way around the limit
     assert len(_leads(seeded)) == 2
+    engine = seeded.engine()
+    with Session(engine) as s:  # the refused request claimed its key in a transaction undone
+        assert s.get(IdempotencyRecord, "n") is None
+    engine.dispose()
+
+
+def test_refused_requests_count_against_the_rate_limit_too(make_client):
+    """A body that fails its schema or the content, or that is not JSON, is never a retry: it
+    counts, and over the limit the answer is the 429 rather than what was wrong with it."""
+    c = make_client(leads_rate_limit="3/minute")
+    post = c.post
+    assert post("/v1/consultation-requests", json=lead_body(email="ana@")).status_code == 422
+    assert post("/v1/consultation-requests", json=lead_body(therapies=["reiki"])).status_code == 422
+    not_json = {"content": "first_name=Ana", "headers": {"Content-Type": "text/plain"}}
+    assert post("/v1/consultation-requests", **not_json).status_code == 415
+    for refused in (
+        post("/v1/consultation-requests", json=lead_body()),
+        post("/v1/consultation-requests", json=lead_body(email="ana@")),
+        post("/v1/consultation-requests", **not_json),
+    ):
+        assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+        assert refused.headers["ratelimit-remaining"] == "0"
 
 
 def test_a_phone_is_needed_unless_contact_is_by_email(make_client, seeded):

@@ -62,7 +62,7 @@ def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
             "utm_content": "x",
             "channel": "web",
             "disclaimers_shown": [{"key": "risks-and-benefits", "version": 1}],
-        }
+        },
     )
     endpoint = {
         "url": "http://127.0.0.1:9/hook",

@@ -38,9 +38,7 @@ def upgrade() -> None:
     op.create_index("ix_contentchange_changed_at", "contentchange", ["changed_at"])
     with op.batch_alter_table("contentstate") as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "changes_pruned_through", sa.BigInteger(), nullable=False, server_default="0"
-            )
+            sa.Column("changes_pruned_through", sa.BigInteger(), nullable=False, server_default="0")
         )
     # What is public now, in the order it was published: therapies, conditions, disclaimers,
     # then articles.

@@ -1,0 +1,120 @@
+"""What a lead is checked against, held in memory per content version: the known therapy and
+condition slugs, every consent wording, every disclaimer version, and what each article's
+readers are shown.
+
+All of it changes only through a content import, and every import that changes anything bumps
+the content version (`services.content_state`). Each lead reads that version in its own
+transaction (one tiny query) and is answered from the snapshot of exactly that version, so the
+very lead after an import sees the new content: a snapshot is never stale, only replaced."""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session, select
+
+from db.models import Condition, Disclaimer, Therapy
+from services import articles, consent, content_state
+from services.consent import ConsentWording
+
+# How many (article, locale) answers a snapshot keeps: a site may hold 10,000 articles, while
+# leads come from far fewer; one that was forgotten costs its few queries again.
+ARTICLES_KEPT = 2048
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """A map of at most `size` entries that forgets the least recently used first. It is filled
+    by the worker threads leads run in, so its few dict operations take a lock (never held
+    while a value is computed)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The value under `key`, made (and kept) when absent."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()  # two threads may both make it: the same value, kept once
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+Shown = tuple[dict[str, Any], ...] | None
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """The intake's look-ups at one content version. Built whole and never changed, except
+    for the per-article answers it fills in as leads ask for them."""
+
+    version: int
+    therapies: frozenset[str]
+    conditions: frozenset[str]
+    disclaimer_versions: frozenset[tuple[str, int]]  # (key, version), every locale, old ones too
+    consent_wordings: Mapping[str, Mapping[str, ConsentWording]]  # version → locale → wording
+    _shown: _Recent[tuple[str, str], Shown] = field(repr=False, compare=False)
+
+    def consent(self, version: str, *, locale: str, default_locale: str) -> ConsentWording | None:
+        """The wording of consent `version` as a form in `locale` showed it (None: unknown)."""
+        return consent.in_locale(
+            self.consent_wordings.get(version, {}), locale=locale, default_locale=default_locale
+        )
+
+    def disclaimers_shown(
+        self, session: Session, *, slug: str, locale: str
+    ) -> list[dict[str, Any]] | None:
+        """`articles.disclaimers_shown` at this version, asked of `session` once per article
+        and locale; each caller gets its own copies to store."""
+
+        def ask() -> Shown:
+            found = articles.disclaimers_shown(session=session, slug=slug, locale=locale)
+            return None if found is None else tuple(found)
+
+        shown = self._shown.get_or_make((slug, locale), ask)
+        return None if shown is None else [dict(d) for d in shown]
+
+
+class IntakeCatalog:
+    """The snapshot of the content version a lead's transaction sees. One per app, kept across
+    requests (leads run in worker threads: a snapshot is swapped whole, never edited in place);
+    a one-off caller may use a fresh one, which loads the snapshot once."""
+
+    def __init__(self, *, articles_kept: int = ARTICLES_KEPT) -> None:
+        self._articles_kept = articles_kept
+        self._snapshot: CatalogSnapshot | None = None
+
+    def current(self, session: Session) -> CatalogSnapshot:
+        """The snapshot of the content version `session` reads now."""
+        version = content_state.current_version(session=session)
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.version != version:
+            snapshot = _load(session, version, self._articles_kept)
+            self._snapshot = snapshot
+        return snapshot
+
+
+def _load(session: Session, version: int, articles_kept: int) -> CatalogSnapshot:
+    # Read after the version in the same transaction: what is read is that version's content
+    # or newer, never older (an import writes both in one transaction).
+    disclaimers = session.exec(select(Disclaimer.key, Disclaimer.version))
+    return CatalogSnapshot(
+        version=version,
+        therapies=frozenset(session.exec(select(Therapy.slug))),
+        conditions=frozenset(session.exec(select(Condition.slug))),
+        disclaimer_versions=frozenset((key, number) for key, number in disclaimers),
+        consent_wordings=consent.wordings(session=session),
+        _shown=_Recent(articles_kept),
+    )
