@@ -227,7 +227,7 @@ class AccessLog:
 
     It runs for every request, so when the line would only go to our own JSON handler (the
     default set-up) it is formatted by that handler's formatter and written straight to its
-    stream, without a LogRecord and the handler chain: ~3 us a line instead of ~14, the same
+    stream, without a LogRecord and the handler chain: ~9 us a line instead of ~14, the same
     bytes. When anything else listens (another handler or a filter, such as a test's `caplog`)
     or the format is text, the line goes through `logging` as any other."""
 
