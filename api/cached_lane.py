@@ -167,7 +167,7 @@ class CachedLane:
         entry = self.cache.peek(known.key)
         if entry is None:
             return None  # the route builds it, and counts the miss
-        if self.observe is not None:
+        if self.cache.counting:  # a hit; a miss is the route's look-up, counted there
             observe_cache(True)
         answer: _Reply | None = entry.replies.get(signature)
         if answer is None:
