@@ -2,7 +2,6 @@
 
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -111,13 +110,30 @@ router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=Int
 
 
 async def guard_intake(request: Request) -> None:
-    """Insist on JSON before the body is validated. The rate limit is charged later, in the
-    request's one worker thread, once a retry of a stored request (which never uses it up) is
-    told from a new one; a request refused here counts too, and over the limit it is a 429."""
+    """Insist on JSON before the body is validated; a request refused here counts against the
+    rate limit too, and over the limit it is a 429. A valid body is charged in `_admit`."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         await run_in_threadpool(_charge, request)
         raise UnsupportedMediaTypeError("Send the request as application/json.")
+
+
+def _admit(
+    request: Request, body: ConsultationRequestCreate, key: str | None, ttl: timedelta
+) -> leads.IntakeResult | None:
+    """A retry of a stored request, to answer as it was answered without using up the rate
+    limit; or None once a new request has been charged (a 429 over the limit). Done before
+    the unit of work: nothing is written for a retry or a refused request, and SQLite's
+    writer never waits for Redis."""
+    if key is not None:
+        with read_only_session(request) as session:
+            earlier = leads.stored_replay(
+                session=session, data=body, idempotency_key=key, idempotency_ttl=ttl
+            )
+        if earlier is not None:
+            return earlier
+    _charge(request)
+    return None
 
 
 @router.post(
@@ -151,6 +167,8 @@ async def create_consultation_request(
 ) -> Response:
     """Store a consultation request once; answers with its id and time, never personal data."""
 
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+
     def store(session: Session) -> leads.IntakeResult:
         return leads.intake(
             session=session,
@@ -158,13 +176,16 @@ async def create_consultation_request(
             data=body,
             ctx=_context(request, settings),
             idempotency_key=idempotency_key,
-            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            idempotency_ttl=ttl,
             catalog=request.app.state.intake_catalog,
-            admit=partial(_charge, request),
         )
 
-    # Rate limit, claim, checks, inserts and commit in one worker thread; a 201 means stored.
-    result = await in_unit_of_work(request, store)
+    if idempotency_key is not None or request.app.state.lead_limiter.blocking:
+        earlier = await run_in_threadpool(_admit, request, body, idempotency_key, ttl)
+    else:
+        earlier = _admit(request, body, None, ttl)  # the limit in memory: no I/O
+    # Claim, checks, inserts and commit in one worker thread; a 201 means stored.
+    result = earlier if earlier is not None else await in_unit_of_work(request, store)
     headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:

@@ -56,11 +56,8 @@ def claim(
     values = {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
     if insert_if_absent(session, IdempotencyRecord, values):
         return None
-    record = session.exec(
-        select(IdempotencyRecord)
-        .where(IdempotencyRecord.key == key)
-        .execution_options(populate_existing=True)
-    ).one()
+    record = _record(session, key)
+    assert record is not None  # the insert above found it
     if now - record.created_at > ttl:
         # Expired: take the key over, unless another request just did.
         taken = session.execute(
@@ -77,3 +74,25 @@ def claim(
     if record.fingerprint != digest:
         raise IdempotencyKeyReusedError()
     return record.lead_id
+
+
+def stored(
+    *, session: Session, key: str, digest: str, now: datetime, ttl: timedelta
+) -> uuid.UUID | None:
+    """The lead that `key` names while it is valid (a retry to replay), or None when the key
+    is free or expired; reads only, so a retry needs no write. Raises
+    IdempotencyKeyReusedError when the key came with another body."""
+    record = _record(session, key)
+    if record is None or now - record.created_at > ttl:
+        return None
+    if record.fingerprint != digest:
+        raise IdempotencyKeyReusedError()
+    return record.lead_id
+
+
+def _record(session: Session, key: str) -> IdempotencyRecord | None:
+    return session.exec(
+        select(IdempotencyRecord)
+        .where(IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True)
+    ).first()

@@ -1,7 +1,7 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,6 +254,32 @@ def _add_lead(
     return lead
 
 
+def stored_replay(
+    *,
+    session: Session,
+    data: ConsultationRequestCreate,
+    idempotency_key: str,
+    idempotency_ttl: timedelta,
+) -> IntakeResult | None:
+    """The lead an earlier request with this key and body created, to answer a retry as it
+    was answered; None for a request to store. Reads only: a retry takes no write lock and,
+    asked before the rate limit, never uses it up. Raises IdempotencyKeyReusedError when the
+    key came with another body."""
+    earlier = idempotency.stored(
+        session=session,
+        key=idempotency_key,
+        digest=idempotency.fingerprint(data.model_dump(mode="json")),
+        now=utcnow(),
+        ttl=idempotency_ttl,
+    )
+    return None if earlier is None else _replayed(session, earlier)
+
+
+def _replayed(session: Session, lead_id: uuid.UUID) -> IntakeResult:
+    first = session.get_one(ConsultationRequest, lead_id)
+    return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
+
+
 def intake(
     *,
     session: Session,
@@ -263,14 +289,10 @@ def intake(
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
     catalog: IntakeCatalog | None = None,
-    admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
     """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
-    that an earlier request with the same key and body created.
-
-    `admit` is called once the request is known to be a new one (with a key, when its claim
-    has told it from a retry), before anything of it is checked or stored; what it raises
-    aborts the unit of work. The API charges the rate limit there: a retry never uses it up."""
+    that an earlier request with the same key and body created (one that committed while
+    this one was on its way: `stored_replay` finds the others without a write)."""
     lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
     if idempotency_key is not None:
         earlier = idempotency.claim(
@@ -282,10 +304,7 @@ def intake(
             ttl=idempotency_ttl,
         )
         if earlier is not None:
-            first = session.get_one(ConsultationRequest, earlier)
-            return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
-    if admit is not None:
-        admit()
+            return _replayed(session, earlier)
     lead = _add_lead(
         session=session,
         ring=ring,

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
@@ -381,11 +382,41 @@ def test_a_retry_of_a_stored_request_does_not_use_up_the_rate_limit(make_client,
         headers={"Idempotency-Key": "n"},
     )
     assert new_key.status_code == 429  # an unknown key is no way around the limit
+    late_retry = c.post(
+        "/v1/consultation-requests", json=lead_body(), headers={"Idempotency-Key": "k"}
+    )
+    assert late_retry.status_code == 201 and late_retry.json()["id"] == first.json()["id"]
     assert len(_leads(seeded)) == 2
     engine = seeded.engine()
-    with Session(engine) as s:  # the refused request claimed its key in a transaction undone
+    with Session(engine) as s:
         assert s.get(IdempotencyRecord, "n") is None
     engine.dispose()
+
+
+def test_over_the_limit_nothing_is_written_not_even_a_key(make_client):
+    """A client over its limit sending a fresh key each time is refused before the unit of
+    work: no insert to roll back, no write lock taken."""
+    c = make_client(leads_rate_limit="1/minute")
+    assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args: object) -> None:
+        if statement.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement)
+
+    engine = c.app.state.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for n in range(3):
+            refused = c.post(
+                "/v1/consultation-requests",
+                json=lead_body(),
+                headers={"Idempotency-Key": f"fresh-{n}"},
+            )
+            assert refused.status_code == 429
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert writes == []
 
 
 def test_refused_requests_count_against_the_rate_limit_too(make_client):

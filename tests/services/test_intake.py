@@ -111,3 +111,25 @@ def test_fingerprints_ignore_key_order():
         {"b": [2], "a": 1}
     )
     assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})
+
+
+def _stored_replay(engine, body: dict[str, object], key: str, ttl: timedelta = DAY):
+    with Session(engine) as session:
+        return leads.stored_replay(
+            session=session,
+            data=ConsultationRequestCreate.model_validate(body),
+            idempotency_key=key,
+            idempotency_ttl=ttl,
+        )
+
+
+def test_a_stored_replay_is_found_by_reading_alone(engine):
+    assert _stored_replay(engine, lead_body(), "k") is None  # a new key: a request to store
+    first = _intake(engine, lead_body(), key="k")
+    found = _stored_replay(engine, lead_body(), "k")
+    assert found is not None and found.replayed
+    assert (found.lead_id, found.created_at) == (first.lead_id, first.created_at)
+    with pytest.raises(idempotency.IdempotencyKeyReusedError):
+        _stored_replay(engine, lead_body(message="Something else."), "k")
+    # an expired key names nothing, whatever the body: the intake takes it over
+    assert _stored_replay(engine, lead_body(message="Something else."), "k", timedelta(0)) is None
