@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -111,29 +112,12 @@ router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=Int
 
 async def guard_intake(request: Request) -> None:
     """Insist on JSON before the body is validated; a request refused here counts against the
-    rate limit too, and over the limit it is a 429. A valid body is charged in `_admit`."""
+    rate limit too, and over the limit it is a 429. A valid body is charged in its unit of
+    work, once a retry of a stored request (which never uses the limit up) is told from it."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         await run_in_threadpool(_charge, request)
         raise UnsupportedMediaTypeError("Send the request as application/json.")
-
-
-def _admit(
-    request: Request, body: ConsultationRequestCreate, key: str | None, ttl: timedelta
-) -> leads.IntakeResult | None:
-    """A retry of a stored request, to answer as it was answered without using up the rate
-    limit; or None once a new request has been charged (a 429 over the limit). Done before
-    the unit of work: nothing is written for a retry or a refused request, and SQLite's
-    writer never waits for Redis."""
-    if key is not None:
-        with read_only_session(request) as session:
-            earlier = leads.stored_replay(
-                session=session, data=body, idempotency_key=key, idempotency_ttl=ttl
-            )
-        if earlier is not None:
-            return earlier
-    _charge(request)
-    return None
 
 
 @router.post(
@@ -178,14 +162,12 @@ async def create_consultation_request(
             idempotency_key=idempotency_key,
             idempotency_ttl=ttl,
             catalog=request.app.state.intake_catalog,
+            admit=partial(_charge, request),
         )
 
-    if idempotency_key is not None or request.app.state.lead_limiter.blocking:
-        earlier = await run_in_threadpool(_admit, request, body, idempotency_key, ttl)
-    else:
-        earlier = _admit(request, body, None, ttl)  # the limit in memory: no I/O
-    # Claim, checks, inserts and commit in one worker thread; a 201 means stored.
-    result = earlier if earlier is not None else await in_unit_of_work(request, store)
+    # Retry check, rate limit, claim, checks, inserts and commit in one worker thread (one
+    # hop); a 201 means stored.
+    result = await in_unit_of_work(request, store)
     headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:

@@ -1,7 +1,7 @@
 """The content version: bumped by every import that changes public content, read by every
 process to know when its cached responses went stale."""
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db.models import ContentState, utcnow
 
@@ -10,8 +10,8 @@ STATE_ID = 1
 
 def current_version(*, session: Session) -> int:
     """The version now (0 before the first import)."""
-    state = session.get(ContentState, STATE_ID)
-    return state.version if state else 0
+    version = session.exec(select(ContentState.version).where(ContentState.id == STATE_ID))
+    return version.first() or 0
 
 
 def bump(*, session: Session) -> int:

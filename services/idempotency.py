@@ -58,22 +58,23 @@ def claim(
         return None
     record = _record(session, key)
     assert record is not None  # the insert above found it
-    if now - record.created_at > ttl:
+    stored_digest, stored_lead, created_at = record
+    if now - created_at > ttl:
         # Expired: take the key over, unless another request just did.
         taken = session.execute(
             update(IdempotencyRecord)
             .where(
                 col(IdempotencyRecord.key) == key,
-                col(IdempotencyRecord.created_at) == record.created_at,
+                col(IdempotencyRecord.created_at) == created_at,
             )
             .values(**values)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return None
         return claim(session=session, key=key, digest=digest, lead_id=lead_id, now=now, ttl=ttl)
-    if record.fingerprint != digest:
+    if stored_digest != digest:
         raise IdempotencyKeyReusedError()
-    return record.lead_id
+    return stored_lead
 
 
 def stored(
@@ -83,16 +84,21 @@ def stored(
     is free or expired; reads only, so a retry needs no write. Raises
     IdempotencyKeyReusedError when the key came with another body."""
     record = _record(session, key)
-    if record is None or now - record.created_at > ttl:
+    if record is None:
         return None
-    if record.fingerprint != digest:
+    stored_digest, stored_lead, created_at = record
+    if now - created_at > ttl:
+        return None
+    if stored_digest != digest:
         raise IdempotencyKeyReusedError()
-    return record.lead_id
+    return stored_lead
 
 
-def _record(session: Session, key: str) -> IdempotencyRecord | None:
+def _record(session: Session, key: str) -> tuple[str, uuid.UUID, datetime] | None:
+    """The key's fingerprint, lead and time, as stored now (no ORM object: one is read per
+    request with a key)."""
     return session.exec(
-        select(IdempotencyRecord)
-        .where(IdempotencyRecord.key == key)
-        .execution_options(populate_existing=True)
+        select(
+            IdempotencyRecord.fingerprint, IdempotencyRecord.lead_id, IdempotencyRecord.created_at
+        ).where(IdempotencyRecord.key == key)
     ).first()

@@ -1,7 +1,7 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,27 +254,6 @@ def _add_lead(
     return lead
 
 
-def stored_replay(
-    *,
-    session: Session,
-    data: ConsultationRequestCreate,
-    idempotency_key: str,
-    idempotency_ttl: timedelta,
-) -> IntakeResult | None:
-    """The lead an earlier request with this key and body created, to answer a retry as it
-    was answered; None for a request to store. Reads only: a retry takes no write lock and,
-    asked before the rate limit, never uses it up. Raises IdempotencyKeyReusedError when the
-    key came with another body."""
-    earlier = idempotency.stored(
-        session=session,
-        key=idempotency_key,
-        digest=idempotency.fingerprint(data.model_dump(mode="json")),
-        now=utcnow(),
-        ttl=idempotency_ttl,
-    )
-    return None if earlier is None else _replayed(session, earlier)
-
-
 def _replayed(session: Session, lead_id: uuid.UUID) -> IntakeResult:
     first = session.get_one(ConsultationRequest, lead_id)
     return IntakeResult(first.id, first.created_at.astimezone(UTC), replayed=True)
@@ -289,16 +268,30 @@ def intake(
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
     catalog: IntakeCatalog | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
     """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
-    that an earlier request with the same key and body created (one that committed while
-    this one was on its way: `stored_replay` finds the others without a write)."""
+    that an earlier request with the same key and body created.
+
+    A retry is found by a read first. Only a new request reaches `admit` (the API charges the
+    rate limit there, so a retry never uses it up), before anything is written: what `admit`
+    raises aborts the unit of work with nothing to undo. A retry racing the first request
+    (not yet committed when read) is admitted, then waits at the claim and is replayed."""
     lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
+    digest = idempotency.fingerprint(values) if idempotency_key is not None else ""
+    if idempotency_key is not None:
+        earlier = idempotency.stored(
+            session=session, key=idempotency_key, digest=digest, now=now, ttl=idempotency_ttl
+        )
+        if earlier is not None:
+            return _replayed(session, earlier)
+    if admit is not None:
+        admit()
     if idempotency_key is not None:
         earlier = idempotency.claim(
             session=session,
             key=idempotency_key,
-            digest=idempotency.fingerprint(values),
+            digest=digest,
             lead_id=lead_id,
             now=now,
             ttl=idempotency_ttl,

@@ -39,9 +39,6 @@ class RateLimiter:
         self.items: list[RateLimitItem] = (
             [] if spec.strip().lower() == "none" else list(parse_many(spec))
         )
-        # Shared limits ask Redis over the network: a caller on an event loop runs `hit` in
-        # a worker thread then, and may call it in place otherwise (microseconds in memory).
-        self.blocking = bool(redis_url) and bool(self.items)
         storage = MemoryStorage() if not redis_url else storage_from_string(redis_url)
         assert isinstance(storage, Storage)
         self.namespace = namespace

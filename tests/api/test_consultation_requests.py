@@ -404,7 +404,7 @@ def test_over_the_limit_nothing_is_written_not_even_a_key(make_client):
         if statement.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
             writes.append(statement)
 
-    engine = c.app.state.engine  # type: ignore[attr-defined]
+    engine = c.app.state.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         for n in range(3):

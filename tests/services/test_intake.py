@@ -113,23 +113,34 @@ def test_fingerprints_ignore_key_order():
     assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})
 
 
-def _stored_replay(engine, body: dict[str, object], key: str, ttl: timedelta = DAY):
-    with Session(engine) as session:
-        return leads.stored_replay(
-            session=session,
-            data=ConsultationRequestCreate.model_validate(body),
-            idempotency_key=key,
-            idempotency_ttl=ttl,
-        )
+def test_only_a_new_request_is_admitted_and_a_refused_one_writes_nothing(engine):
+    admitted: list[str] = []
 
+    def admit(refuse: bool = False) -> None:
+        admitted.append("refused" if refuse else "admitted")
+        if refuse:
+            raise RuntimeError("over the limit")
 
-def test_a_stored_replay_is_found_by_reading_alone(engine):
-    assert _stored_replay(engine, lead_body(), "k") is None  # a new key: a request to store
-    first = _intake(engine, lead_body(), key="k")
-    found = _stored_replay(engine, lead_body(), "k")
-    assert found is not None and found.replayed
-    assert (found.lead_id, found.created_at) == (first.lead_id, first.created_at)
-    with pytest.raises(idempotency.IdempotencyKeyReusedError):
-        _stored_replay(engine, lead_body(message="Something else."), "k")
-    # an expired key names nothing, whatever the body: the intake takes it over
-    assert _stored_replay(engine, lead_body(message="Something else."), "k", timedelta(0)) is None
+    def intake(key: str, refuse: bool = False, **changes: object) -> leads.IntakeResult:
+        with unit_of_work(engine) as session:
+            return leads.intake(
+                session=session,
+                ring=ring(),
+                data=ConsultationRequestCreate.model_validate(lead_body(**changes)),
+                ctx=CTX,
+                idempotency_key=key,
+                idempotency_ttl=DAY,
+                admit=lambda: admit(refuse),
+            )
+
+    first = intake("k")
+    assert admitted == ["admitted"]
+    again = intake("k", refuse=True)  # a retry is answered even over the limit
+    assert again.replayed and again.lead_id == first.lead_id and admitted == ["admitted"]
+    with pytest.raises(idempotency.IdempotencyKeyReusedError):  # told before any charge
+        intake("k", refuse=True, message="Something else.")
+    assert admitted == ["admitted"]
+    with pytest.raises(RuntimeError):
+        intake("fresh", refuse=True)
+    assert admitted == ["admitted", "refused"]
+    assert _count(engine, IdempotencyRecord) == 1 and _count(engine, ConsultationRequest) == 1
