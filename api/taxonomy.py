@@ -29,15 +29,18 @@ SlugPath = Annotated[Slug, Path()]
     tags=["taxonomy"],
     summary="List therapies",
     response_model=TherapyList,
-    responses=problem_responses(304),
+    responses=problem_responses(304, 422),
 )
-async def list_therapies(request: Request, settings: SettingsDep) -> Response:
-    """Every therapy the clinic offers, with its regulatory note and hero image."""
+async def list_therapies(request: Request, settings: SettingsDep, locale: LocaleDep) -> Response:
+    """Every therapy the clinic offers, with its regulatory note and hero image, in the
+    negotiated locale's words (the default locale's where a therapy has no translation)."""
     links = ContentLinkBuilder(settings.public_base_url)
     return await serve_cached(
         request,
-        ("therapies",),
-        lambda session: TherapyList(data=taxonomy.list_therapies(session=session, links=links)),
+        ("therapies", locale),
+        lambda session: TherapyList(
+            data=taxonomy.list_therapies(session=session, links=links, locale=locale)
+        ),
     )
 
 
@@ -52,7 +55,7 @@ async def list_therapies(request: Request, settings: SettingsDep) -> Response:
 async def get_therapy(
     request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
 ) -> Response:
-    """A therapy with its hero image and its published articles in the negotiated locale."""
+    """A therapy with its hero image and its published articles, in the negotiated locale."""
     links = ContentLinkBuilder(settings.public_base_url)
     return await serve_cached(
         request,
@@ -69,14 +72,17 @@ async def get_therapy(
     tags=["taxonomy"],
     summary="List conditions",
     response_model=ConditionList,
-    responses=problem_responses(304),
+    responses=problem_responses(304, 422),
 )
-async def list_conditions(request: Request) -> Response:
-    """Every condition the articles discuss."""
+async def list_conditions(request: Request, locale: LocaleDep) -> Response:
+    """Every condition the articles discuss, in the negotiated locale's words (the default
+    locale's where a condition has no translation)."""
     return await serve_cached(
         request,
-        ("conditions",),
-        lambda session: ConditionList(data=taxonomy.list_conditions(session=session)),
+        ("conditions", locale),
+        lambda session: ConditionList(
+            data=taxonomy.list_conditions(session=session, locale=locale)
+        ),
     )
 
 
@@ -89,7 +95,7 @@ async def list_conditions(request: Request) -> Response:
     responses=problem_responses(304, 404, 422),
 )
 async def get_condition(request: Request, locale: LocaleDep, slug: SlugPath) -> Response:
-    """A condition with its published articles."""
+    """A condition with its published articles, in the negotiated locale."""
     return await serve_cached(
         request,
         ("condition", slug, locale),

@@ -29,6 +29,10 @@ class Therapy(SQLModel, table=True):
     regulatory_note: str
     # The stored hero image (services.media.store): names, sizes, alt text; None: no image.
     hero_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # {locale: {"name", "description", "regulatory_note"}} in other locales (services.term_words).
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class Condition(SQLModel, table=True):
@@ -39,6 +43,10 @@ class Condition(SQLModel, table=True):
     name: str = Field(max_length=200)
     description: str
     crisis_risk: bool
+    # {locale: {"name", "description"}} in other locales (services.term_words).
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class Disclaimer(SQLModel, table=True):

@@ -39,6 +39,7 @@ from services import compliance, search
 from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
 from services.hero import ContentLinks, PublicHero, json_ld_image, public_hero
 from services.json_ld import article_json_ld
+from services.term_words import in_locale
 from services.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
@@ -77,25 +78,32 @@ class Terms:
         return [t for t, _ in self.therapies], [c for c, _ in self.conditions]
 
 
-def terms_of(session: Session, ids: Sequence[uuid.UUID]) -> dict[Any, Terms]:
-    """Therapies and conditions of many articles in two queries."""
+def terms_of(session: Session, ids: Sequence[uuid.UUID], locale: str) -> dict[Any, Terms]:
+    """Therapies and conditions of many articles in `locale`, in two queries; each term is
+    named in that locale's words where it has them."""
     terms: dict[Any, Terms] = defaultdict(Terms)
     if not ids:
         return terms
-    for aid, slug, name, status in session.exec(
-        select(ArticleTherapy.article_id, Therapy.slug, Therapy.name, Therapy.regulatory_status)
+
+    def ref(term: Therapy | Condition) -> TermRef:
+        return TermRef(
+            slug=term.slug, name=in_locale({"name": term.name}, term.translations, locale)["name"]
+        )
+
+    for aid, therapy in session.exec(
+        select(ArticleTherapy.article_id, Therapy)
         .join(Therapy, col(Therapy.id) == col(ArticleTherapy.therapy_id))
         .where(col(ArticleTherapy.article_id).in_(ids))
         .order_by(col(Therapy.slug))
     ):
-        terms[aid].therapies.append((TermRef(slug=slug, name=name), status))
-    for aid, slug, name, crisis in session.exec(
-        select(ArticleCondition.article_id, Condition.slug, Condition.name, Condition.crisis_risk)
+        terms[aid].therapies.append((ref(therapy), therapy.regulatory_status))
+    for aid, condition in session.exec(
+        select(ArticleCondition.article_id, Condition)
         .join(Condition, col(Condition.id) == col(ArticleCondition.condition_id))
         .where(col(ArticleCondition.article_id).in_(ids))
         .order_by(col(Condition.slug))
     ):
-        terms[aid].conditions.append((TermRef(slug=slug, name=name), crisis))
+        terms[aid].conditions.append((ref(condition), condition.crisis_risk))
     return terms
 
 
@@ -181,7 +189,7 @@ def _terms_and_disclaimers(
     session: Session, article: Article, *, withhold: bool = True
 ) -> tuple[Terms, list[Disclaimer]]:
     """One article's terms and the disclaimers it carries."""
-    terms = terms_of(session, [article.id])[article.id]
+    terms = terms_of(session, [article.id], article.locale)[article.id]
     active = active_disclaimers(session=session)
     return terms, carried_disclaimers(article, terms, active, withhold=withhold)
 
@@ -418,7 +426,7 @@ def list_published(
             ).all()
         )
         estimate, extracts = False, {}
-    terms = terms_of(session, [a.id for a in articles])
+    terms = terms_of(session, [a.id for a in articles], filters.locale)
     active = active_disclaimers(session=session)
     versions = translations_of(session, {a.translation_group for a in articles})
     items = [

@@ -64,6 +64,26 @@ class HeroImageFile(_Strict):
         return self
 
 
+class _TermWords(_Strict):
+    """A term's words in another locale: all of them, so that no page mixes two languages."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1)
+
+
+class TherapyWords(_TermWords):
+    """A therapy's words in another locale, its regulatory note included."""
+
+    regulatory_note: str = Field(min_length=1)
+
+
+class ConditionWords(_TermWords):
+    """A condition's words in another locale, and the words that show an article in that
+    locale discusses it (checked at import beside the condition's own, never stored)."""
+
+    keywords: list[str] = Field(default_factory=list, exclude=True)
+
+
 class TherapyFile(_Strict):
     """A therapy as written in therapies.yaml."""
 
@@ -74,6 +94,7 @@ class TherapyFile(_Strict):
     regulatory_note: str = Field(min_length=1)
     # Stored rendered (services.media.store), not as written.
     hero_image: HeroImageFile | None = Field(default=None, exclude=True)
+    translations: dict[Locale, TherapyWords] = Field(default_factory=dict)
 
 
 class ConditionFile(_Strict):
@@ -83,6 +104,7 @@ class ConditionFile(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1)
     crisis_risk: bool
+    translations: dict[Locale, ConditionWords] = Field(default_factory=dict)
     # Words that show an article discusses the condition; not stored, only checked at import.
     keywords: list[str] = Field(default_factory=list, exclude=True)
 

@@ -122,7 +122,8 @@ def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator
     ]
     for condition in bundle.conditions:
         if condition.crisis_risk and condition.slug not in article.conditions:
-            word = _mentioned(article, condition.keywords)
+            local = condition.translations.get(article.locale)
+            word = _mentioned(article, [*condition.keywords, *(local.keywords if local else [])])
             if word:
                 yield (
                     f"conditions: the article discusses '{word}' but is not tagged "

@@ -8,10 +8,18 @@ from schemas.taxonomy import TermRef
 from schemas.vocabulary import RegulatoryStatus
 
 # schema.org DrugLegalStatus-style wording for what the FDA says of a therapy.
+# In the page's language where we have it written, else in English.
 _LEGAL_STATUS = {
-    RegulatoryStatus.FDA_APPROVED: "FDA-approved for this use",
-    RegulatoryStatus.OFF_LABEL: "Off-label use: FDA-approved for other uses only",
-    RegulatoryStatus.NOT_FDA_APPROVED: "Not FDA-approved for any use",
+    "en": {
+        RegulatoryStatus.FDA_APPROVED: "FDA-approved for this use",
+        RegulatoryStatus.OFF_LABEL: "Off-label use: FDA-approved for other uses only",
+        RegulatoryStatus.NOT_FDA_APPROVED: "Not FDA-approved for any use",
+    },
+    "es": {
+        RegulatoryStatus.FDA_APPROVED: "Aprobado por la FDA para este uso",
+        RegulatoryStatus.OFF_LABEL: "Uso fuera de indicación: la FDA lo aprobó para otros usos",
+        RegulatoryStatus.NOT_FDA_APPROVED: "Sin aprobación de la FDA para ningún uso",
+    },
 }
 
 
@@ -42,7 +50,7 @@ def article_json_ld(
         "inLanguage": locale,
         "medicalAudience": {"@type": "MedicalAudience", "audienceType": "Patient"},
         "about": [{"@type": "MedicalCondition", "name": c.name} for c in conditions],
-        "mainEntity": [_therapy(t, status) for t, status in therapies],
+        "mainEntity": [_therapy(t, status, locale) for t, status in therapies],
         "hasPart": [
             {
                 "@type": "WebPageElement",
@@ -76,10 +84,11 @@ def article_json_ld(
     return ld
 
 
-def _therapy(term: TermRef, status: str) -> dict[str, Any]:
+def _therapy(term: TermRef, status: str, locale: str) -> dict[str, Any]:
     out: dict[str, Any] = {"@type": "MedicalTherapy", "name": term.name}
-    if status in _LEGAL_STATUS:
-        out["legalStatus"] = _LEGAL_STATUS[RegulatoryStatus(status)]
+    wording = _LEGAL_STATUS.get(locale.split("-")[0], _LEGAL_STATUS["en"])
+    if status in wording:
+        out["legalStatus"] = wording[RegulatoryStatus(status)]
     return out
 
 

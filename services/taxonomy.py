@@ -17,30 +17,43 @@ from schemas.vocabulary import ArticleStatus, RegulatoryStatus
 from services import articles as article_service
 from services.disclaimers import active_disclaimers, group_refs
 from services.hero import ContentLinks, public_hero
+from services.term_words import in_locale
 
 
-def _therapy(row: Therapy, links: ContentLinks) -> TherapyPublic:
+def _therapy(row: Therapy, links: ContentLinks, locale: str) -> TherapyPublic:
     hero = public_hero(row.hero_image, links)
+    words = in_locale(
+        {
+            "name": row.name,
+            "description": row.description,
+            "regulatory_note": row.regulatory_note,
+        },
+        row.translations,
+        locale,
+    )
     return TherapyPublic(
         slug=row.slug,
-        name=row.name,
-        description=row.description,
+        **words,
         regulatory_status=RegulatoryStatus(row.regulatory_status),
-        regulatory_note=row.regulatory_note,
         hero_image=hero.image if hero else None,
     )
 
 
-def list_therapies(*, session: Session, links: ContentLinks) -> list[TherapyPublic]:
-    """Every therapy, by slug."""
+def _condition(row: Condition, locale: str) -> ConditionPublic:
+    words = in_locale({"name": row.name, "description": row.description}, row.translations, locale)
+    return ConditionPublic(slug=row.slug, **words, crisis_risk=row.crisis_risk)
+
+
+def list_therapies(*, session: Session, links: ContentLinks, locale: str) -> list[TherapyPublic]:
+    """Every therapy, by slug, in `locale`'s words where it has them."""
     rows = session.exec(select(Therapy).order_by(col(Therapy.slug)))
-    return [_therapy(r, links) for r in rows]
+    return [_therapy(r, links, locale) for r in rows]
 
 
-def list_conditions(*, session: Session) -> list[ConditionPublic]:
-    """Every condition, by slug."""
+def list_conditions(*, session: Session, locale: str) -> list[ConditionPublic]:
+    """Every condition, by slug, in `locale`'s words where it has them."""
     rows = session.exec(select(Condition).order_by(col(Condition.slug)))
-    return [ConditionPublic.model_validate(r, from_attributes=True) for r in rows]
+    return [_condition(r, locale) for r in rows]
 
 
 def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> list[ArticleLink]:
@@ -51,7 +64,7 @@ def _published_links(session: Session, link: Any, term_id: Any, locale: str) -> 
         .where(link == term_id, Article.status == ArticleStatus.PUBLISHED, Article.locale == locale)
         .order_by(col(Article.published_at).desc(), col(Article.slug))
     ).all()
-    terms = article_service.terms_of(session, [a.id for a in articles])
+    terms = article_service.terms_of(session, [a.id for a in articles], locale)
     active = active_disclaimers(session=session)
     return [
         ArticleLink(
@@ -71,7 +84,7 @@ def get_therapy(*, session: Session, slug: str, locale: str, links: ContentLinks
     if therapy is None:
         raise NotFoundError(f"No therapy '{slug}'.", code="therapy_not_found")
     return TherapyDetail(
-        **_therapy(therapy, links).model_dump(),
+        **_therapy(therapy, links, locale).model_dump(),
         articles=_published_links(session, col(ArticleTherapy.therapy_id), therapy.id, locale),
     )
 
@@ -82,7 +95,7 @@ def get_condition(*, session: Session, slug: str, locale: str) -> ConditionDetai
     if condition is None:
         raise NotFoundError(f"No condition '{slug}'.", code="condition_not_found")
     return ConditionDetail(
-        **ConditionPublic.model_validate(condition, from_attributes=True).model_dump(),
+        **_condition(condition, locale).model_dump(),
         articles=_published_links(
             session, col(ArticleCondition.condition_id), condition.id, locale
         ),

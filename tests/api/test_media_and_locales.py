@@ -90,7 +90,7 @@ def test_unknown_media_names_are_a_404_problem(client):
 
 def test_therapies_have_hero_images(client):
     listed = client.get("/v1/therapies")
-    assert "content-language" not in listed.headers  # the same in every locale
+    assert listed.headers["content-language"] == "en"  # its words are in a locale
     assert all(t["hero_image"]["renditions"] for t in listed.json()["data"])
     spanish = client.get("/v1/therapies/iv-ketamine", headers={"Accept-Language": "es"})
     assert spanish.headers["content-language"] == "es"
@@ -354,3 +354,45 @@ def test_spanish_texts_and_drafts_do_not_wait_for_a_published_spanish_article(
     shown = c.get(f"{url.path}?{url.query}")
     assert shown.status_code == 200, shown.text
     assert shown.json()["locale"] == "es"
+
+
+def test_a_spanish_page_names_its_therapies_and_conditions_in_spanish(client):
+    es = client.get(f"/v1/articles/{SPANISH_SLUG}", params={"locale": "es"}).json()
+    assert [t["name"] for t in es["therapies"]] == [
+        "Terapia de infusión intravenosa de ketamina",
+        "Bloqueo del ganglio estrellado (BGE)",
+    ]
+    assert "Trastorno de estrés postraumático (TEPT)" in [c["name"] for c in es["conditions"]]
+    ld = es["json_ld"]
+    assert [t["name"] for t in ld["mainEntity"]] == [t["name"] for t in es["therapies"]]
+    assert {t["legalStatus"] for t in ld["mainEntity"]} == {
+        "Uso fuera de indicación: la FDA lo aprobó para otros usos"
+    }
+    assert [c["name"] for c in ld["about"]] == [c["name"] for c in es["conditions"]]
+    # the slugs, and the facts behind the disclaimers, are the same in every language
+    en = client.get(KETAMINE).json()
+    assert [t["slug"] for t in en["therapies"]] == [t["slug"] for t in es["therapies"]]
+    assert en["therapies"][0]["name"] == "IV ketamine infusion therapy"
+    listed = client.get("/v1/articles", params={"locale": "es"}).json()["data"]
+    assert listed[0]["therapies"] == es["therapies"]
+
+
+def test_taxonomy_lists_follow_the_locale_and_fall_back_to_the_default(client):
+    es = client.get("/v1/therapies", headers={"Accept-Language": "es-MX, en;q=0.5"})
+    assert es.headers["content-language"] == "es"
+    assert "Accept-Language" in es.headers["vary"]
+    nad = next(t for t in es.json()["data"] if t["slug"] == "nad-plus")
+    assert nad["name"] == "Terapia intravenosa con NAD+"
+    assert nad["regulatory_note"].startswith("No existe ningún producto de NAD+ aprobado")
+    assert nad["regulatory_status"] == "not_fda_approved"
+    conditions = client.get("/v1/conditions", params={"locale": "es"}).json()["data"]
+    assert {c["slug"]: c["name"] for c in conditions}["chronic-pain"] == "Dolor crónico"
+    one = client.get("/v1/conditions/ptsd", params={"locale": "es"}).json()
+    assert one["name"] == "Trastorno de estrés postraumático (TEPT)"
+    assert [a["slug"] for a in one["articles"]] == [SPANISH_SLUG]
+    for locale in ("en-US", "fr"):  # a region falls back to its language, fr to the default
+        en = client.get("/v1/therapies", params={"locale": locale})
+        assert en.headers["content-language"] == "en"
+        names = {t["slug"]: t["name"] for t in en.json()["data"]}
+        assert names["nad-plus"] == "NAD+ IV therapy"
+    assert client.get("/v1/conditions", params={"locale": "e\x00s"}).status_code == 422

@@ -144,3 +144,27 @@ def test_the_demo_spanish_article_mirrors_the_english_one():
     assert es.therapies == en.therapies and es.conditions == en.conditions
     crisis = next(d for d in bundle.disclaimers if (d.key, d.locale) == ("crisis-resources", "es"))
     assert "988" in crisis.text and "oprima 2" in crisis.text and "911" in crisis.text
+
+
+def test_a_therapy_translation_gives_every_word_of_it(content):
+    path = content / "therapies.yaml"
+    text = path.read_text()
+    start = text.index("      regulatory_note: >-\n        No existe")
+    end = text.index("magistral.\n", start) + len("magistral.\n")
+    path.write_text(text[:start] + text[end:])
+    problems = content_problems(content)
+    assert any("regulatory_note" in p and "therapies.yaml" in p for p in problems), problems
+
+
+def test_a_spanish_article_about_depression_must_be_tagged_with_it(content):
+    path = content / SPANISH
+    text = path.read_text()
+    assert "conditions: [ptsd, depression, anxiety]" in text
+    path.write_text(text.replace("conditions: [ptsd, depression, anxiety]", "conditions: [ptsd]"))
+    problems = content_problems(content)
+    # "depresión" is a Spanish keyword of the condition: the English ones would miss it
+    assert any(
+        p.startswith(f"{SPANISH}: conditions: the article discusses")
+        and "not tagged 'depression'" in p
+        for p in problems
+    ), problems

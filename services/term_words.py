@@ -1,0 +1,12 @@
+"""A therapy's or condition's words in a locale: its translation's where the content has one
+(content/therapies.yaml, conditions.yaml), else the words it is written in (the default
+locale's). Slugs and facts (regulatory status, crisis risk) are the same in every locale."""
+
+from collections.abc import Mapping
+
+
+def in_locale(
+    words: Mapping[str, str], translations: Mapping[str, Mapping[str, str]], locale: str
+) -> dict[str, str]:
+    """`words` (name, description…) with those `translations` gives for `locale` in place."""
+    return {**words, **translations.get(locale, {})}
