@@ -69,6 +69,11 @@ def import_content_command(
         f"archived {len(report.archived)}, unchanged {report.unchanged}, "
         f"taxonomy changes {report.taxonomy_changes}, "
         f"disclaimer versions {', '.join(report.disclaimer_versions) or 'none'}"
+        + (
+            f"; unused image renditions removed {report.media_removed}"
+            if report.media_removed
+            else ""
+        )
     )
 
 

@@ -163,6 +163,8 @@ class MediaRendition(SQLModel, table=True):
     size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # Since when no article or therapy names it (services.media.collect); None while one does.
+    orphaned_at: datetime | None = None
 
 
 class ContentState(SQLModel, table=True):

@@ -48,6 +48,8 @@ class ImportReport:
     consent_versions: list[str] = field(default_factory=list)
     # Articles this import entered in the change feed.
     entered: set[uuid.UUID] = field(default_factory=set)
+    # Hero image renditions deleted, unused for longer than the change feed's retention.
+    media_removed: int = 0
 
     @property
     def changed(self) -> bool:
@@ -104,6 +106,8 @@ def apply_bundle(
     if report.entered:
         changes.record_term_pages(session=session)
     pruned = changes.prune(session=session, keep=retention)
+    # Renditions go once unused for as long as the feed remembers changes (services.media).
+    report.media_removed = media.collect(session=session, keep=retention)
     if report.changed or pruned:
         content_state.bump(session=session)
         analyze_content(session)

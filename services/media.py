@@ -7,14 +7,17 @@ import hashlib
 import io
 import re
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError, features
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from db.models import MediaRendition
+from db.models import Article, MediaRendition, Therapy, utcnow
 
 MAX_PIXELS = 20_000_000
 MAX_FILE_BYTES = 40 * 1024 * 1024
@@ -204,3 +207,47 @@ def find(*, session: Session, name: str) -> MediaRendition | None:
     if len(name) > 200 or not _NAME.match(name):
         return None
     return session.get(MediaRendition, name)
+
+
+def collect(*, session: Session, keep: timedelta, now: datetime | None = None) -> int:
+    """Mark the renditions no article or therapy names (any status: drafts are previewed,
+    archived rows may come back) as orphaned, unmark those named again, and delete those
+    orphaned for longer than `keep`; returns how many went.
+
+    An orphan stays servable for `keep`, the change feed's retention: a page or an app that
+    synced the article before its image changed still finds the old image, and a client whose
+    sync cursor is older than that resyncs from scratch (410) and gets the new names."""
+    now = now or utcnow()
+    named = set(_names_in(session.scalars(select(col(Article.hero_image)))))
+    named.update(_names_in(session.scalars(select(col(Therapy.hero_image)))))
+    stored = session.exec(select(MediaRendition.name, MediaRendition.orphaned_at)).all()
+    back = [name for name, since in stored if since is not None and name in named]
+    gone = [name for name, since in stored if since is None and name not in named]
+    for chunk in _chunks(back):
+        session.execute(
+            update(MediaRendition)
+            .where(col(MediaRendition.name).in_(chunk))
+            .values(orphaned_at=None)
+        )
+    for chunk in _chunks(gone):
+        session.execute(
+            update(MediaRendition)
+            .where(col(MediaRendition.name).in_(chunk))
+            .values(orphaned_at=now)
+        )
+    removed = session.execute(
+        delete(MediaRendition).where(col(MediaRendition.orphaned_at) < now - keep)
+    )
+    return int(removed.rowcount)  # type: ignore[attr-defined]
+
+
+def _names_in(heroes: Iterable[Mapping[str, Any] | None]) -> Iterable[str]:
+    for hero in heroes:
+        for rendition in (hero or {}).get("renditions", []):
+            yield rendition["name"]
+
+
+def _chunks(names: list[str], size: int = 500) -> Iterable[list[str]]:
+    """Bounded IN lists: SQLite caps the parameters of one statement."""
+    for start in range(0, len(names), size):
+        yield names[start : start + size]

@@ -3,13 +3,18 @@ upscaled), named by the hash of their bytes and stored once in the database."""
 
 import hashlib
 import io
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image, features
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from db.models import Article, MediaRendition, Therapy
+from db.session import unit_of_work
+from services.content_import import import_content
 from services import media
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems, import_folder
@@ -165,4 +170,51 @@ def test_the_import_stores_each_rendition_once_and_reuses_it(migrated, content):
         assert article.hero_image is not None
         assert {r["width"] for r in article.hero_image["renditions"]} == {480, 960, 1000}
         assert len(session.exec(select(MediaRendition)).all()) > 3 * per_image
+    engine.dispose()
+
+
+def _import(engine, content: Path, keep: timedelta) -> int:
+    with unit_of_work(engine) as session:
+        return import_content(session=session, content_dir=content, retention=keep).media_removed
+
+
+def _renditions(engine) -> dict[str, datetime | None]:
+    with Session(engine) as session:
+        return dict(session.exec(select(MediaRendition.name, MediaRendition.orphaned_at)).all())
+
+
+def test_renditions_nothing_names_go_once_the_change_feed_has_forgotten_them(migrated, content):
+    engine = migrated.engine()
+    keep = timedelta(days=3)
+    assert _import(engine, content, keep) == 0
+    first = _renditions(engine)
+    assert first and all(since is None for since in first.values())
+    # The article and therapy change images: the old renditions are orphans, still served.
+    _draw(content / "media" / "iv-ketamine-hero.png", (1000, 500))
+    assert _import(engine, content, keep) == 0
+    second = _renditions(engine)
+    orphans = {name for name, since in second.items() if since is not None}
+    assert orphans and orphans < set(first)
+    with Session(engine) as session:
+        assert media.find(session=session, name=sorted(orphans)[0]) is not None
+    # Named again before they go: no longer orphans.
+    shutil.copy(DEMO_CONTENT / "media" / "iv-ketamine-hero.png", content / "media")
+    assert _import(engine, content, keep) == 0
+    assert all(_renditions(engine)[name] is None for name in orphans)
+    # Replaced again, and left unused past the retention: gone, the rest kept.
+    _draw(content / "media" / "iv-ketamine-hero.png", (1000, 500))
+    _import(engine, content, keep)
+    with unit_of_work(engine) as session:
+        session.execute(
+            update(MediaRendition)
+            .where(col(MediaRendition.orphaned_at).is_not(None))
+            .values(orphaned_at=datetime.now(UTC) - keep - timedelta(minutes=1))
+        )
+    assert _import(engine, content, keep) == len(orphans)
+    left = _renditions(engine)
+    assert not orphans & set(left) and set(first) - orphans <= set(left)
+    with Session(engine) as session:
+        article = session.exec(select(Article).where(Article.slug == "iv-ketamine-for-ptsd")).one()
+        assert article.hero_image is not None
+        assert {r["name"] for r in article.hero_image["renditions"]} <= set(left)
     engine.dispose()
