@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Tracing is ours (api/tracing.py, when configured); FastAPI's own would otherwise ask
         # OpenTelemetry on every request whether a provider is set (~30 us a request).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # A path with a trailing slash is a 404 problem, not a 307 to a URL built from the
+        # request's Host header and scheme (behind a TLS proxy: plain http, body re-sent).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -47,6 +47,9 @@ def cors_options(settings: Settings) -> dict[str, Any]:
             "Idempotency-Key",
             "If-None-Match",
             "X-Request-ID",
+            # W3C trace context, which browser instrumentation (OpenTelemetry) adds.
+            "traceparent",
+            "tracestate",
         ],
         "expose_headers": [
             "ETag",
@@ -55,6 +58,7 @@ def cors_options(settings: Settings) -> dict[str, Any]:
             "RateLimit-Limit",
             "RateLimit-Remaining",
             "RateLimit-Reset",
+            "RateLimit-Policy",
             "Idempotent-Replayed",
             "X-Request-ID",
         ],

@@ -81,9 +81,19 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    found = exc.errors()
+    if found and all(e["type"] == "json_invalid" for e in found):
+        # Not a field's problem: the body is not JSON text at all (the documented 400).
+        return problem_response(
+            status=400,
+            title=_title(400),
+            code="malformed_json",
+            detail="The body is not JSON text (or not UTF-8).",
+            instance=request.url.path,
+        )
     errors = [
         {"field": field_name(e["loc"]), "message": e["msg"], "type": e["type"]}
-        for e in exc.errors()
+        for e in found
     ]
     return problem_response(
         status=422,

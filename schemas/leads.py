@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -43,10 +44,18 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _only_true(value: object) -> object:
+    # `Literal[True]` compares by equality, so 1 and 1.0 passed as consent; `strict` does not
+    # apply to literals. The schema stays `{"type": "boolean", "const": true}`.
+    if value is not True:
+        raise ValueError("consent to be contacted must be the JSON value true")
+    return value
+
+
 class ConsentIn(_Input):
     """What the person agreed to on the form."""
 
-    contact: Literal[True] = Field(
+    contact: Annotated[Literal[True], BeforeValidator(_only_true)] = Field(
         description="Must be true: consent to be contacted about this request."
     )
     sms: StrictBool = Field(default=False, description="Separate opt-in to text messages.")

@@ -45,15 +45,23 @@ def _error(field: str, type_: str, message: str) -> dict[str, str]:
     return {"field": field, "type": type_, "message": message}
 
 
-def normalize_phone(raw: str, region: str) -> str | None:
-    """The number in E.164, or None when it is not a valid phone number."""
+def normalize_phone(raw: str, region: str) -> tuple[str | None, dict[str, str] | None]:
+    """The number in E.164, or the problem with it: not a valid phone number, or one with an
+    extension, which E.164 (what staff, exports and the CRM get) cannot hold: refused rather
+    than dropped."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number = None
+    if number is not None and number.extension:
+        return None, _error(
+            "phone",
+            "phone_extension",
+            "Give a number without an extension (put the extension in the message).",
+        )
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None, _error("phone", "invalid_phone", "Not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,11 @@ def _check(
     phone = None
     if "phone" in values:
         raw_phone = values["phone"]
-        phone = None if raw_phone is None else normalize_phone(raw_phone, ctx.default_region)
-        if raw_phone is not None and phone is None:
-            errors.append(_error("phone", "invalid_phone", "Not a valid phone number."))
+        problem = None
+        if raw_phone is not None:
+            phone, problem = normalize_phone(raw_phone, ctx.default_region)
+        if problem is not None:
+            errors.append(problem)
         elif phone is None and method is not None and method != ContactMethod.EMAIL:
             errors.append(
                 _error(

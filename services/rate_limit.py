@@ -1,12 +1,21 @@
 """Per-client rate limits with the `limits` library: in memory, or shared through Redis."""
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger("clinic.ratelimit")
+
+# A Redis that does not answer must not hold a request for long: it is asked on every lead.
+REDIS_TIMEOUT_SECONDS = 0.5
+# While Redis is unreachable, one warning per this many seconds, not one per request.
+WARN_EVERY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -33,31 +42,51 @@ class RateDecision:
 
 
 class RateLimiter:
-    """Limits from a spec such as `5/minute;30/day`; `none` lifts them."""
+    """Limits from a spec such as `5/minute;30/day`; `none` lifts them.
+
+    Shared through Redis when given one. While Redis cannot be reached, each process counts
+    in its own memory instead (and logs it): a Redis outage neither loses a patient's request
+    nor lifts the limits."""
 
     def __init__(self, spec: str, *, redis_url: str | None, namespace: str) -> None:
         self.items: list[RateLimitItem] = (
             [] if spec.strip().lower() == "none" else list(parse_many(spec))
         )
-        storage = MemoryStorage() if not redis_url else storage_from_string(redis_url)
-        assert isinstance(storage, Storage)
         self.namespace = namespace
-        self.strategy = MovingWindowRateLimiter(storage)
         self.policy = ", ".join(f"{i.amount};w={i.get_expiry()}" for i in self.items)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self.strategy = self.local
+        if redis_url:
+            storage = storage_from_string(
+                redis_url,
+                wrap_exceptions=True,  # every Redis failure is a StorageError
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+            )
+            assert isinstance(storage, Storage)
+            self.strategy = MovingWindowRateLimiter(storage)
+        self._warned_at = -math.inf
 
     def hit(self, scope: str, client: str) -> RateDecision | None:
         """Count one request from `client`; None when no limits are configured."""
         if not self.items:
             return None
+        try:
+            return self._hit(self.strategy, scope, client)
+        except StorageError as exc:
+            self._warn(exc)
+            return self._hit(self.local, scope, client)
+
+    def _hit(self, strategy: MovingWindowRateLimiter, scope: str, client: str) -> RateDecision:
         allowed = True
         for item in self.items:
-            if not self.strategy.hit(item, self.namespace, scope, client):
+            if not strategy.hit(item, self.namespace, scope, client):
                 allowed = False
                 break
         now = time.time()
         tightest = None
         for item in self.items:
-            stats = self.strategy.get_window_stats(item, self.namespace, scope, client)
+            stats = strategy.get_window_stats(item, self.namespace, scope, client)
             reset = max(0, math.ceil(stats.reset_time - now))
             candidate = (stats.remaining, -reset, item.amount, reset)
             if tightest is None or candidate[:2] < tightest[:2]:
@@ -65,3 +94,13 @@ class RateLimiter:
         assert tightest is not None
         remaining, _, limit, reset = tightest
         return RateDecision(allowed, limit, remaining, reset, self.policy)
+
+    def _warn(self, exc: StorageError) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            # The error's type only: its text may quote the Redis URL and its password.
+            log.warning(
+                "rate_limit_store_unavailable",
+                extra={"error": type(exc.storage_error).__name__, "fallback": "process memory"},
+            )

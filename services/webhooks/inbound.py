@@ -30,6 +30,13 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         raise InboundNotConfiguredError(
             "Inbound CRM events are not configured (CLINIC_CRM_INBOUND_SECRET)."
         )
+    stamp_text = headers.get("webhook-timestamp", "")
+    if not _SECONDS.fullmatch(stamp_text):
+        # Standard Webhooks sends whole seconds; the library would take "<seconds>.0" too.
+        raise UnauthorizedError(
+            "webhook-timestamp must be whole seconds since the epoch.",
+            code="invalid_webhook_signature",
+        )
     try:
         Webhook(secret).verify(body, headers, json_parse=False)
     # The library raises a bare ValueError for a signature without "v1,": still a bad signature.
@@ -37,13 +44,13 @@ def verify(*, secret: str | None, body: bytes, headers: dict[str, str], toleranc
         raise UnauthorizedError(
             f"Webhook verification failed: {exc}.", code="invalid_webhook_signature"
         ) from None
-    stamp = int(headers.get("webhook-timestamp", "0"))
-    if abs(datetime.now(UTC).timestamp() - stamp) > tolerance:
+    if abs(datetime.now(UTC).timestamp() - int(stamp_text)) > tolerance:
         raise UnauthorizedError(
             "Webhook timestamp outside the tolerance.", code="invalid_webhook_signature"
         )
 
 
+_SECONDS = re.compile(r"[0-9]{1,12}")
 # What the InboundMessage id column holds: up to 200 printable ASCII characters.
 _MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,200}")
 

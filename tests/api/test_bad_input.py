@@ -189,3 +189,32 @@ def test_a_user_agent_with_control_characters_is_stored_without_them(c, staff):
 def test_a_malformed_api_key_is_a_401(c, token):
     r = c.get(ADMIN_LEADS, headers={"Authorization": f"Bearer {token}"})
     _problem(r, 401)
+
+
+@pytest.mark.parametrize("suffix", [".0", "e0", ".9"])
+def test_a_crm_timestamp_that_is_not_whole_seconds_is_a_401(c, suffix):
+    """The signing library reads the timestamp as a decimal number (so `<now>.0` verifies);
+    Standard Webhooks sends whole seconds, and anything else is refused, never a 500."""
+    lead_id = c.post(LEADS, json=lead_body()).json()["id"]
+    body = _crm_event(lead_id, "Called")
+    headers = _signed(body, f"crm-{uuid.uuid4()}")
+    headers["webhook-timestamp"] = str(headers["webhook-timestamp"]) + suffix
+    r = c.post(CRM, content=body, headers=headers)
+    _problem(r, 401)
+    assert r.json()["code"] == "invalid_webhook_signature"
+
+
+_NOT_JSON = [b"{", b'{"first_name": "Ana"', b'{"a": 1} trailing', b"'single'"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [*((LEADS, raw) for raw in [*_NOT_JSON, b"\xff\xfe{}"]), *((CRM, raw) for raw in _NOT_JSON)],
+)
+def test_a_body_that_is_not_json_text_is_a_400(c, path, raw):
+    headers: dict[str, str | bytes] = {"Content-Type": "application/json"}
+    if path == CRM:  # signed (the library signs text), so that the body itself is judged
+        headers = {**_signed(raw.decode(), f"crm-{uuid.uuid4()}"), **headers}
+    r = c.post(path, content=raw, headers=headers)
+    _problem(r, 400)
+    assert r.json()["code"] == "malformed_json" and "errors" not in r.json()

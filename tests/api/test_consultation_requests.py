@@ -95,6 +95,16 @@ def test_sms_opt_in_snapshots_the_sms_wording(make_client, seeded):
             {"consent": {"contact": False, "consent_version": "2026-11-01"}},
             ["body.consent.contact"],
         ),
+        # Consent is the JSON value true: 1 and 1.0 equal True in Python, and were taken for it.
+        ({"consent": {"contact": 1, "consent_version": "2026-11-01"}}, ["body.consent.contact"]),
+        ({"consent": {"contact": 1.0, "consent_version": "2026-11-01"}}, ["body.consent.contact"]),
+        (
+            {"consent": {"contact": "true", "consent_version": "2026-11-01"}},
+            ["body.consent.contact"],
+        ),
+        # An extension cannot be kept in E.164 (what staff get): refused rather than dropped.
+        ({"phone": "+1 415 555 0132 ext. 123"}, ["body.phone"]),
+        ({"phone": "(415) 555-0132 x123"}, ["body.phone"]),
         ({"consent": {"consent_version": "2026-11-01"}}, ["body.consent.contact"]),
         (
             {"consent": {"contact": True, "consent_version": "1999-01-01"}},
@@ -237,7 +247,7 @@ def test_the_lead_after_a_content_import_is_checked_against_the_new_content(
     assert {d["key"]: d["version"] for d in first.disclaimer_versions}["crisis-resources"] == 1
 
 
-def test_non_json_is_415_and_broken_json_is_422(make_client):
+def test_non_json_is_415_and_broken_json_is_400(make_client):
     c = make_client(**OPEN)
     r = c.post(
         "/v1/consultation-requests",
@@ -250,7 +260,7 @@ def test_non_json_is_415_and_broken_json_is_422(make_client):
         content='{"first_name": ',
         headers={"Content-Type": "application/json"},
     )
-    assert r.status_code == 422
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
 
 
 def test_oversized_request_is_413_and_stores_nothing(make_client, seeded):
@@ -472,3 +482,29 @@ def test_the_schema_says_when_a_phone_is_required(client):
     rule = next(r for r in schema["allOf"] if "else" in r)
     assert rule["if"]["properties"]["preferred_contact_method"] == {"const": "email"}
     assert rule["else"]["required"] == ["phone"]
+
+
+def test_a_phone_extension_is_refused_saying_where_to_put_it(make_client, seeded):
+    c = make_client(**OPEN)
+    r = c.post("/v1/consultation-requests", json=lead_body(phone="(415) 555-0132 ext. 7"))
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert error["field"] == "body.phone" and error["type"] == "phone_extension"
+    assert "message" in error["message"]
+    assert _leads(seeded) == []
+
+
+def test_with_redis_unreachable_leads_are_stored_and_limited_per_process(make_client, seeded):
+    """A Redis outage must not lose a patient's request, nor lift the limit: each process
+    counts in its own memory until Redis answers again."""
+    c = make_client(leads_rate_limit="2/minute", redis_url="redis://127.0.0.1:1/0")
+    statuses = [
+        c.post(
+            "/v1/consultation-requests",
+            json=lead_body(first_name=name),
+            headers={"Idempotency-Key": f"redis-down-{name}"},
+        ).status_code
+        for name in ("Ana", "Bo", "Cy")
+    ]
+    assert statuses == [201, 201, 429]
+    assert len(_leads(seeded)) == 2

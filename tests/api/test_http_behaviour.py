@@ -62,6 +62,27 @@ def test_unknown_route_and_wrong_method_are_problems(client):
     assert r.json()["code"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/articles/iv-ketamine-for-ptsd/"),
+        ("GET", "/v1/articles/"),
+        ("POST", "/v1/consultation-requests/"),
+    ],
+)
+def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_host_the_client_named(
+    client, method, path
+):
+    """No 307 built from the request's Host and scheme: behind a TLS proxy it would point to
+    plain http, and a 307 makes the client send a lead's body there again."""
+    kwargs = {"json": lead_body()} if method == "POST" else {}
+    r = client.request(
+        method, path, headers={"Host": "evil.example"}, follow_redirects=False, **kwargs
+    )
+    assert r.status_code == 404 and "location" not in r.headers
+    assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_unhandled_errors_are_500_problems_without_internals(make_client, caplog):
     c = make_client()
 
@@ -91,6 +112,19 @@ def test_security_headers_on_json_and_docs(client):
     assert docs.status_code == 200
     assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
     assert client.get("/v1/nope").headers["x-frame-options"] == "DENY"
+
+
+def test_a_browser_form_reads_the_rate_limit_and_may_send_trace_context(client):
+    lead_form = {
+        "Origin": "https://www.clinic.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, idempotency-key, traceparent, tracestate",
+    }
+    preflight = client.options("/v1/consultation-requests", headers=lead_form)
+    assert preflight.status_code == 200, preflight.text
+    r = client.get("/v1/articles", headers={"Origin": "https://www.clinic.example"})
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"ratelimit-policy", "ratelimit-remaining", "retry-after"} <= exposed
 
 
 def test_cors_allows_listed_origins_only(client):
