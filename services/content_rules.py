@@ -12,6 +12,7 @@ from services import compliance
 from services.content_files import ArticleFile, ContentBundle, read_bundle
 from services.disclaimers import rule_matches
 from services.rendering import cited_ids
+from services.term_words import translation
 
 MIN_REFERENCES = 3
 DEFAULT_FILE_LOCALE = "en"  # what a file that names no locale is written in
@@ -122,7 +123,7 @@ def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator
     ]
     for condition in bundle.conditions:
         if condition.crisis_risk and condition.slug not in article.conditions:
-            local = condition.translations.get(article.locale)
+            local = translation(condition.translations, article.locale)
             word = _mentioned(article, [*condition.keywords, *(local.keywords if local else [])])
             if word:
                 yield (

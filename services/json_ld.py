@@ -6,6 +6,7 @@ from typing import Any
 from schemas.articles import MedicalReview, Reference, SectionPublic, Seo
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import RegulatoryStatus
+from services.term_words import translation
 
 # schema.org DrugLegalStatus-style wording for what the FDA says of a therapy.
 # In the page's language where we have it written, else in English.
@@ -86,7 +87,7 @@ def article_json_ld(
 
 def _therapy(term: TermRef, status: str, locale: str) -> dict[str, Any]:
     out: dict[str, Any] = {"@type": "MedicalTherapy", "name": term.name}
-    wording = _LEGAL_STATUS.get(locale.split("-")[0], _LEGAL_STATUS["en"])
+    wording = translation(_LEGAL_STATUS, locale) or _LEGAL_STATUS["en"]
     if status in wording:
         out["legalStatus"] = wording[RegulatoryStatus(status)]
     return out

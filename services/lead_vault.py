@@ -62,7 +62,8 @@ def _context(lead_id: uuid.UUID, purpose: bytes) -> bytes:
 def seal_new(
     *, session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
 ) -> None:
-    """Add a new lead with its own data key, its personal data sealed under that key."""
+    """Write a new lead with its own data key, its personal data sealed under that key. Rows
+    are inserted, `lead` is not added to the session: later changes to it are not stored."""
     data_key = new_key()
     _store(ring, lead, data_key, personal)
     # Rows, written at once (the key row refers to the lead): nothing reads them back as ORM

@@ -190,8 +190,10 @@ def create_lead(
     now: datetime | None = None,
     catalog: IntakeCatalog | None = None,
 ) -> ConsultationRequest:
-    """Validate and add a lead to the session; a filled honeypot stores it as spam. `catalog`
-    is the app's (a fresh one loads what this lead needs)."""
+    """Validate a lead and write it in the session's transaction; a filled honeypot stores it
+    as spam. `catalog` is the app's (a fresh one loads what this lead needs). The lead comes
+    back as written, not tracked by the session: a change to it is not stored (change a lead
+    through `services.lead_admin`)."""
     return _add_lead(
         session=session,
         ring=ring,
@@ -286,7 +288,8 @@ def intake(
     A retry is found by a read first. Only a new request reaches `admit` (the API charges the
     rate limit there, so a retry never uses it up), before anything is written: what `admit`
     raises aborts the unit of work with nothing to undo. A retry racing the first request
-    (not yet committed when read) is admitted, then waits at the claim and is replayed."""
+    (not yet committed when read) is admitted like a new one, then waits at the claim and is
+    replayed; over the limit, it is refused instead (its client retries later)."""
     lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
     digest = idempotency.fingerprint(values) if idempotency_key is not None else ""
     if idempotency_key is not None:

@@ -3,10 +3,21 @@
 locale's). Slugs and facts (regulatory status, crisis risk) are the same in every locale."""
 
 from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def in_locale(
     words: Mapping[str, str], translations: Mapping[str, Mapping[str, str]], locale: str
 ) -> dict[str, str]:
     """`words` (name, description…) with those `translations` gives for `locale` in place."""
-    return {**words, **translations.get(locale, {})}
+    return {**words, **(translation(translations, locale) or {})}
+
+
+def translation(translations: Mapping[str, T], locale: str) -> T | None:
+    """The translation for `locale`, else for its language (`es-MX` → `es`), else None."""
+    found = translations.get(locale)
+    if found is None and "-" in locale:
+        found = translations.get(locale.split("-")[0])
+    return found

@@ -71,7 +71,8 @@ def emit(
     """Record an event and its deliveries in the caller's transaction.
 
     Written as rows (bulk inserts), not ORM objects: nothing reads them back in the
-    transaction, and every lead writes one (the ORM's flush cost more than the inserts)."""
+    transaction, and every lead writes one (the ORM's flush cost more than the inserts). The
+    event returned is the row as written, not tracked by the session."""
     evt = WebhookEvent(type=type, subject_id=subject_id, data=data, request_id=current_request_id())
     session.execute(insert(WebhookEvent), [evt.model_dump()])
     stmt = select(

@@ -404,8 +404,8 @@ def test_a_retry_of_a_stored_request_does_not_use_up_the_rate_limit(make_client,
 
 
 def test_over_the_limit_nothing_is_written_not_even_a_key(make_client):
-    """A client over its limit sending a fresh key each time is refused before the unit of
-    work: no insert to roll back, no write lock taken."""
+    """A client over its limit sending a fresh key each time is refused before anything of
+    its unit of work is written: no insert to roll back (on SQLite, no write lock taken)."""
     c = make_client(leads_rate_limit="1/minute")
     assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
     writes: list[str] = []

@@ -12,6 +12,7 @@ from db.lead_models import ConsentText
 from db.models import Article, Disclaimer
 from services import consent
 from services.content_rules import load_bundle
+from services.term_words import in_locale
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems, import_folder
 
@@ -168,3 +169,13 @@ def test_a_spanish_article_about_depression_must_be_tagged_with_it(content):
         and "not tagged 'depression'" in p
         for p in problems
     ), problems
+
+
+def test_a_regional_locale_takes_its_languages_words():
+    words = {"name": "Depression", "description": "Low mood."}
+    translations = {"es": {"name": "Depresión", "description": "Ánimo bajo."}}
+    assert in_locale(words, translations, "es-MX")["name"] == "Depresión"
+    assert in_locale(words, {**translations, "es-MX": {"name": "Depre"}}, "es-MX")["name"] == (
+        "Depre"
+    )
+    assert in_locale(words, translations, "fr") == words
