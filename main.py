@@ -32,6 +32,7 @@ from api.cors import ProblemCORSMiddleware, cors_options
 from api.errors import install_error_handlers
 from api.links import event_links_builder
 from api.middleware import (
+    ACCESS_LOG,
     HeadAsGetMiddleware,
     RequestContextMiddleware,
     RequestGuardMiddleware,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 gc.unfreeze()  # an app stopped in a longer-lived process (tests) is let go
+                ACCESS_LOG.flush()  # the lines of a loop turn that did not end
         stop.set()
         await refresher
         if stop_tracing is not None:

@@ -12,6 +12,7 @@ import base64
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -180,11 +181,14 @@ def app_and_floor(
             yield app, floor, pid, etags
 
 
-def print_row(name: str, app: Result, floor: Result, goal: str) -> None:
-    """One scenario, app beside floor, and the goal for it."""
+def print_row(
+    name: str, app: Result, floor: Result, goal: str, ratio: float | None = None
+) -> None:
+    """One scenario, app beside floor, the ratio (by default app/floor) and the goal."""
+    ratio = app.rps / floor.rps if ratio is None else ratio
     print(
         f"{name:38} {app.rps:9.0f} {app.p50_ms:7.2f} {app.p99_ms:7.2f} | {floor.rps:9.0f} "
-        f"{floor.p50_ms:7.2f} {floor.p99_ms:7.2f} | {app.rps / floor.rps:5.2f} | {goal}"
+        f"{floor.p50_ms:7.2f} {floor.p99_ms:7.2f} | {ratio:5.2f} | {goal}"
         + (f"  ({app.errors} errors)" if app.errors else ""),
         flush=True,
     )
@@ -212,20 +216,26 @@ class Scenario:
 def run_scenarios(
     wrk: str, app: str, floor: str, scenarios: list[Scenario], seconds: int, rounds: int
 ) -> dict[str, tuple[Result, Result]]:
-    """Alternate baseline and app for each scenario; keep each side's best round."""
+    """Run floor and app back to back, `rounds` pairs per scenario; print each side's median
+    run and the median of the pairs' ratios. A pair shares the machine's mood (a busy spell
+    of this shared 2-core machine slows both), so its ratio varies less than either figure."""
     results = {}
     for s in scenarios:
-        best_app: Result | None = None
-        best_floor: Result | None = None
+        pairs = []
         for _ in range(rounds):
             f = run_wrk(wrk, floor + s.path, seconds, s.script)
             a = run_wrk(wrk, app + s.path, seconds, s.script)
-            best_floor = f if best_floor is None or f.rps > best_floor.rps else best_floor
-            best_app = a if best_app is None or a.rps > best_app.rps else best_app
-        assert best_app and best_floor
-        print_row(s.name, best_app, best_floor, s.goal)
-        results[s.name] = (best_app, best_floor)
+            pairs.append((a, f))
+        app_run = _median([a for a, _ in pairs])
+        floor_run = _median([f for _, f in pairs])
+        ratio = statistics.median(a.rps / f.rps for a, f in pairs)
+        print_row(s.name, app_run, floor_run, s.goal, ratio)
+        results[s.name] = (app_run, floor_run)
     return results
+
+
+def _median(runs: list[Result]) -> Result:
+    return sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
 
 
 def growth_database(tmp: Path) -> str:
@@ -261,8 +271,9 @@ def growth_database(tmp: Path) -> str:
 def main() -> None:
     """Run every scenario and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--long", action="store_true", help="30 s per run, 3 rounds")
-    parser.add_argument("--seconds", type=int, default=None)
+    parser.add_argument("--long", action="store_true", help="30 s per run")
+    parser.add_argument("--seconds", type=int, default=None, help="per run (default 3)")
+    parser.add_argument("--rounds", type=int, default=None, help="floor/app pairs (default 3)")
     parser.add_argument(
         "--only",
         choices=("get", "post", "growth"),
@@ -270,8 +281,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     parts = {args.only} if args.only else {"get", "post", "growth"}
-    seconds = args.seconds or (30 if args.long else 5)
-    rounds = 3 if args.long else 1
+    seconds = args.seconds or (30 if args.long else 3)
+    rounds = args.rounds or 3
     wrk = ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="clinic-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
@@ -283,8 +294,9 @@ def main() -> None:
     post_script = tmp / "post.lua"
     post_script.write_text(POST_SCRIPT % orjson.dumps(lead_body()).decode())
     print(
-        f"wrk -t1 -c32, {seconds} s per run, {rounds} round(s); app = API, base = bare "
-        "Starlette serving the same bytes; ratio = app/base req/s\n",
+        f"wrk -t1 -c32, {seconds} s per run, {rounds} floor/app pairs per scenario; app = API, "
+        "floor = bare Starlette serving the same bytes; figures: each side's median run; "
+        "ratio: the median of the pairs' app/floor req/s\n",
         flush=True,
     )
     if parts & {"get", "post"}:
