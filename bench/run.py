@@ -123,8 +123,10 @@ def run_wrk(wrk: str, url: str, seconds: int, script: Path | None) -> Result:
     )
     return Result(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        # Lines of the latency distribution: "     99%    4.12ms" (a stdev column such as
+        # "95.99%" ends in "99%" too).
+        p50_ms=_ms(re.search(r"(?m)^\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"(?m)^\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         errors=(int(errors.group(1)) if errors else 0)
         + (sum(int(x) for x in socket_errors.groups()) if socket_errors else 0),
