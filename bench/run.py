@@ -215,9 +215,20 @@ class Scenario:
     goal: str = ""
 
 
+@dataclass
+class Measured:
+    """One scenario: each side's median run, the median ratio, and what every app run did."""
+
+    app: Result
+    floor: Result
+    ratio: float
+    app_requests: int
+    app_errors: int
+
+
 def run_scenarios(
     wrk: str, app: str, floor: str, scenarios: list[Scenario], seconds: int, rounds: int
-) -> dict[str, tuple[Result, Result]]:
+) -> dict[str, Measured]:
     """Run floor and app back to back, `rounds` pairs per scenario; print each side's median
     run and the median of the pairs' ratios. A pair shares the machine's mood (a busy spell
     of this shared 2-core machine slows both), so its ratio varies less than either figure."""
@@ -228,11 +239,15 @@ def run_scenarios(
             f = run_wrk(wrk, floor + s.path, seconds, s.script)
             a = run_wrk(wrk, app + s.path, seconds, s.script)
             pairs.append((a, f))
-        app_run = _median([a for a, _ in pairs])
-        floor_run = _median([f for _, f in pairs])
-        ratio = statistics.median(a.rps / f.rps for a, f in pairs)
-        print_row(s.name, app_run, floor_run, s.goal, ratio)
-        results[s.name] = (app_run, floor_run)
+        measured = Measured(
+            app=_median([a for a, _ in pairs]),
+            floor=_median([f for _, f in pairs]),
+            ratio=statistics.median(a.rps / f.rps for a, f in pairs),
+            app_requests=sum(a.requests for a, _ in pairs),
+            app_errors=sum(a.errors for a, _ in pairs),
+        )
+        print_row(s.name, measured.app, measured.floor, s.goal, measured.ratio)
+        results[s.name] = measured
     return results
 
 
@@ -348,12 +363,12 @@ def demo(
             [Scenario("POST lead, SQLite, 1 process", LEADS, post_script, POST_GOAL)],
             seconds,
             rounds,
-        )["POST lead, SQLite, 1 process"][0]
+        )["POST lead, SQLite, 1 process"]
         stored = _lead_count(url) - before
         rss_after = rss_mib(pid)
     print(
-        f"\nPOST: wrk counted {post.requests} requests ({post.errors} errors); "
-        f"{stored} leads committed"
+        f"\nPOST: wrk counted {post.app_requests} requests to the app over {rounds} runs "
+        f"({post.app_errors} errors); {stored} leads committed"
     )
     print(
         f"server memory (RSS): {rss_before:.1f} MiB before, {rss_after:.1f} MiB after "
@@ -411,7 +426,7 @@ def postgres(wrk: str, tmp: Path, post_script: Path, seconds: int, rounds: int) 
                 name = f"POST lead, PostgreSQL, {workers} worker(s)"
                 scenario = Scenario(name, LEADS, post_script, POST_GOAL)
                 result = run_scenarios(wrk, app, floor, [scenario], seconds, rounds)
-                rps[workers] = result[name][0].rps
+                rps[workers] = result[name].app.rps
         print(
             f"2 workers / 1 worker: {rps[2] / rps[1]:.2f} | goal >= 1.30 (2 cores shared with"
             " wrk and PostgreSQL)\n",
