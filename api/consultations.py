@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from api.deps import KeyRingDep, LocaleDep, SettingsDep, in_unit_of_work, read_only_session
@@ -103,6 +104,10 @@ class IntakeRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 raise await run_in_threadpool(_all_errors, request, exc) from None
+            except HTTPException as exc:
+                if exc.status_code == 400:  # a body not even text counts like any other
+                    await run_in_threadpool(_charge, request)
+                raise
 
         return route
 

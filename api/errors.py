@@ -64,6 +64,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
+    if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:  # bytes that are not text
+        return _malformed_json(request)
     if exc.status_code == 405:
         # Starlette names the methods of the first route on the path only.
         allow = request.app.state.allowed_methods(request.url.path)
@@ -79,18 +81,26 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+# What FastAPI answers (400) when it cannot decode a JSON body, e.g. bytes that are not UTF-8.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+def _malformed_json(request: Request) -> Response:
+    """The documented 400 for a body that is not JSON text, whatever found it."""
+    return problem_response(
+        status=400,
+        title=_title(400),
+        code="malformed_json",
+        detail="The body is not JSON text.",
+        instance=request.url.path,
+    )
+
+
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     found = exc.errors()
     if found and all(e["type"] == "json_invalid" for e in found):
-        # Not a field's problem: the body is not JSON text at all (the documented 400).
-        return problem_response(
-            status=400,
-            title=_title(400),
-            code="malformed_json",
-            detail="The body is not JSON text (or not UTF-8).",
-            instance=request.url.path,
-        )
+        return _malformed_json(request)  # not a field's problem: the body is not JSON text
     errors = [
         {"field": field_name(e["loc"]), "message": e["msg"], "type": e["type"]}
         for e in found

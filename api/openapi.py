@@ -116,7 +116,7 @@ _LINKS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
 _QUERY_400 = "a query parameter the operation does not take, or a single-valued one sent twice"
 _BAD_BODY: Json = {
-    "description": f"The body is not JSON text (or not UTF-8), or {_QUERY_400}.",
+    "description": f"The body is not JSON text (`malformed_json`), or {_QUERY_400}.",
     "content": _PROBLEM,
 }
 _BAD_QUERY: Json = {

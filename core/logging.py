@@ -234,6 +234,8 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "json") -> No
 
 # Lines that wait for the end of an event-loop turn at most (a turn serving many requests).
 _MAX_PENDING_LINES = 256
+# What POSIX lets one write to a pipe carry whole, whoever else writes to it (PIPE_BUF).
+_ATOMIC_WRITE_BYTES = 4096
 
 
 class AccessLog:
@@ -244,10 +246,11 @@ class AccessLog:
     it, ~10-15 us with it, in process). So when the line would only go to our own JSON
     handler (the default set-up) it is formatted by that handler's formatter (the same bytes
     as any record's) without a LogRecord and the handler chain, and the lines of one
-    event-loop turn (at most 256) are written together, in one write and one flush, when the
-    turn ends: a process killed mid-turn loses at most that turn's lines, never half a line. When
-    anything else listens (another handler or a filter, such as a test's `caplog`) or the
-    format is text, the line goes through `logging` as any other."""
+    event-loop turn (at most 256) are written together when the turn ends, in writes of whole
+    lines of at most 4 KiB (what a pipe shared by several worker processes takes whole): a
+    process killed mid-turn loses at most that turn's lines, never half a line (of up to
+    4 KiB). When anything else listens (another handler or a filter, such as a test's
+    `caplog`) or the format is text, the line goes through `logging` as any other."""
 
     def __init__(self, name: str = "clinic.http") -> None:
         self.logger = logging.getLogger(name)
@@ -328,14 +331,34 @@ class AccessLog:
 
     @staticmethod
     def _write(handler: logging.StreamHandler[Any] | None, lines: list[str]) -> None:
+        """The lines in writes of whole lines of at most PIPE_BUF bytes: a pipe (stderr under
+        honcho, Docker, systemd) shared by several worker processes takes such a write whole,
+        while a longer one may be split and have another process's bytes land inside a line."""
         if handler is None:
             return
         try:
             with handler.lock:  # type: ignore[union-attr]
-                handler.stream.write("\n".join(lines) + "\n")
-                handler.stream.flush()
+                for chunk in _whole_lines(lines, _ATOMIC_WRITE_BYTES):
+                    handler.stream.write(chunk)
+                    handler.stream.flush()
         except Exception:  # a closed or broken stream: logging reports it its own way
             handler.handleError(logging.makeLogRecord({"msg": "access log lines not written"}))
+
+
+def _whole_lines(lines: list[str], limit: int) -> Iterator[str]:
+    """`lines`, each ended by a newline, joined into texts of at most `limit` UTF-8 bytes (a
+    longer line alone)."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = (len(line) if line.isascii() else len(line.encode())) + 1
+        if chunk and size + length > limit:
+            yield "\n".join(chunk) + "\n"
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        yield "\n".join(chunk) + "\n"
 
 
 def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:

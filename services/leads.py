@@ -53,14 +53,14 @@ def normalize_phone(raw: str, region: str) -> tuple[str | None, dict[str, str] |
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         number = None
-    if number is not None and number.extension:
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None, _error("phone", "invalid_phone", "Not a valid phone number.")
+    if number.extension:  # told only of a valid number: one round trip fixes both
         return None, _error(
             "phone",
             "phone_extension",
             "Give a number without an extension (put the extension in the message).",
         )
-    if number is None or not phonenumbers.is_valid_number(number):
-        return None, _error("phone", "invalid_phone", "Not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 

@@ -5,9 +5,14 @@ import asyncio
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from core.config import PROJECT_ROOT
 from core.logging import AccessLog, JsonFormatter
 
 
@@ -99,3 +104,60 @@ def test_a_line_break_in_a_path_stays_inside_its_line():
     with _only_our_handler() as stream:
         asyncio.run(serve())
     assert _paths(stream) == [forged, "/v1/ok"]
+
+
+# A served app's set-up: our JSON handler alone on the root, on stderr; a busy event loop
+# answers many requests in one turn (64 here, under the 256 the log lets wait).
+_WORKER = """
+import asyncio, logging, sys
+from core.logging import AccessLog, JsonFormatter
+
+handler = logging.StreamHandler(sys.stderr)
+handler._clinic = True
+handler.setFormatter(JsonFormatter())
+logging.getLogger().handlers[:] = [handler]
+logging.getLogger().setLevel(logging.INFO)
+log = AccessLog("clinic.http")
+worker = sys.argv[1]
+
+async def serve():
+    for turn in range(40):
+        for n in range(64):
+            path = f"/v1/articles/{worker}-{turn}-{n}-" + "a" * 200
+            log.write(f"{worker}-{turn}-{n}", "GET", path, "/v1/articles/{slug}", 200, 0.001)
+        await asyncio.sleep(0)
+
+asyncio.run(serve())
+"""
+
+
+def test_two_worker_processes_on_one_stderr_pipe_never_garble_each_others_lines():
+    """`cli serve --workers 2` (the Procfile's api) shares one stderr pipe between processes
+    (found by a review: batches written whole, over PIPE_BUF, came out interleaved)."""
+    read_end, write_end = os.pipe()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", _WORKER, name], stderr=write_end, env=env)
+        for name in ("w1", "w2")
+    ]
+    os.close(write_end)
+    received = b""
+    try:
+        # A log reader that is a little slower than the writers (as under load): the pipe
+        # fills, and a write larger than PIPE_BUF (4096 bytes) is no longer atomic.
+        while chunk := os.read(read_end, 1024):
+            received += chunk
+            time.sleep(0.0005)
+    finally:
+        os.close(read_end)
+        for w in workers:
+            w.wait(timeout=60)
+    lines = received.decode().splitlines()
+    garbled = []
+    for line in lines:
+        try:
+            json.loads(line)
+        except ValueError:
+            garbled.append(line[:120])
+    assert garbled == [], f"{len(garbled)} of {len(lines)} lines garbled, e.g. {garbled[:2]}"
+    assert len(lines) == 2 * 40 * 64

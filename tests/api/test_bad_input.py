@@ -218,3 +218,22 @@ def test_a_body_that_is_not_json_text_is_a_400(c, path, raw):
     r = c.post(path, content=raw, headers=headers)
     _problem(r, 400)
     assert r.json()["code"] == "malformed_json" and "errors" not in r.json()
+
+
+def test_a_body_that_is_not_utf8_text_is_a_400_and_counts_against_the_rate_limit(make_client):
+    c = make_client(leads_rate_limit="1/minute")
+    latin1 = json.dumps(lead_body(first_name="José"), ensure_ascii=False).encode("latin-1")
+    r = c.post(LEADS, content=latin1, headers={"Content-Type": "application/json"})
+    _problem(r, 400)
+    assert r.json()["code"] == "malformed_json"
+    refused = c.post(LEADS, content=latin1, headers={"Content-Type": "application/json"})
+    _problem(refused, 429)
+    # JSON in UTF-16, which JSON parsers recognise, is read (the README says so)
+    open_client = make_client(leads_rate_limit="none")
+    utf16 = json.dumps(lead_body()).encode("utf-16")
+    assert (
+        open_client.post(
+            LEADS, content=utf16, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 201
+    )

@@ -491,6 +491,9 @@ def test_a_phone_extension_is_refused_saying_where_to_put_it(make_client, seeded
     [error] = r.json()["errors"]
     assert error["field"] == "body.phone" and error["type"] == "phone_extension"
     assert "message" in error["message"]
+    # an invalid number is told as such, extension or not: one round trip fixes it
+    r = c.post("/v1/consultation-requests", json=lead_body(phone="123 ext. 9"))
+    assert [e["type"] for e in r.json()["errors"]] == ["invalid_phone"]
     assert _leads(seeded) == []
 
 
