@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        await app.state.response_cache.refresh_or_pause()
         refresher = asyncio.create_task(app.state.response_cache.run(stop))
         async with run_dispatcher(engine, settings, app.state.key_ring):
             # What start-up built (modules, models, routes: ~1M objects) lives as long as the

@@ -72,14 +72,20 @@ class ResponseCache:
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the version fresh until stopped."""
         while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception:  # the database may be briefly away; serve uncached meanwhile
-                log.warning("content version check failed; caching paused")
-                self.version = None
-                self._entries.clear()
+            await self.refresh_or_pause()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
+
+    async def refresh_or_pause(self) -> None:
+        """`refresh`, or pause caching while the version cannot be read. The app calls it once
+        before serving, so that its first requests are cached (not only after the refresher's
+        first turn, which a busy machine may delay)."""
+        try:
+            await self.refresh()
+        except Exception:  # the database may be briefly away; serve uncached meanwhile
+            log.warning("content version check failed; caching paused")
+            self.version = None
+            self._entries.clear()
 
     def peek(self, key: Hashable) -> CachedBody | None:
         """The current cached body for `key`, if any (no building)."""
