@@ -114,8 +114,9 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class RequestGuardMiddleware:
-    """Answers 413 for bodies over the cap (before parsing), and a problem+json 500 for
-    anything unhandled, without internals."""
+    """Answers 413 for bodies over the cap (before parsing), 415 for a compressed request body
+    (it would otherwise fail as "not JSON"), and a problem+json 500 for anything unhandled,
+    without internals."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -129,6 +130,16 @@ class RequestGuardMiddleware:
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, receive, send)
+            return
+        if scope["method"] not in _BODYLESS and _encoded_body(scope):
+            await problem_response(
+                status=415,
+                title="Unsupported Media Type",
+                code="unsupported_content_encoding",
+                detail="Send the request body uncompressed (no Content-Encoding).",
+                instance=path,
+                headers={"Accept-Encoding": "identity"},  # RFC 7694
+            )(scope, receive, send)
             return
         if declared is None and scope["method"] not in _BODYLESS:
             # A streamed body: read it (up to the cap) before the app does, because an error
@@ -180,6 +191,14 @@ class RequestGuardMiddleware:
             detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
             instance=scope["path"],
         )(scope, receive, send)
+
+
+def _encoded_body(scope: Scope) -> bool:
+    """Whether the request declares a body coding (gzip…) that the API does not decode."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+            return True
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

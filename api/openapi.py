@@ -119,6 +119,11 @@ _BAD_BODY: Json = {
     "description": f"The body is not JSON text (`malformed_json`), or {_QUERY_400}.",
     "content": _PROBLEM,
 }
+_UNSUPPORTED_BODY: Json = {
+    "description": "A body that is not JSON (`unsupported_media_type`) or that is compressed "
+    "(`unsupported_content_encoding`, with `Accept-Encoding: identity`).",
+    "content": _PROBLEM,
+}
 _BAD_QUERY: Json = {
     "description": f"Bad request: {_QUERY_400} (named in `errors`).",
     "content": _PROBLEM,
@@ -220,6 +225,8 @@ def _responses(path: str, method: str, operation: Json) -> None:
         _headers(responses["304"], required=("ETag", "Cache-Control"), optional=optional)
     # Every operation refuses unknown query parameters (api/query_guard.py).
     responses["400"] = _BAD_BODY if "requestBody" in operation else _BAD_QUERY
+    if "requestBody" in operation:
+        responses["415"] = _UNSUPPORTED_BODY
     if path == "/v1/consultation-requests" and method == "post":
         _headers(responses["201"], required=("Location",), optional=("Idempotent-Replayed", *_RATE))
     if path == "/v1/admin/webhook-endpoints" and method == "post":

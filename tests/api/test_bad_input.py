@@ -1,6 +1,7 @@
 """Bad input is a 4xx problem naming the field, never a 5xx: NUL and control characters,
 over-long values, naive datetimes, and URLs that are not web pages."""
 
+import gzip
 import json
 import uuid
 from datetime import UTC, datetime
@@ -237,3 +238,20 @@ def test_a_body_that_is_not_utf8_text_is_a_400_and_counts_against_the_rate_limit
         ).status_code
         == 201
     )
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "GZIP", "deflate, gzip"])
+def test_a_compressed_request_body_is_a_415_saying_to_send_it_plain(c, staff, coding):
+    body = gzip.compress(orjson.dumps(lead_body()))
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    for method, path, extra in (
+        ("POST", LEADS, {}),
+        ("POST", HOOKS, staff),
+        ("PATCH", f"{ADMIN_LEADS}/{uuid.uuid4()}", staff),
+    ):
+        r = c.request(method, path, content=body, headers={**headers, **extra})
+        _problem(r, 415)
+        assert r.json()["code"] == "unsupported_content_encoding"
+        assert r.headers["accept-encoding"] == "identity"
+    plain = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    assert c.post(LEADS, content=orjson.dumps(lead_body()), headers=plain).status_code == 201
