@@ -56,25 +56,21 @@ def claim(
     values = {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
     if insert_if_absent(session, IdempotencyRecord, values):
         return None
-    record = _record(session, key)
-    assert record is not None  # the insert above found it
-    stored_digest, stored_lead, created_at = record
-    if now - created_at > ttl:
-        # Expired: take the key over, unless another request just did.
-        taken = session.execute(
-            update(IdempotencyRecord)
-            .where(
-                col(IdempotencyRecord.key) == key,
-                col(IdempotencyRecord.created_at) == created_at,
-            )
-            .values(**values)
+    earlier = stored(session=session, key=key, digest=digest, now=now, ttl=ttl)
+    if earlier is not None:
+        return earlier
+    # Expired (or just deleted): take the key over, unless another request just did.
+    taken = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.created_at) < now - ttl,
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return None
-        return claim(session=session, key=key, digest=digest, lead_id=lead_id, now=now, ttl=ttl)
-    if stored_digest != digest:
-        raise IdempotencyKeyReusedError()
-    return stored_lead
+        .values(**values)
+    )
+    if taken.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    return claim(session=session, key=key, digest=digest, lead_id=lead_id, now=now, ttl=ttl)
 
 
 def stored(
