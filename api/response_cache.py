@@ -70,11 +70,14 @@ class ResponseCache:
         return self.locales
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Keep the version fresh until stopped."""
-        while not stop.is_set():
-            await self.refresh_or_pause()
+        """Keep the version fresh until stopped, from `refresh_seconds` after its caller's
+        first read (`refresh_or_pause`, before serving)."""
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
+            if stop.is_set():
+                return
+            await self.refresh_or_pause()
 
     async def refresh_or_pause(self) -> None:
         """`refresh`, or pause caching while the version cannot be read. The app calls it once

@@ -223,18 +223,13 @@ def collect(*, session: Session, keep: timedelta, now: datetime | None = None) -
     stored = session.exec(select(MediaRendition.name, MediaRendition.orphaned_at)).all()
     back = [name for name, since in stored if since is not None and name in named]
     gone = [name for name, since in stored if since is None and name not in named]
-    for chunk in _chunks(back):
-        session.execute(
-            update(MediaRendition)
-            .where(col(MediaRendition.name).in_(chunk))
-            .values(orphaned_at=None)
-        )
-    for chunk in _chunks(gone):
-        session.execute(
-            update(MediaRendition)
-            .where(col(MediaRendition.name).in_(chunk))
-            .values(orphaned_at=now)
-        )
+    for names, since in ((back, None), (gone, now)):
+        for chunk in _chunks(names):
+            session.execute(
+                update(MediaRendition)
+                .where(col(MediaRendition.name).in_(chunk))
+                .values(orphaned_at=since)
+            )
     removed = session.execute(
         delete(MediaRendition).where(col(MediaRendition.orphaned_at) < now - keep)
     )
