@@ -1,5 +1,6 @@
 """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,12 +12,18 @@ def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, 
 
     On PostgreSQL a concurrent insert of the same key waits for the other transaction and
     then reports the row as present, so no savepoint or retry is needed."""
+    return bool(insert_many_if_absent(session, model, [values]))
+
+
+def insert_many_if_absent(
+    session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> list[Any]:
+    """`insert_if_absent` for many rows in one statement (the model's primary key is one
+    column); returns the keys of the rows this call inserted."""
+    if not rows:
+        return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)
-    )
-    return session.execute(stmt).first() is not None
+    (key,) = table.primary_key.columns
+    stmt = dialect.insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
+    return list(session.execute(stmt).scalars())

@@ -7,6 +7,8 @@ commit (or roll back) and then replays it (or runs itself)."""
 
 import hashlib
 import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -14,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.errors import ValidationFailedError
-from db.inserts import insert_if_absent
+from db.inserts import insert_if_absent, insert_many_if_absent
 from db.lead_models import IdempotencyRecord
 
 FIELD = "idempotency_key"
@@ -73,28 +75,59 @@ def claim(
     return claim(session=session, key=key, digest=digest, lead_id=lead_id, now=now, ttl=ttl)
 
 
+@dataclass(frozen=True)
+class Record:
+    """A key as stored: the fingerprint of the body it came with, its lead and when."""
+
+    digest: str
+    lead_id: uuid.UUID
+    created_at: datetime
+
+    def replays(self, *, digest: str, now: datetime, ttl: timedelta) -> bool:
+        """Whether a request with this key and `digest` is a retry of this one (False once
+        the key has expired). Raises IdempotencyKeyReusedError for another body."""
+        if now - self.created_at > ttl:
+            return False
+        if self.digest != digest:
+            raise IdempotencyKeyReusedError()
+        return True
+
+
 def stored(
     *, session: Session, key: str, digest: str, now: datetime, ttl: timedelta
 ) -> uuid.UUID | None:
     """The lead that `key` names while it is valid (a retry to replay), or None when the key
     is free or expired; reads only, so a retry needs no write. Raises
     IdempotencyKeyReusedError when the key came with another body."""
-    record = _record(session, key)
-    if record is None:
+    record = stored_many(session=session, keys=[key]).get(key)
+    if record is None or not record.replays(digest=digest, now=now, ttl=ttl):
         return None
-    stored_digest, stored_lead, created_at = record
-    if now - created_at > ttl:
-        return None
-    if stored_digest != digest:
-        raise IdempotencyKeyReusedError()
-    return stored_lead
+    return record.lead_id
 
 
-def _record(session: Session, key: str) -> tuple[str, uuid.UUID, datetime] | None:
-    """The key's fingerprint, lead and time, as stored now (no ORM object: one is read per
-    request with a key)."""
-    return session.exec(
+def stored_many(*, session: Session, keys: Collection[str]) -> dict[str, Record]:
+    """The records of those `keys` that are stored, expired or not, in one read (no ORM
+    objects: leads read one per request)."""
+    if not keys:
+        return {}
+    rows = session.exec(
         select(
-            IdempotencyRecord.fingerprint, IdempotencyRecord.lead_id, IdempotencyRecord.created_at
-        ).where(IdempotencyRecord.key == key)
-    ).first()
+            IdempotencyRecord.key,
+            IdempotencyRecord.fingerprint,
+            IdempotencyRecord.lead_id,
+            IdempotencyRecord.created_at,
+        ).where(col(IdempotencyRecord.key).in_(keys))
+    )
+    return {key: Record(digest, lead_id, created_at) for key, digest, lead_id, created_at in rows}
+
+
+def claim_many(
+    *, session: Session, claims: Sequence[tuple[str, str, uuid.UUID]], now: datetime
+) -> set[str]:
+    """Claim each free (key, digest, lead id) in one statement; returns the keys claimed.
+    A key not claimed is held by another lead, maybe an expired one: `claim` settles it."""
+    rows = [
+        {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
+        for key, digest, lead_id in claims
+    ]
+    return {str(key) for key in insert_many_if_absent(session, IdempotencyRecord, rows)}

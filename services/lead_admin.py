@@ -285,7 +285,7 @@ def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uu
 def _emit_updated(
     session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
 ) -> None:
-    outbox.emit_lead_change(session=session, ring=ring, lead=lead, personal=personal, created=False)
+    outbox.emit_lead_updated(session=session, ring=ring, lead=lead, personal=personal)
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")

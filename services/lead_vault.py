@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.crypto import CryptoKeyError, KeyRing, new_key, open_sealed, seal
@@ -36,8 +36,6 @@ class Personal:
 
 
 ERASED = Personal()
-# session.info entry: the data keys of leads created in this session's transaction, by lead id.
-_NEW_KEYS = "lead_vault.new_keys"
 
 
 def normalise_email(email: str) -> str:
@@ -59,26 +57,30 @@ def _context(lead_id: uuid.UUID, purpose: bytes) -> bytes:
     return purpose + b":" + lead_id.bytes
 
 
-def seal_new(
-    *, session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
-) -> None:
-    """Write a new lead with its own data key, its personal data sealed under that key. Rows
-    are inserted, `lead` is not added to the session: later changes to it are not stored."""
+@dataclass(frozen=True)
+class SealedLead:
+    """A new lead as rows to insert (the lead, then its wrapped data key), and its data key,
+    which seals the lead's first event in the same transaction."""
+
+    lead_row: dict[str, Any]
+    key_row: dict[str, Any]
+    data_key: bytes
+
+
+def seal_new(*, ring: KeyRing, lead: ConsultationRequest, personal: Personal) -> SealedLead:
+    """Seal a new lead's personal data under a data key of its own, wrapped under the ring.
+    Rows, not ORM objects: leads are inserted many at a time and never read back in their
+    transaction; `lead` is not added to any session, so later changes to it are not stored."""
     data_key = new_key()
     _store(ring, lead, data_key, personal)
-    # Rows, written at once (the key row refers to the lead): nothing reads them back as ORM
-    # objects in this transaction, and the ORM's flush cost more than the inserts.
-    session.execute(insert(ConsultationRequest), [lead.model_dump()])
     master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
-    row = {
+    key_row = {
         "lead_id": lead.id,
         "master_key_id": master_id,
         "wrapped": wrapped,
         "created_at": lead.created_at,
     }
-    session.execute(insert(LeadKey), [row])
-    # The same transaction seals the lead's event next: no need to read and unwrap the key.
-    session.info.setdefault(_NEW_KEYS, {})[lead.id] = data_key
+    return SealedLead(lead.model_dump(), key_row, data_key)
 
 
 def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: Personal) -> None:
@@ -89,9 +91,6 @@ def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: 
 def _data_keys(
     session: Session, ring: KeyRing, lead_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, bytes]:
-    new: dict[uuid.UUID, bytes] = session.info.get(_NEW_KEYS, {})
-    if all(i in new for i in lead_ids):
-        return {i: new[i] for i in lead_ids}
     keys = session.exec(select(LeadKey).where(col(LeadKey.lead_id).in_(lead_ids))).all()
     return {
         k.lead_id: ring.unwrap(k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key"))
@@ -133,7 +132,6 @@ def reseal(
 def shred(*, session: Session, lead: ConsultationRequest) -> None:
     """Destroy the lead's data key: what it sealed stays, and can never be opened again."""
     session.execute(delete(LeadKey).where(col(LeadKey.lead_id) == lead.id))
-    session.info.get(_NEW_KEYS, {}).pop(lead.id, None)
     lead.email_index = None
 
 
@@ -141,8 +139,12 @@ def seal_event(
     *, session: Session, ring: KeyRing, lead_id: uuid.UUID, data: dict[str, Any]
 ) -> dict[str, Any]:
     """An event's data about a lead, sealed under that lead's key (the outbox stores this)."""
-    key = _data_keys(session, ring, [lead_id])[lead_id]
-    sealed = seal(key, orjson.dumps(data), context=_context(lead_id, b"event"))
+    return seal_event_under(_data_keys(session, ring, [lead_id])[lead_id], lead_id, data)
+
+
+def seal_event_under(data_key: bytes, lead_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
+    """`seal_event` given the lead's data key (a new lead's, from `seal_new`)."""
+    sealed = seal(data_key, orjson.dumps(data), context=_context(lead_id, b"event"))
     return {"id": str(lead_id), "sealed": base64.b64encode(sealed).decode()}
 
 

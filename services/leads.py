@@ -1,7 +1,7 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,14 +11,14 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from core.crypto import KeyRing
-from core.errors import ValidationFailedError
-from db.lead_models import ConsultationRequest, LeadTerm
+from core.errors import DomainError, ValidationFailedError
+from db.lead_models import ConsultationRequest, LeadKey, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
 from services import idempotency, lead_vault
-from services.intake_catalog import IntakeCatalog
-from services.lead_vault import Personal, normalise_email
+from services.intake_catalog import CatalogSnapshot, IntakeCatalog
+from services.lead_vault import Personal, SealedLead, normalise_email
 from services.webhooks import outbox
 
 
@@ -30,6 +30,7 @@ class SubmissionContext:
     user_agent: str | None
     default_region: str
     default_locale: str
+    request_id: str | None = None  # carried by the lead's webhook event
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,13 @@ class _Checked:
 
 
 def _check(
-    session: Session, values: Mapping[str, Any], ctx: SubmissionContext, catalog: IntakeCatalog
+    session: Session, values: Mapping[str, Any], ctx: SubmissionContext, known: CatalogSnapshot
 ) -> _Checked:
     """The checks that need the content or settings, over a submission's valid fields.
 
     `values` is a whole valid submission (dumped in JSON mode) or the parts of an invalid one
     that passed the schema (`schemas.partial.valid_parts`): a field left out failed the schema,
     which reports it, so nothing here looks at it."""
-    known = catalog.current(session)
     errors: list[dict[str, str]] = []
     consent_in: Mapping[str, Any] = values.get("consent", {})
     source: Mapping[str, Any] = values.get("source", {})
@@ -162,7 +162,7 @@ def field_errors(
 ) -> list[dict[str, str]]:
     """The problems the content finds in the valid parts of a submission that failed its
     schema, to be answered with the schema's own in one 422."""
-    return _check(session, parts, ctx, catalog or IntakeCatalog()).errors
+    return _check(session, parts, ctx, (catalog or IntakeCatalog()).current(session)).errors
 
 
 def _unknown_disclaimers(
@@ -180,33 +180,31 @@ def _unknown_disclaimers(
     ]
 
 
-def create_lead(
-    *,
-    session: Session,
-    ring: KeyRing,
-    data: ConsultationRequestCreate,
-    ctx: SubmissionContext,
-    lead_id: uuid.UUID | None = None,
-    now: datetime | None = None,
-    catalog: IntakeCatalog | None = None,
-) -> ConsultationRequest:
-    """Validate a lead and write it in the session's transaction; a filled honeypot stores it
-    as spam. `catalog` is the app's (a fresh one loads what this lead needs). The lead comes
-    back as written, not tracked by the session: a change to it is not stored (change a lead
-    through `services.lead_admin`)."""
-    return _add_lead(
-        session=session,
-        ring=ring,
-        data=data,
-        values=data.model_dump(mode="json"),
-        ctx=ctx,
-        lead_id=lead_id or uuid.uuid4(),
-        now=now or utcnow(),
-        catalog=catalog or IntakeCatalog(),
-    )
+@dataclass(frozen=True)
+class Submission:
+    """One consultation request to store: its valid body, what its HTTP request says, its
+    Idempotency-Key, and what admits it when it is new (the API charges the rate limit)."""
+
+    data: ConsultationRequestCreate
+    ctx: SubmissionContext
+    idempotency_key: str | None = None
+    admit: Callable[[], None] | None = None
 
 
-def _add_lead(
+Outcome = IntakeResult | DomainError
+
+
+@dataclass(frozen=True)
+class _NewLead:
+    """A checked and sealed lead, as the rows that store it."""
+
+    lead: ConsultationRequest
+    sealed: SealedLead
+    terms: list[dict[str, Any]]
+    event: dict[str, Any] | None  # None for spam: nobody is told of it
+
+
+def _new_lead(
     *,
     session: Session,
     ring: KeyRing,
@@ -215,10 +213,11 @@ def _add_lead(
     ctx: SubmissionContext,
     lead_id: uuid.UUID,
     now: datetime,
-    catalog: IntakeCatalog,
-) -> ConsultationRequest:
-    """`create_lead`, given `data` dumped in JSON mode as `values` (dumped once per lead)."""
-    checked = _check(session, values, ctx, catalog)
+    known: CatalogSnapshot,
+) -> _NewLead:
+    """Check a submission (`data`, dumped in JSON mode as `values`) against the content and
+    seal it; raises ValidationFailedError. Reads only: `_write` stores what this builds."""
+    checked = _check(session, values, ctx, known)
     if checked.errors:
         raise ValidationFailedError(checked.errors)
     source = data.source
@@ -254,16 +253,56 @@ def _add_lead(
         page_url=source.page_url or None,
         referrer=source.referrer or None,
     )
-    lead_vault.seal_new(session=session, ring=ring, lead=lead, personal=personal)
-    terms = [{"lead_id": lead.id, "kind": TermKind.THERAPY, "slug": s} for s in lead.therapies]
-    terms += [{"lead_id": lead.id, "kind": TermKind.CONDITION, "slug": s} for s in lead.conditions]
-    if terms:  # one bulk insert, no ORM objects: nothing reads them back in this transaction
-        session.execute(insert(LeadTerm), terms)
+    sealed = lead_vault.seal_new(ring=ring, lead=lead, personal=personal)
+    terms = [{"lead_id": lead_id, "kind": TermKind.THERAPY, "slug": s} for s in lead.therapies]
+    terms += [{"lead_id": lead_id, "kind": TermKind.CONDITION, "slug": s} for s in lead.conditions]
+    event = None
     if lead.status != LeadStatus.SPAM:
-        outbox.emit_lead_change(
-            session=session, ring=ring, lead=lead, personal=personal, created=True
+        event = outbox.lead_created_row(
+            lead=lead, personal=personal, data_key=sealed.data_key, request_id=ctx.request_id
         )
-    return lead
+    return _NewLead(lead, sealed, terms, event)
+
+
+def _write(session: Session, new: Sequence[_NewLead]) -> None:
+    """Insert new leads: one statement per table for all of them, the rows a foreign key
+    names first."""
+    if not new:
+        return
+    session.execute(insert(ConsultationRequest), [n.sealed.lead_row for n in new])
+    session.execute(insert(LeadKey), [n.sealed.key_row for n in new])
+    terms = [term for n in new for term in n.terms]
+    if terms:
+        session.execute(insert(LeadTerm), terms)
+    outbox.emit_rows(session=session, events=[n.event for n in new if n.event is not None])
+
+
+def create_lead(
+    *,
+    session: Session,
+    ring: KeyRing,
+    data: ConsultationRequestCreate,
+    ctx: SubmissionContext,
+    lead_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+    catalog: IntakeCatalog | None = None,
+) -> ConsultationRequest:
+    """Validate a lead and write it in the session's transaction, with no Idempotency-Key; a
+    filled honeypot stores it as spam. `catalog` is the app's (a fresh one loads what this
+    lead needs). The lead comes back as written, not tracked by the session: a change to it
+    is not stored (change a lead through `services.lead_admin`)."""
+    new = _new_lead(
+        session=session,
+        ring=ring,
+        data=data,
+        values=data.model_dump(mode="json"),
+        ctx=ctx,
+        lead_id=lead_id or uuid.uuid4(),
+        now=now or utcnow(),
+        known=(catalog or IntakeCatalog()).current(session),
+    )
+    _write(session, [new])
+    return new.lead
 
 
 def _replayed(session: Session, lead_id: uuid.UUID) -> IntakeResult:
@@ -282,43 +321,148 @@ def intake(
     catalog: IntakeCatalog | None = None,
     admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
-    """Store a lead once per Idempotency-Key, in the caller's transaction, or name the lead
-    that an earlier request with the same key and body created.
-
-    A retry is found by a read first. Only a new request reaches `admit` (the API charges the
-    rate limit there, so a retry never uses it up), before anything is written: what `admit`
-    raises aborts the unit of work with nothing to undo. A retry racing the first request
-    (not yet committed when read) is admitted like a new one, then waits at the claim and is
-    replayed; over the limit, it is refused instead (its client retries later)."""
-    lead_id, now, values = uuid.uuid4(), utcnow(), data.model_dump(mode="json")
-    digest = idempotency.fingerprint(values) if idempotency_key is not None else ""
-    if idempotency_key is not None:
-        earlier = idempotency.stored(
-            session=session, key=idempotency_key, digest=digest, now=now, ttl=idempotency_ttl
-        )
-        if earlier is not None:
-            return _replayed(session, earlier)
-    if admit is not None:
-        admit()
-    if idempotency_key is not None:
-        earlier = idempotency.claim(
-            session=session,
-            key=idempotency_key,
-            digest=digest,
-            lead_id=lead_id,
-            now=now,
-            ttl=idempotency_ttl,
-        )
-        if earlier is not None:
-            return _replayed(session, earlier)
-    lead = _add_lead(
+    """`intake_many` for one submission: its result, or its DomainError raised."""
+    (outcome,) = intake_many(
         session=session,
         ring=ring,
-        data=data,
-        values=values,
-        ctx=ctx,
-        lead_id=lead_id,
-        now=now,
-        catalog=catalog or IntakeCatalog(),
+        submissions=[Submission(data, ctx, idempotency_key, admit)],
+        idempotency_ttl=idempotency_ttl,
+        catalog=catalog,
     )
-    return IntakeResult(lead.id, lead.created_at, replayed=False)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Follows:
+    """A submission whose key an earlier one in the same call claims: it replays that one."""
+
+    index: int
+
+
+def intake_many(
+    *,
+    session: Session,
+    ring: KeyRing,
+    submissions: Sequence[Submission],
+    idempotency_ttl: timedelta,
+    catalog: IntakeCatalog | None = None,
+) -> list[Outcome]:
+    """Store each submission once per Idempotency-Key, all in the caller's transaction, or
+    name the lead that an earlier request with the same key and body created. Returns one
+    outcome per submission, in order: its result, or the DomainError that refuses it alone
+    (invalid, key reused with another body, or what its `admit` raised). Anything else
+    raised aborts the whole transaction.
+
+    Retries are found by one read first. Only a new request reaches its `admit`, before
+    anything of it is written: a refused one leaves nothing behind. A retry racing the first
+    request (not yet committed when read) is admitted like a new one, then meets the first's
+    claim and is replayed. Each table gets one insert for all the leads (a group commit
+    costs little more than one lead)."""
+    keys = {s.idempotency_key for s in submissions if s.idempotency_key is not None}
+    batch = _Batch(
+        session=session,
+        ring=ring,
+        ttl=idempotency_ttl,
+        known=(catalog or IntakeCatalog()).current(session),
+        records=idempotency.stored_many(session=session, keys=keys),
+    )
+    for submission in submissions:
+        try:
+            batch.outcomes.append(batch.take(submission))
+        except DomainError as refused:
+            batch.outcomes.append(refused)
+    batch.claim()
+    _write(session, [o for o in batch.outcomes if isinstance(o, _NewLead)])
+    return [batch.settled(index) for index in range(len(submissions))]
+
+
+@dataclass
+class _Batch:
+    """The submissions of one `intake_many` call, as they are taken in order."""
+
+    session: Session
+    ring: KeyRing
+    ttl: timedelta
+    known: CatalogSnapshot
+    records: Mapping[str, idempotency.Record]
+    now: datetime = field(default_factory=utcnow)
+    outcomes: list[Outcome | _NewLead | _Follows] = field(default_factory=list)
+    claimed: dict[str, tuple[int, str]] = field(default_factory=dict)  # key → (index, digest)
+
+    def take(self, submission: Submission) -> Outcome | _NewLead | _Follows:
+        """What becomes of the next submission, before any key is claimed."""
+        values = submission.data.model_dump(mode="json")
+        key = submission.idempotency_key
+        digest = idempotency.fingerprint(values) if key is not None else ""
+        if key is not None:
+            if key in self.claimed:
+                first, first_digest = self.claimed[key]
+                if first_digest != digest:
+                    raise idempotency.IdempotencyKeyReusedError()
+                return _Follows(first)
+            record = self.records.get(key)
+            if record is not None and record.replays(digest=digest, now=self.now, ttl=self.ttl):
+                return IntakeResult(record.lead_id, record.created_at.astimezone(UTC), True)
+        if submission.admit is not None:
+            submission.admit()
+        new = _new_lead(
+            session=self.session,
+            ring=self.ring,
+            data=submission.data,
+            values=values,
+            ctx=submission.ctx,
+            lead_id=uuid.uuid4(),
+            now=self.now,
+            known=self.known,
+        )
+        if key is not None:
+            self.claimed[key] = (len(self.outcomes), digest)
+        return new
+
+    def claim(self) -> None:
+        """Claim the keys of the new leads, in key order (two transactions claiming the same
+        keys then wait for each other, never deadlock); a lead whose key another holds
+        becomes that one's replay, or the refusal of its key."""
+        new = sorted(self.claimed.items())
+        taken = idempotency.claim_many(
+            session=self.session,
+            claims=[(key, digest, _lead_id(self.outcomes[i])) for key, (i, digest) in new],
+            now=self.now,
+        )
+        for key, (index, digest) in new:
+            if key in taken:
+                continue
+            # Held by another lead, maybe expired: the one-key claim settles it.
+            try:
+                earlier = idempotency.claim(
+                    session=self.session,
+                    key=key,
+                    digest=digest,
+                    lead_id=_lead_id(self.outcomes[index]),
+                    now=self.now,
+                    ttl=self.ttl,
+                )
+            except idempotency.IdempotencyKeyReusedError as refused:
+                self.outcomes[index] = refused
+                continue
+            if earlier is not None:
+                self.outcomes[index] = _replayed(self.session, earlier)
+
+    def settled(self, index: int) -> Outcome:
+        """The outcome of submission `index` once the keys are claimed."""
+        outcome = self.outcomes[index]
+        if isinstance(outcome, _Follows):
+            first = self.settled(outcome.index)
+            if isinstance(first, IntakeResult):
+                return IntakeResult(first.lead_id, first.created_at, replayed=True)
+            return first
+        if isinstance(outcome, _NewLead):
+            return IntakeResult(outcome.lead.id, outcome.lead.created_at, replayed=False)
+        return outcome
+
+
+def _lead_id(outcome: object) -> uuid.UUID:
+    assert isinstance(outcome, _NewLead)
+    return outcome.lead.id

@@ -2,7 +2,7 @@
 with one delivery row per subscribed endpoint. Committing can wake in-process dispatchers."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
@@ -13,7 +13,7 @@ from core.logging import current_request_id
 from db.lead_models import ConsultationRequest
 from db.models import Article, utcnow
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from schemas.vocabulary import ArticleStatus, EndpointStatus, EventType
+from schemas.vocabulary import ArticleStatus, DeliveryStatus, EndpointStatus, EventType
 from services import lead_vault
 from services.lead_vault import Personal
 from services.webhooks.payloads import article_data, erased_data, lead_data
@@ -68,13 +68,42 @@ def emit(
     subject_id: str | None = None,
     endpoint_id: uuid.UUID | None = None,
 ) -> WebhookEvent:
-    """Record an event and its deliveries in the caller's transaction.
-
-    Written as rows (bulk inserts), not ORM objects: nothing reads them back in the
-    transaction, and every lead writes one (the ORM's flush cost more than the inserts). The
-    event returned is the row as written, not tracked by the session."""
+    """Record an event and its deliveries in the caller's transaction (to one endpoint only,
+    when `endpoint_id` is given). The event returned is the row as written, not tracked by
+    the session."""
     evt = WebhookEvent(type=type, subject_id=subject_id, data=data, request_id=current_request_id())
-    session.execute(insert(WebhookEvent), [evt.model_dump()])
+    emit_rows(session=session, events=[evt.model_dump()], endpoint_id=endpoint_id)
+    return evt
+
+
+def event_row(
+    *, type: str, data: dict[str, Any], subject_id: str, request_id: str | None
+) -> dict[str, Any]:
+    """A new event as `emit_rows` takes it, built without an ORM object."""
+    return {
+        "id": uuid.uuid4(),
+        "type": type,
+        "subject_id": subject_id,
+        "data": data,
+        "created_at": utcnow(),
+        "request_id": request_id,
+    }
+
+
+def emit_rows(
+    *,
+    session: Session,
+    events: Sequence[dict[str, Any]],
+    endpoint_id: uuid.UUID | None = None,
+) -> None:
+    """Insert events (WebhookEvent rows) and one delivery per subscribed endpoint each.
+
+    Bulk inserts, not ORM objects: nothing reads them back in the transaction, and every lead
+    writes one (the ORM's flush cost more than the inserts); many leads committed together
+    ask for the subscribers once."""
+    if not events:
+        return
+    session.execute(insert(WebhookEvent), list(events))
     stmt = select(
         WebhookEndpoint.id,
         WebhookEndpoint.event_types,
@@ -83,22 +112,29 @@ def emit(
     ).where(col(WebhookEndpoint.status) != EndpointStatus.DISABLED)
     if endpoint_id is not None:
         stmt = stmt.where(WebhookEndpoint.id == endpoint_id)
+    subscribers = session.exec(stmt).all()
     now = utcnow()
     deliveries = [
-        WebhookDelivery(
-            event_id=evt.id,
-            endpoint_id=to,
-            next_attempt_at=now,
-            payload_mode=payload_mode,  # the policy this event is sent under
-            include_health_data=include_health_data,
-        ).model_dump()
-        for to, event_types, payload_mode, include_health_data in session.exec(stmt)
-        if endpoint_id is not None or not event_types or type in event_types
+        {
+            "id": uuid.uuid4(),
+            "event_id": evt["id"],
+            "endpoint_id": to,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "payload_mode": payload_mode,  # the policy this event is sent under
+            "include_health_data": include_health_data,
+            "last_status_code": None,
+            "delivered_at": None,
+        }
+        for evt in events
+        for to, event_types, payload_mode, include_health_data in subscribers
+        if endpoint_id is not None or not event_types or evt["type"] in event_types
     ]
     if deliveries:  # with no subscriber there is nothing to insert, nor anyone to wake
         session.execute(insert(WebhookDelivery), deliveries)
         announce(session=session)
-    return evt
 
 
 def announce(*, session: Session) -> None:
@@ -109,26 +145,38 @@ def announce(*, session: Session) -> None:
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def emit_lead_change(
+def emit_lead_updated(
     *,
     session: Session,
     ring: KeyRing,
     lead: ConsultationRequest,
     personal: Personal,
-    created: bool,
 ) -> None:
-    """consultation_request.created or .updated, in the lead's transaction. The stored data
-    is sealed under the lead's key, so erasing the lead erases its events too."""
+    """consultation_request.updated, in the lead's transaction (a new lead's event is
+    `lead_created_row`'s). The stored data is sealed under the lead's key, so erasing the lead
+    erases its events too."""
     data = lead_data(lead, personal)
     if lead.erased_at is None:
         data = lead_vault.seal_event(session=session, ring=ring, lead_id=lead.id, data=data)
     emit(
         session=session,
-        type=EventType.CONSULTATION_REQUEST_CREATED
-        if created
-        else EventType.CONSULTATION_REQUEST_UPDATED,
+        type=EventType.CONSULTATION_REQUEST_UPDATED,
         data=data,
         subject_id=str(lead.id),
+    )
+
+
+def lead_created_row(
+    *, lead: ConsultationRequest, personal: Personal, data_key: bytes, request_id: str | None
+) -> dict[str, Any]:
+    """consultation_request.created for a new lead, as a row for `emit_rows`, its data sealed
+    under the lead's new data key."""
+    data = lead_vault.seal_event_under(data_key, lead.id, lead_data(lead, personal))
+    return event_row(
+        type=EventType.CONSULTATION_REQUEST_CREATED,
+        data=data,
+        subject_id=str(lead.id),
+        request_id=request_id,
     )
 
 
