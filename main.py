@@ -129,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # What lead intake checks submissions against, per content version (services/intake_catalog).
     app.state.intake_catalog = IntakeCatalog()
+    app.state.lead_writer = consultations.lead_writer(
+        engine, ring=app.state.key_ring, catalog=app.state.intake_catalog, settings=settings
+    )
     app.state.lead_limiter = RateLimiter(
         settings.leads_rate_limit,
         redis_url=settings.redis_url,

@@ -1,6 +1,6 @@
 """Public lead intake: the consultation request form and the consent text it shows."""
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -8,24 +8,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from api.deps import KeyRingDep, LocaleDep, SettingsDep, in_unit_of_work, read_only_session
+from api.deps import LocaleDep, SettingsDep, read_only_session
 from api.links import lead_path
 from api.response_cache import serve_cached
 from core.config import Settings
-from core.errors import RateLimitedError, UnsupportedMediaTypeError
+from core.crypto import KeyRing
+from core.errors import DomainError, RateLimitedError, UnsupportedMediaTypeError
+from core.logging import current_request_id
 from core.metrics import observe_lead
 from core.net import client_ip, rate_limit_key
+from db.group_commit import GroupCommit
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.partial import valid_parts
 from schemas.text import strip_controls
 from schemas.vocabulary import LeadOutcome
 from services import consent, leads
+from services.intake_catalog import IntakeCatalog
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
@@ -36,7 +41,29 @@ def _context(request: Request, settings: Settings) -> leads.SubmissionContext:
         user_agent=strip_controls(request.headers.get("user-agent", "")) or None,
         default_region=settings.phone_default_region,
         default_locale=settings.default_locale,
+        request_id=current_request_id(),
     )
+
+
+LeadWriter = GroupCommit[leads.Submission, leads.Outcome]
+
+
+def lead_writer(
+    engine: Engine, *, ring: KeyRing, catalog: IntakeCatalog, settings: Settings
+) -> LeadWriter:
+    """The app's intake: leads submitted together are stored together (db/group_commit)."""
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+
+    def store(session: Session, submissions: Sequence[leads.Submission]) -> list[leads.Outcome]:
+        return leads.intake_many(
+            session=session,
+            ring=ring,
+            submissions=submissions,
+            idempotency_ttl=ttl,
+            catalog=catalog,
+        )
+
+    return GroupCommit(engine, store)
 
 
 def _client(request: Request) -> str | None:
@@ -143,7 +170,6 @@ async def guard_intake(request: Request) -> None:
 async def create_consultation_request(
     request: Request,
     body: ConsultationRequestCreate,
-    ring: KeyRingDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
         str | None,
@@ -155,24 +181,21 @@ async def create_consultation_request(
     ] = None,
 ) -> Response:
     """Store a consultation request once; answers with its id and time, never personal data."""
-
-    ttl = timedelta(hours=settings.idempotency_ttl_hours)
-
-    def store(session: Session) -> leads.IntakeResult:
-        return leads.intake(
-            session=session,
-            ring=ring,
+    # The retry check, the rate limit (`admit`: a new request only), the claim, the checks and
+    # the inserts, in one unit of work with whatever other leads came meanwhile; a 201 means
+    # stored.
+    writer: LeadWriter = request.app.state.lead_writer
+    outcome = await writer.submit(
+        leads.Submission(
             data=body,
             ctx=_context(request, settings),
             idempotency_key=idempotency_key,
-            idempotency_ttl=ttl,
-            catalog=request.app.state.intake_catalog,
             admit=partial(_charge, request),
         )
-
-    # Retry check, rate limit, claim, checks, inserts and commit in one worker thread (one
-    # hop); a 201 means stored.
-    result = await in_unit_of_work(request, store)
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    result = outcome
     headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:

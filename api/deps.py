@@ -1,6 +1,6 @@
 """Shared dependencies: the request's unit of work, settings, locale and pagination."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -11,7 +11,7 @@ from sqlmodel import Session
 from api.locales import negotiate
 from core.config import Settings
 from core.crypto import KeyRing
-from db.session import read_session, request_unit_of_work, run_unit_of_work
+from db.session import read_session, request_unit_of_work
 from schemas.vocabulary import LOCALE_PATTERN
 
 T = TypeVar("T")
@@ -30,13 +30,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     is sent, and rolled back when it raises."""
     async with request_unit_of_work(request.app.state.engine) as session:
         yield session
-
-
-async def in_unit_of_work(request: Request, work: Callable[[Session], T]) -> T:
-    """`work` as the request's unit of work, done whole in one worker thread (session, work,
-    commit, close: one thread hop, where `SessionDep` and a sync route take several),
-    committed before the response is sent and rolled back when it raises."""
-    return await run_unit_of_work(request.app.state.engine, work)
 
 
 def read_only_session(request: Request) -> AbstractContextManager[Session]:
