@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from core.errors import ValidationFailedError
+from core.errors import RateLimitedError, ValidationFailedError
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from db.session import unit_of_work
 from db.webhook_models import WebhookEvent
@@ -144,3 +145,96 @@ def test_only_a_new_request_is_admitted_and_a_refused_one_writes_nothing(engine)
         intake("fresh", refuse=True)
     assert admitted == ["admitted", "refused"]
     assert _count(engine, IdempotencyRecord) == 1 and _count(engine, ConsultationRequest) == 1
+
+
+def _submission(key: str | None = None, admit=None, request_id: str | None = None, **changes):
+    ctx = leads.SubmissionContext(
+        client_ip="192.0.2.1",
+        user_agent="t",
+        default_region="US",
+        default_locale="en",
+        request_id=request_id,
+    )
+    data = ConsultationRequestCreate.model_validate(lead_body(**changes))
+    return leads.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
+
+
+def _intake_many(engine, submissions, statements: list[str] | None = None):
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statements is not None:
+            statements.append(statement.split("(")[0].strip())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with unit_of_work(engine) as session:
+            return leads.intake_many(
+                session=session, ring=ring(), submissions=submissions, idempotency_ttl=DAY
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_many_leads_share_one_insert_per_table_and_each_outcome_is_its_own(engine):
+    events = _count(engine, WebhookEvent)
+    statements: list[str] = []
+    outcomes = _intake_many(
+        engine,
+        [
+            _submission("a", request_id="req-a"),
+            _submission("b", phone="+1 000 000"),  # invalid: refused alone
+            _submission("c", request_id="req-c"),
+            _submission(None, request_id="req-d"),
+        ],
+        statements,
+    )
+    assert isinstance(outcomes[1], ValidationFailedError)
+    stored = [o for o in outcomes if isinstance(o, leads.IntakeResult)]
+    assert len(stored) == 3 and not any(o.replayed for o in stored)
+    assert _count(engine, ConsultationRequest) == 3 and _count(engine, IdempotencyRecord) == 2
+    assert _count(engine, WebhookEvent) == events + 3
+    inserts = sorted(s for s in statements if s.startswith("INSERT"))
+    assert inserts == [
+        "INSERT INTO consultationrequest",
+        "INSERT INTO idempotencyrecord",
+        "INSERT INTO leadkey",
+        "INSERT INTO leadterm",
+        "INSERT INTO webhookevent",
+    ]
+    with Session(engine) as s:
+        by_lead = {
+            e.subject_id: e.request_id
+            for e in s.exec(select(WebhookEvent).where(WebhookEvent.request_id != None))  # noqa: E711
+        }
+    assert by_lead == {
+        str(outcomes[0].lead_id): "req-a",
+        str(outcomes[2].lead_id): "req-c",
+        str(outcomes[3].lead_id): "req-d",
+    }
+
+
+def test_a_key_twice_in_one_batch_is_one_lead_or_a_refusal(engine):
+    first, again, other = _intake_many(
+        engine,
+        [_submission("k"), _submission("k"), _submission("k", message="Another question.")],
+    )
+    assert isinstance(first, leads.IntakeResult) and not first.replayed
+    assert isinstance(again, leads.IntakeResult) and again.replayed
+    assert again.lead_id == first.lead_id and again.created_at == first.created_at
+    assert isinstance(other, idempotency.IdempotencyKeyReusedError)
+    assert _count(engine, ConsultationRequest) == 1
+
+
+def test_a_key_held_by_an_earlier_batch_replays_in_a_later_one(engine):
+    (first,) = _intake_many(engine, [_submission("k")])
+    fresh, again = _intake_many(engine, [_submission("other"), _submission("k")])
+    assert again.replayed and again.lead_id == first.lead_id
+    assert not fresh.replayed and _count(engine, ConsultationRequest) == 2
+
+
+def test_a_submission_refused_by_its_admit_writes_nothing_and_spares_the_others(engine):
+    def refuse() -> None:
+        raise RateLimitedError("over the limit")
+
+    kept, refused = _intake_many(engine, [_submission("a"), _submission("b", admit=refuse)])
+    assert isinstance(kept, leads.IntakeResult) and isinstance(refused, RateLimitedError)
+    assert _count(engine, ConsultationRequest) == 1 and _count(engine, IdempotencyRecord) == 1
