@@ -6,7 +6,7 @@ backup, webhook event) can be opened."""
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,25 +67,33 @@ class SealedLead:
     data_key: bytes
 
 
-def seal_new(*, ring: KeyRing, lead: ConsultationRequest, personal: Personal) -> SealedLead:
+def seal_new(*, ring: KeyRing, lead: Mapping[str, Any], personal: Personal) -> SealedLead:
     """Seal a new lead's personal data under a data key of its own, wrapped under the ring.
-    Rows, not ORM objects: leads are inserted many at a time and never read back in their
-    transaction; `lead` is not added to any session, so later changes to it are not stored."""
+    `lead` is the lead's row (every ConsultationRequest column); rows, not ORM objects: leads
+    are inserted many at a time and never read back in their transaction."""
     data_key = new_key()
-    _store(ring, lead, data_key, personal)
-    master_id, wrapped = ring.wrap(data_key, context=_context(lead.id, b"lead-key"))
+    lead_id: uuid.UUID = lead["id"]
+    sealed, index = _sealed(ring, lead_id, data_key, personal)
+    master_id, wrapped = ring.wrap(data_key, context=_context(lead_id, b"lead-key"))
     key_row = {
-        "lead_id": lead.id,
+        "lead_id": lead_id,
         "master_key_id": master_id,
         "wrapped": wrapped,
-        "created_at": lead.created_at,
+        "created_at": lead["created_at"],
     }
-    return SealedLead(lead.model_dump(), key_row, data_key)
+    return SealedLead({**lead, "sealed": sealed, "email_index": index}, key_row, data_key)
 
 
 def _store(ring: KeyRing, lead: ConsultationRequest, data_key: bytes, personal: Personal) -> None:
-    lead.sealed = seal(data_key, orjson.dumps(asdict(personal)), context=_context(lead.id, b"lead"))
-    lead.email_index = email_index(ring=ring, email=personal.email) if personal.email else None
+    lead.sealed, lead.email_index = _sealed(ring, lead.id, data_key, personal)
+
+
+def _sealed(
+    ring: KeyRing, lead_id: uuid.UUID, data_key: bytes, personal: Personal
+) -> tuple[bytes, str | None]:
+    """A lead's personal data sealed under its key, and the blind index of its email."""
+    sealed = seal(data_key, orjson.dumps(asdict(personal)), context=_context(lead_id, b"lead"))
+    return sealed, email_index(ring=ring, email=personal.email) if personal.email else None
 
 
 def _data_keys(

@@ -198,7 +198,6 @@ Outcome = IntakeResult | DomainError
 class _NewLead:
     """A checked and sealed lead, as the rows that store it."""
 
-    lead: ConsultationRequest
     sealed: SealedLead
     terms: list[dict[str, Any]]
     event: dict[str, Any] | None  # None for spam: nobody is told of it
@@ -222,25 +221,31 @@ def _new_lead(
         raise ValidationFailedError(checked.errors)
     source = data.source
     utm = {k: v for k, v in values["source"].items() if k.startswith("utm_") and v}
-    lead = ConsultationRequest(
-        id=lead_id,
-        created_at=now,
-        updated_at=now,
-        status=LeadStatus.SPAM if data.website else LeadStatus.NEW,
-        preferred_contact_method=data.preferred_contact_method,
-        therapies=list(dict.fromkeys(data.therapies)),
-        conditions=list(dict.fromkeys(data.conditions)),
-        consent_contact=True,
-        consent_sms=data.consent.sms,
-        consent_version=data.consent.consent_version,
-        consent_text=checked.consent_text,
-        consent_at=now,
-        source_article_slug=source.article_slug,
-        utm=utm,
-        channel=source.channel,
-        disclaimer_versions=checked.shown,
-        disclaimers_reported=values["source"]["disclaimers_shown"],
-    )
+    therapies = list(dict.fromkeys(data.therapies))
+    conditions = list(dict.fromkeys(data.conditions))
+    # The row as stored, built as a dict: an ORM object cost more than the rest of the lead.
+    lead: dict[str, Any] = {
+        "id": lead_id,
+        "created_at": now,
+        "updated_at": now,
+        "status": LeadStatus.SPAM if data.website else LeadStatus.NEW,
+        "sealed": None,
+        "email_index": None,
+        "preferred_contact_method": data.preferred_contact_method,
+        "therapies": therapies,
+        "conditions": conditions,
+        "consent_contact": True,
+        "consent_sms": data.consent.sms,
+        "consent_version": data.consent.consent_version,
+        "consent_text": checked.consent_text,
+        "consent_at": now,
+        "source_article_slug": source.article_slug,
+        "utm": utm,
+        "channel": source.channel,
+        "disclaimer_versions": checked.shown,
+        "disclaimers_reported": values["source"]["disclaimers_shown"],
+        "erased_at": None,
+    }
     personal = Personal(
         first_name=data.first_name,
         last_name=data.last_name,
@@ -254,14 +259,17 @@ def _new_lead(
         referrer=source.referrer or None,
     )
     sealed = lead_vault.seal_new(ring=ring, lead=lead, personal=personal)
-    terms = [{"lead_id": lead_id, "kind": TermKind.THERAPY, "slug": s} for s in lead.therapies]
-    terms += [{"lead_id": lead_id, "kind": TermKind.CONDITION, "slug": s} for s in lead.conditions]
+    terms = [{"lead_id": lead_id, "kind": TermKind.THERAPY, "slug": s} for s in therapies]
+    terms += [{"lead_id": lead_id, "kind": TermKind.CONDITION, "slug": s} for s in conditions]
     event = None
-    if lead.status != LeadStatus.SPAM:
+    if lead["status"] != LeadStatus.SPAM:
         event = outbox.lead_created_row(
-            lead=lead, personal=personal, data_key=sealed.data_key, request_id=ctx.request_id
+            lead=sealed.lead_row,
+            personal=personal,
+            data_key=sealed.data_key,
+            request_id=ctx.request_id,
         )
-    return _NewLead(lead, sealed, terms, event)
+    return _NewLead(sealed, terms, event)
 
 
 def _write(session: Session, new: Sequence[_NewLead]) -> None:
@@ -302,7 +310,7 @@ def create_lead(
         known=(catalog or IntakeCatalog()).current(session),
     )
     _write(session, [new])
-    return new.lead
+    return ConsultationRequest(**new.sealed.lead_row)
 
 
 def _replayed(session: Session, lead_id: uuid.UUID) -> IntakeResult:
@@ -459,10 +467,12 @@ class _Batch:
                 return IntakeResult(first.lead_id, first.created_at, replayed=True)
             return first
         if isinstance(outcome, _NewLead):
-            return IntakeResult(outcome.lead.id, outcome.lead.created_at, replayed=False)
+            row = outcome.sealed.lead_row
+            return IntakeResult(row["id"], row["created_at"], replayed=False)
         return outcome
 
 
 def _lead_id(outcome: object) -> uuid.UUID:
     assert isinstance(outcome, _NewLead)
-    return outcome.lead.id
+    lead_id: uuid.UUID = outcome.sealed.lead_row["id"]
+    return lead_id

@@ -2,7 +2,7 @@
 with one delivery row per subscribed endpoint. Committing can wake in-process dispatchers."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
@@ -155,7 +155,7 @@ def emit_lead_updated(
     """consultation_request.updated, in the lead's transaction (a new lead's event is
     `lead_created_row`'s). The stored data is sealed under the lead's key, so erasing the lead
     erases its events too."""
-    data = lead_data(lead, personal)
+    data = lead_data(lead.model_dump(), personal)
     if lead.erased_at is None:
         data = lead_vault.seal_event(session=session, ring=ring, lead_id=lead.id, data=data)
     emit(
@@ -167,15 +167,15 @@ def emit_lead_updated(
 
 
 def lead_created_row(
-    *, lead: ConsultationRequest, personal: Personal, data_key: bytes, request_id: str | None
+    *, lead: Mapping[str, Any], personal: Personal, data_key: bytes, request_id: str | None
 ) -> dict[str, Any]:
-    """consultation_request.created for a new lead, as a row for `emit_rows`, its data sealed
-    under the lead's new data key."""
-    data = lead_vault.seal_event_under(data_key, lead.id, lead_data(lead, personal))
+    """consultation_request.created for a new lead (its row), as a row for `emit_rows`, its
+    data sealed under the lead's new data key."""
+    data = lead_vault.seal_event_under(data_key, lead["id"], lead_data(lead, personal))
     return event_row(
         type=EventType.CONSULTATION_REQUEST_CREATED,
         data=data,
-        subject_id=str(lead.id),
+        subject_id=str(lead["id"]),
         request_id=request_id,
     )
 

@@ -4,7 +4,6 @@ endpoint receives (thin or full, with or without health fields, with absolute li
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from db.lead_models import ConsultationRequest
 from db.models import Article
 from schemas.vocabulary import PayloadMode
 from services.lead_vault import Personal
@@ -16,31 +15,32 @@ LEAD_EVENT_PREFIX = "consultation_request."
 LinkBuilder = Callable[[str, Mapping[str, Any]], dict[str, str]]
 
 
-def lead_data(lead: ConsultationRequest, personal: Personal) -> dict[str, Any]:
-    """A lead as an event carries it (sealed in the outbox, rendered per endpoint)."""
+def lead_data(lead: Mapping[str, Any], personal: Personal) -> dict[str, Any]:
+    """A lead (its row: a new lead's, or `ConsultationRequest.model_dump()`) as an event
+    carries it (sealed in the outbox, rendered per endpoint)."""
     return {
-        "id": str(lead.id),
-        "status": lead.status,
-        "created_at": lead.created_at.isoformat(),
-        "updated_at": lead.updated_at.isoformat(),
-        "erased": lead.erased_at is not None,
+        "id": str(lead["id"]),
+        "status": lead["status"],
+        "created_at": lead["created_at"].isoformat(),
+        "updated_at": lead["updated_at"].isoformat(),
+        "erased": lead["erased_at"] is not None,
         "first_name": personal.first_name,
         "last_name": personal.last_name,
         "email": personal.email,
         "phone": personal.phone,
-        "preferred_contact_method": lead.preferred_contact_method,
+        "preferred_contact_method": lead["preferred_contact_method"],
         "preferred_time": personal.preferred_time,
         "consent": {
-            "contact": lead.consent_contact,
-            "sms": lead.consent_sms,
-            "version": lead.consent_version,
+            "contact": lead["consent_contact"],
+            "sms": lead["consent_sms"],
+            "version": lead["consent_version"],
         },
-        "channel": lead.channel,
-        "utm": lead.utm,
-        "therapies": lead.therapies,
-        "conditions": lead.conditions,
+        "channel": lead["channel"],
+        "utm": lead["utm"],
+        "therapies": lead["therapies"],
+        "conditions": lead["conditions"],
         "message": personal.message,
-        "article_slug": lead.source_article_slug,
+        "article_slug": lead["source_article_slug"],
         "page_url": personal.page_url,
     }
 

@@ -251,7 +251,7 @@ def _envelope(event_type, data, mode, health):
 @pytest.mark.parametrize("health", [False, True])
 def test_rendered_payloads_validate_against_the_documented_models(health):
     lead, personal = _lead()
-    stored = lead_data(lead, personal)
+    stored = lead_data(vars(lead), personal)
     for event_type in (
         EventType.CONSULTATION_REQUEST_CREATED,
         EventType.CONSULTATION_REQUEST_UPDATED,
