@@ -25,5 +25,7 @@ def insert_many_if_absent(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__  # type: ignore[attr-defined]
     (key,) = table.primary_key.columns
-    stmt = dialect.insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
-    return list(session.execute(stmt).scalars())
+    stmt = dialect.insert(table).on_conflict_do_nothing().returning(key)
+    # Rows as parameters, not VALUES: one statement compiled once for any number of rows
+    # (SQLAlchemy's "insertmanyvalues" still sends them together).
+    return list(session.execute(stmt, list(rows)).scalars())
