@@ -76,13 +76,10 @@ def _client(request: Request) -> str | None:
 
 def _charge(request: Request) -> None:
     """Count the request against its client's rate limit, or refuse it (429). It may ask
-    Redis, so it runs in a worker thread. A request is counted once, however often this is
-    asked (a lead whose batch failed is written again on its own)."""
-    if not hasattr(request.state, "rate_decision"):
-        request.state.rate_decision = request.app.state.lead_limiter.hit(
-            "consultation-requests", rate_limit_key(request.state.client_ip)
-        )
-    decision = request.state.rate_decision
+    Redis, so it runs in a worker thread."""
+    decision = request.app.state.lead_limiter.hit(
+        "consultation-requests", rate_limit_key(request.state.client_ip)
+    )
     if decision is None:
         return
     request.state.rate_headers = decision.headers()

@@ -8,13 +8,17 @@ A request is answered only once its batch has committed, so an answer still mean
 
 When a batch fails as a whole (a database error, not an outcome it returns for one item), its
 items are written again one by one, each in a unit of work of its own: one bad item fails
-alone, and each request learns what became of its own item."""
+alone, and each request learns what became of its own item.
+
+A batch runs in the context (request id, trace) of its first item's request: its SQL is traced
+there, since one statement stores all of them."""
 
 import asyncio
 import contextvars
 import logging
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -47,7 +51,7 @@ class GroupCommit(Generic[T, R]):
         self._engine = engine
         self._work = work
         self._max_batch = max_batch
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._queue: list[_Entry[T, R]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
@@ -55,10 +59,13 @@ class GroupCommit(Generic[T, R]):
         cancelled meanwhile does not take its item back: it is written all the same."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[R] = loop.create_future()
-        self._queue.append((item, done))
+        # Read even when its caller has gone: an unread exception would be logged, message
+        # and all.
+        done.add_done_callback(_read)
+        self._queue.append(_Entry(item, done, contextvars.copy_context()))
         if self._writer is None or self._writer.done():
-            # Not the first submitter's context (request id, log fields): the writer serves
-            # every request that comes while it runs.
+            # Not the first submitter's context: the writer serves every request that comes
+            # while it runs (each batch runs in its own first item's).
             self._writer = loop.create_task(self._write_all(), context=contextvars.Context())
         return await asyncio.shield(done)
 
@@ -69,35 +76,51 @@ class GroupCommit(Generic[T, R]):
             try:
                 await self._write(batch)
             except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
-                for _, done in batch + self._queue:
-                    _fail(done, exc)
+                for entry in batch + self._queue:
+                    _fail(entry.done, exc)
                 self._queue.clear()
                 raise
 
-    async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _write(self, batch: "list[_Entry[T, R]]") -> None:
         try:
-            results = await self._unit([item for item, _ in batch])
+            results = await self._unit(batch)
         except Exception as exc:
             if len(batch) == 1:
-                _fail(batch[0][1], exc)
+                _fail(batch[0].done, exc)
                 return
             log.warning(
                 "group commit failed; writing its items one by one",
                 extra={"items": len(batch), "error": describe_exception(exc)},
             )
-            for item, done in batch:
+            for entry in batch:
                 try:
-                    (result,) = await self._unit([item])
+                    (result,) = await self._unit([entry])
                 except Exception as alone:
-                    _fail(done, alone)
+                    _fail(entry.done, alone)
                 else:
-                    _succeed(done, result)
+                    _succeed(entry.done, result)
             return
-        for (_, done), result in zip(batch, results, strict=True):
-            _succeed(done, result)
+        for entry, result in zip(batch, results, strict=True):
+            _succeed(entry.done, result)
 
-    async def _unit(self, items: list[T]) -> list[R]:
-        return await run_unit_of_work(self._engine, lambda session: self._work(session, items))
+    async def _unit(self, batch: "list[_Entry[T, R]]") -> list[R]:
+        items = [entry.item for entry in batch]
+        unit = run_unit_of_work(self._engine, lambda session: self._work(session, items))
+        return await asyncio.get_running_loop().create_task(unit, context=batch[0].context)
+
+
+@dataclass(frozen=True)
+class _Entry(Generic[T, R]):
+    """A submitted item, the future its caller waits on, and its caller's context."""
+
+    item: T
+    done: "asyncio.Future[R]"
+    context: contextvars.Context
+
+
+def _read(done: "asyncio.Future[Any]") -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 # A caller cancelled meanwhile left its future behind (the shield): nobody reads it.

@@ -189,6 +189,25 @@ class Submission:
     ctx: SubmissionContext
     idempotency_key: str | None = None
     admit: Callable[[], None] | None = None
+    # What `admit` said, once asked: a submission written again (its batch failed whole) is
+    # not charged twice.
+    _admission: list[DomainError | None] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def admitted(self) -> None:
+        """Ask `admit` the first time; answer as it did every time after."""
+        if self.admit is None:
+            return
+        if not self._admission:
+            try:
+                self.admit()
+            except DomainError as refused:
+                self._admission.append(refused)
+                raise
+            self._admission.append(None)
+        elif (earlier := self._admission[0]) is not None:
+            raise earlier
 
 
 Outcome = IntakeResult | DomainError
@@ -413,8 +432,7 @@ class _Batch:
             record = self.records.get(key)
             if record is not None and record.replays(digest=digest, now=self.now, ttl=self.ttl):
                 return IntakeResult(record.lead_id, record.created_at.astimezone(UTC), True)
-        if submission.admit is not None:
-            submission.admit()
+        submission.admitted()
         new = _new_lead(
             session=self.session,
             ring=self.ring,

@@ -16,6 +16,9 @@ log = logging.getLogger("clinic.ratelimit")
 REDIS_TIMEOUT_SECONDS = 0.5
 # While Redis is unreachable, one warning per this many seconds, not one per request.
 WARN_EVERY_SECONDS = 60.0
+# Once Redis has failed, it is asked again only after this long: a Redis that hangs would
+# otherwise cost every lead its timeout (and leads stored together wait for one another).
+RETRY_REDIS_AFTER_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class RateLimiter:
     """Limits from a spec such as `5/minute;30/day`; `none` lifts them.
 
     Shared through Redis when given one. While Redis cannot be reached, each process counts
-    in its own memory instead (and logs it): a Redis outage neither loses a patient's request
-    nor lifts the limits."""
+    in its own memory instead (and logs it), and asks Redis again every few seconds: a Redis
+    outage neither loses a patient's request, nor lifts the limits, nor slows every lead."""
 
     def __init__(self, spec: str, *, redis_url: str | None, namespace: str) -> None:
         self.items: list[RateLimitItem] = (
@@ -66,16 +69,19 @@ class RateLimiter:
             assert isinstance(storage, Storage)
             self.strategy = MovingWindowRateLimiter(storage)
         self._warned_at = -math.inf
+        self._shared_down_until = -math.inf
 
     def hit(self, scope: str, client: str) -> RateDecision | None:
         """Count one request from `client`; None when no limits are configured."""
         if not self.items:
             return None
-        try:
-            return self._hit(self.strategy, scope, client)
-        except StorageError as exc:
-            self._warn(exc)
-            return self._hit(self.local, scope, client)
+        if self.strategy is not self.local and time.monotonic() >= self._shared_down_until:
+            try:
+                return self._hit(self.strategy, scope, client)
+            except StorageError as exc:
+                self._shared_down_until = time.monotonic() + RETRY_REDIS_AFTER_SECONDS
+                self._warn(exc)
+        return self._hit(self.local, scope, client)
 
     def _hit(self, strategy: MovingWindowRateLimiter, scope: str, client: str) -> RateDecision:
         allowed = True
