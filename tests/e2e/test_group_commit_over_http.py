@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from starlette.responses import Response
 
 from db.lead_models import ConsultationRequest, IdempotencyRecord
 from db.webhook_models import WebhookEvent
@@ -85,10 +86,12 @@ def test_a_rate_limit_store_that_hangs_does_not_queue_every_lead_behind_it(
     assert took < 5, f"{n} concurrent leads took {took:.1f} s behind a Redis that hangs"
 
 
-async def _keyed_burst(bases: list[str], keys: list[str], per_key: int) -> list[tuple]:
+async def _keyed_burst(
+    bases: list[str], keys: list[str], per_key: int
+) -> list[tuple[str, str, httpx.Response]]:
     async with httpx.AsyncClient(timeout=120) as client:
 
-        async def one(i: int, key: str) -> tuple:
+        async def one(i: int, key: str) -> tuple[str, str, httpx.Response]:
             base = bases[i % len(bases)]
             rid = f"req-{key}-{i}"
             r = await client.post(
@@ -130,7 +133,7 @@ def test_two_processes_claiming_overlapping_keys_store_one_lead_per_key(seeded, 
             records = {r.key: str(r.lead_id) for r in s.exec(select(IdempotencyRecord))}
             events = {
                 e.subject_id: e.request_id
-                for e in s.exec(select(WebhookEvent).where(WebhookEvent.type.like("%created")))
+                for e in s.exec(select(WebhookEvent).where(col(WebhookEvent.type).like("%created")))
             }
     finally:
         engine.dispose()
@@ -172,7 +175,7 @@ def test_two_processes_taking_over_an_expired_key_store_one_new_lead(seeded, tmp
         with unit_of_work(engine) as session:
             session.execute(
                 update(IdempotencyRecord)
-                .where(IdempotencyRecord.key == key)
+                .where(col(IdempotencyRecord.key) == key)
                 .values(created_at=utcnow() - timedelta(days=30))
             )
     finally:
@@ -198,7 +201,7 @@ def test_a_leads_sql_is_traced_inside_its_requests_trace(seeded, tmp_path, monke
     from tests.waiting import eventually
 
     class TraceIds(test_tracing.Collector):
-        async def traces(self, request):  # type: ignore[no-untyped-def]
+        async def traces(self, request):
             body = await request.body()
             for rs in ExportTraceServiceRequest.FromString(body).resource_spans:
                 for ss in rs.scope_spans:
@@ -212,7 +215,7 @@ def test_a_leads_sql_is_traced_inside_its_requests_trace(seeded, tmp_path, monke
                                 "statement": str(attrs.get("db.statement", "")),
                             }
                         )
-            return test_tracing.Response(status_code=200)
+            return Response(status_code=200)
 
     monkeypatch.setattr(test_tracing, "Collector", TraceIds)
     with test_tracing.collecting() as (collector, endpoint):
