@@ -130,5 +130,9 @@ def _succeed(done: "asyncio.Future[R]", result: R) -> None:
 
 
 def _fail(done: "asyncio.Future[R]", exc: BaseException) -> None:
-    if not done.done():
+    if done.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):  # a future is cancelled, not failed with it
+        done.cancel()
+    else:
         done.set_exception(exc)
