@@ -82,25 +82,28 @@ class _BodyTooLargeError(Exception):
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
-async def _read_capped(receive: Receive, cap: int) -> bytes | None:
-    """The whole request body, or None as soon as it grows past `cap`."""
+async def _read_capped(receive: Receive, cap: int) -> Message | None:
+    """The whole request body as one message, or None as soon as it grows past `cap`. A client
+    that goes away before its last chunk sent no request: the app is told it went away, as
+    when a body with a Content-Length stops short, and never sees the part that came."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks)  # the client went away; the app will see an empty body
+            return message
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the app the body already read, then the client's later messages."""
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """A receive that hands the app the message already read (the whole body, or the client's
+    going away), then the client's later messages."""
     sent = False
 
     async def replay() -> Message:
@@ -108,7 +111,7 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         if sent:
             return await receive()
         sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return first
 
     return replay
 
@@ -144,11 +147,11 @@ class RequestGuardMiddleware:
         if declared is None and scope["method"] not in _BODYLESS:
             # A streamed body: read it (up to the cap) before the app does, because an error
             # raised inside the app's own body parsing would come out as its 400, not our 413.
-            body = await _read_capped(receive, self.max_body_bytes)
-            if body is None:
+            first = await _read_capped(receive, self.max_body_bytes)
+            if first is None:
                 await self._too_large(scope, receive, send)
                 return
-            receive = _replaying(body, receive)
+            receive = _replaying(first, receive)
         started = False
         received = 0
 

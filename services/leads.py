@@ -385,8 +385,8 @@ def intake_many(
     Retries are found by one read first. Only a new request reaches its `admit`, before
     anything of it is written: a refused one leaves nothing behind. A retry racing the first
     request (not yet committed when read) is admitted like a new one, then meets the first's
-    claim and is replayed. Each table gets one insert for all the leads (a group commit
-    costs little more than one lead)."""
+    claim and is replayed; one in the same call follows the first without being admitted. Each table
+    gets one insert for all the leads (a group commit costs little more than one lead)."""
     keys = {s.idempotency_key for s in submissions if s.idempotency_key is not None}
     batch = _Batch(
         session=session,
