@@ -3,9 +3,10 @@ condition slugs, every consent wording, every disclaimer version, and what each 
 readers are shown.
 
 All of it changes only through a content import, and every import that changes anything bumps
-the content version (`services.content_state`). Each lead reads that version in its own
-transaction (one tiny query) and is answered from the snapshot of exactly that version, so the
-very lead after an import sees the new content: a snapshot is never stale, only replaced."""
+the content version (`services.content_state`). Each unit of work that stores leads (one, or a
+group commit's batch) reads that version in its own transaction (one tiny query) and is
+answered from the snapshot of exactly that version, so the very lead after an import sees the
+new content: a snapshot is never stale, only replaced."""
 
 import threading
 from collections import OrderedDict
