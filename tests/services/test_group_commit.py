@@ -1,17 +1,22 @@
 """db/group_commit: leads submitted together are stored together, each answered with its own
-outcome once its batch has committed, on a real database."""
+outcome once its batch has committed, on a real database; a batch that fails whole is written
+again lead by lead, each lead charged against its rate limit once."""
 
 import asyncio
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
+from core.errors import RateLimitedError
 from db.group_commit import GroupCommit
 from db.lead_models import ConsultationRequest, IdempotencyRecord
 from schemas.leads import ConsultationRequestCreate
 from services import leads
+from services.rate_limit import RateLimiter
 from tests.conftest import lead_body
 from tests.vault_helpers import ring
 
@@ -105,3 +110,81 @@ def test_a_caller_that_gives_up_does_not_take_its_lead_back(engine):
 
     asyncio.run(give_up())
     assert _leads(engine) == 2
+
+
+def _limited(key: str, ip: str, admit: Callable[[], None]) -> leads.Submission:
+    ctx = leads.SubmissionContext(
+        client_ip=ip, user_agent="t", default_region="US", default_locale="en"
+    )
+    data = ConsultationRequestCreate.model_validate(lead_body())
+    return leads.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
+
+
+class FailsFirstBatch:
+    """`leads.intake_many` as the app runs it, except that the first batch of several leads
+    fails as a whole once its work is done (the database refused the commit, a connection
+    dropped): the group commit then writes its items again one by one."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def __call__(self, session: Session, items: Sequence[leads.Submission]) -> list[leads.Outcome]:
+        outcomes = leads.intake_many(
+            session=session, ring=ring(), submissions=items, idempotency_ttl=timedelta(days=1)
+        )
+        if len(items) > 1 and not self.failed:
+            self.failed = True
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return outcomes
+
+
+def _write_behind_a_lone_lead(engine, submissions: list[leads.Submission]) -> list[object]:
+    writer = GroupCommit(engine, FailsFirstBatch())
+
+    async def run() -> list[object]:
+        first = asyncio.create_task(writer.submit(_limited("alone", "192.0.2.99", lambda: None)))
+        await asyncio.sleep(0)  # it starts the writer; the others queue behind it, one batch
+        rest = [writer.submit(s) for s in submissions]
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    return asyncio.run(run())[1:]
+
+
+def test_a_batch_written_again_item_by_item_charges_each_lead_once(engine):
+    """Each new lead is charged once against its client's rate limit: the item-by-item retry of
+    a batch that failed whole must not call `admit` a second time for the same request."""
+    charged: Counter[str] = Counter()
+
+    def admit(name: str) -> Callable[[], None]:
+        return lambda: charged.update([name])
+
+    outcomes = _write_behind_a_lone_lead(
+        engine,
+        [_limited(k, f"192.0.2.{i}", admit(k)) for i, k in enumerate(("a", "b", "c"), 1)],
+    )
+    assert all(isinstance(o, leads.IntakeResult) for o in outcomes), outcomes
+    assert _leads(engine) == 4
+    assert charged == {"a": 1, "b": 1, "c": 1}, charged
+
+
+def test_a_lead_within_its_limit_is_stored_when_its_batch_is_written_again(engine):
+    """One lead per client per minute (the real RateLimiter in memory), one lead each from
+    three clients: every lead is within its limit. A batch that fails whole (a database
+    error, through no fault of these requests) must not turn them into 429s and lose them."""
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="review")
+
+    def charge(ip: str) -> Callable[[], None]:
+        def admit() -> None:
+            decision = limiter.hit("consultation-requests", ip)
+            if decision is not None and not decision.allowed:
+                raise RateLimitedError("Too many consultation requests from this address.")
+
+        return admit
+
+    ips = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    outcomes = _write_behind_a_lone_lead(
+        engine, [_limited(f"k{i}", ip, charge(ip)) for i, ip in enumerate(ips)]
+    )
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert not refused, f"{len(refused)} of 3 leads within their limit were refused (429)"
+    assert _leads(engine) == 4
