@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
@@ -59,15 +58,11 @@ async def _post_all(base: str, n: int) -> list[httpx.Response]:
         )
 
 
-def test_a_rate_limit_store_that_hangs_does_not_queue_every_lead_behind_it(
-    seeded, tmp_path, backend
-):
+def test_a_rate_limit_store_that_hangs_does_not_queue_every_lead_behind_it(seeded, tmp_path):
     """A group commit asks the rate limit for every new lead of a batch in turn. A Redis that
     hangs costs one request its timeout (0.5 s, services/rate_limit); the process then counts
     in memory for a while rather than make every lead of every batch wait out the timeout
     (20 timeouts in a row, ~2 leads a second, before the limiter learned to wait)."""
-    if backend != "postgresql":
-        pytest.skip("SQLite writers queue for one lock anyway")
     n = 20
     with (
         silent_redis() as redis_url,
