@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFoundError
 from db.lead_models import ConsentText
 from schemas.leads import ConsentTextPublic
+from services.term_words import translation
 
 T = TypeVar("T")
 
@@ -25,10 +26,8 @@ def in_locale(by_locale: Mapping[str, T], *, locale: str, default_locale: str) -
     """What `by_locale` holds for a form in `locale`: that locale's, else its base language's
     (`es-MX` → `es`), else the default locale's. The one rule consent texts are found by, for
     `GET /v1/consent-texts/current` and for the version a lead names alike."""
-    for candidate in (locale, locale.split("-", 1)[0], default_locale):
-        if candidate in by_locale:
-            return by_locale[candidate]
-    return None
+    found = translation(by_locale, locale)
+    return found if found is not None else by_locale.get(default_locale)
 
 
 def current_consent(*, session: Session, locale: str, default_locale: str) -> ConsentTextPublic:

@@ -55,7 +55,7 @@ def claim(
     """Claim `key` for the lead about to be created (None), or return the lead to replay.
 
     Raises IdempotencyKeyReusedError when the key came with another body within `ttl`."""
-    values = {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
+    values = _row(key, digest, lead_id, now)
     if insert_if_absent(session, IdempotencyRecord, values):
         return None
     earlier = stored(session=session, key=key, digest=digest, now=now, ttl=ttl)
@@ -126,8 +126,10 @@ def claim_many(
 ) -> set[str]:
     """Claim each free (key, digest, lead id) in one statement; returns the keys claimed.
     A key not claimed is held by another lead, maybe an expired one: `claim` settles it."""
-    rows = [
-        {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}
-        for key, digest, lead_id in claims
-    ]
+    rows = [_row(key, digest, lead_id, now) for key, digest, lead_id in claims]
     return {str(key) for key in insert_many_if_absent(session, IdempotencyRecord, rows)}
+
+
+def _row(key: str, digest: str, lead_id: uuid.UUID, now: datetime) -> dict[str, object]:
+    """An IdempotencyRecord row: `key` claimed for `lead_id`, by a body of this digest."""
+    return {"key": key, "fingerprint": digest, "lead_id": lead_id, "created_at": now}

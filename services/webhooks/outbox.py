@@ -100,7 +100,9 @@ def emit_rows(
 
     Bulk inserts, not ORM objects: nothing reads them back in the transaction, and every lead
     writes one (the ORM's flush cost more than the inserts); many leads committed together
-    ask for the subscribers once."""
+    ask for the subscribers once. A delivery is written as a dict with WebhookDelivery's
+    defaults spelled out: building the model and dumping it cost 43 us a delivery against
+    2 us, per lead and subscribed endpoint."""
     if not events:
         return
     session.execute(insert(WebhookEvent), list(events))
