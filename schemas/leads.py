@@ -33,6 +33,7 @@ from schemas.vocabulary import (
     Channel,
     ContactMethod,
     LeadStatus,
+    LeadView,
     Slug,
 )
 
@@ -222,6 +223,9 @@ class DisclaimerCarried(DisclaimerShown):
 class ConsultationRequestPublic(BaseModel):
     """A lead as staff read it. Personal fields are null once erased."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    view: Literal[LeadView.STAFF] = LeadView.STAFF
     id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -255,6 +259,26 @@ class ConsultationRequestPublic(BaseModel):
         description="What the form said it displayed (`source.disclaimers_shown`)."
     )
     erased_at: datetime | None
+
+
+class ConsultationRequestState(BaseModel):
+    """A lead's state without its personal or health data: what a write answers to a key
+    that may change leads but not read them (no `leads:read`)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    view: Literal[LeadView.STATE] = LeadView.STATE
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    status: LeadStatus
+    erased_at: datetime | None
+
+
+# `view` says which one came back: a client reads personal fields only from a `staff` answer.
+ConsultationRequestWritten = Annotated[
+    ConsultationRequestPublic | ConsultationRequestState, Field(discriminator="view")
+]
 
 
 class ConsultationRequestUpdate(_Input):

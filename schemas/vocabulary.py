@@ -101,6 +101,14 @@ class LeadStatus(StrEnum):
     SPAM = "spam"
 
 
+class LeadView(StrEnum):
+    """How much of a lead an answer carries: all of it (`staff`, for a key that holds
+    `leads:read`) or its state alone (`state`: id, status and times, no personal data)."""
+
+    STAFF = "staff"
+    STATE = "state"
+
+
 class HiddenLeads(StrEnum):
     """Leads staff lists and exports leave out unless asked to include them (`include=`)."""
 

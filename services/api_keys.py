@@ -15,6 +15,8 @@ from db.lead_models import ApiKey
 from db.models import utcnow
 
 SCOPES = ("content:write", "leads:read", "leads:write", "webhooks:manage")
+# The one scope that releases a lead's personal and health data, whatever route answers.
+LEADS_READ = "leads:read"
 TOKEN_PREFIX = "clk"  # noqa: S105  (a label, not a secret)
 # Recording every use would turn each read into a write; once a minute is enough to audit.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -27,6 +29,11 @@ class Principal:
     key_id: uuid.UUID
     name: str
     scopes: frozenset[str]
+
+    @property
+    def reads_leads(self) -> bool:
+        """Whether this key may be answered with a lead's personal and health data."""
+        return LEADS_READ in self.scopes
 
 
 def _hash(token: str) -> str:

@@ -19,6 +19,7 @@ from db.models import as_utc, utcnow
 from schemas.leads import (
     LEAD_CURSOR_PATTERN,
     ConsultationRequestPublic,
+    ConsultationRequestState,
     ConsultationRequestUpdate,
 )
 from schemas.vocabulary import AuditAction, Channel, HiddenLeads, LeadStatus, TermKind
@@ -160,6 +161,17 @@ def to_public(lead: ConsultationRequest, personal: Personal) -> ConsultationRequ
     )
 
 
+def to_state(lead: ConsultationRequest) -> ConsultationRequestState:
+    """The lead's state alone, for a caller that may not read its personal data."""
+    return ConsultationRequestState(
+        id=lead.id,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+        status=LeadStatus(lead.status),
+        erased_at=lead.erased_at,
+    )
+
+
 def _public_many(
     session: Session, ring: KeyRing, leads: list[ConsultationRequest]
 ) -> list[ConsultationRequestPublic]:
@@ -233,9 +245,12 @@ def update_lead(
     actor: uuid.UUID | None,
     lead_id: uuid.UUID,
     change: ConsultationRequestUpdate,
+    reveal: bool,
     action: AuditAction = AuditAction.LEAD_UPDATE,
-) -> ConsultationRequestPublic:
-    """Change status (forward only, or spam) and/or notes; audited."""
+) -> ConsultationRequestPublic | ConsultationRequestState:
+    """Change status (forward only, or spam) and/or notes; audited. The answer is the staff
+    view only when `reveal` (the caller may read leads), else the lead's state alone; the
+    audit entry says which (`personal_data_returned`)."""
     lead = _load(session, lead_id)
     if lead.erased_at is not None:
         raise ConflictError(
@@ -259,8 +274,14 @@ def update_lead(
         lead.updated_at = utcnow()
         session.add(lead)
         _emit_updated(session, ring, lead, personal)
-    audit.record(session=session, actor=actor, action=action, lead_id=lead.id, detail=changed)
-    return to_public(lead, personal)
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        lead_id=lead.id,
+        detail={**changed, "personal_data_returned": reveal},
+    )
+    return to_public(lead, personal) if reveal else to_state(lead)
 
 
 def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uuid.UUID) -> None:

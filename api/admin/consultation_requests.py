@@ -18,7 +18,9 @@ from schemas.leads import (
     LEAD_CURSOR_PATTERN,
     ConsultationRequestList,
     ConsultationRequestPublic,
+    ConsultationRequestState,
     ConsultationRequestUpdate,
+    ConsultationRequestWritten,
     CursorMeta,
 )
 from schemas.text import EmailQuery, Instant
@@ -168,7 +170,7 @@ def get_consultation_request(
     "/{lead_id:uuid}",
     name="update_consultation_request",
     summary="Update a consultation request's status or notes",
-    response_model=ConsultationRequestPublic,
+    response_model=ConsultationRequestWritten,
     responses=problem_responses(*AUTH_ERRORS, 404, 409, 415, 422),
 )
 def update_consultation_request(
@@ -177,10 +179,17 @@ def update_consultation_request(
     principal: LeadsWrite,
     lead_id: LeadId,
     change: ConsultationRequestUpdate,
-) -> ConsultationRequestPublic:
-    """Status moves forward (new → contacted → scheduled → closed) or to spam. Audited."""
+) -> ConsultationRequestPublic | ConsultationRequestState:
+    """Status moves forward (new → contacted → scheduled → closed) or to spam. Audited. The
+    answer is the staff view (`view: staff`) for a key that also holds `leads:read`, else the
+    lead's state alone (`view: state`: id, status, times)."""
     return lead_admin.update_lead(
-        session=session, ring=ring, actor=principal.key_id, lead_id=lead_id, change=change
+        session=session,
+        ring=ring,
+        actor=principal.key_id,
+        lead_id=lead_id,
+        change=change,
+        reveal=principal.reads_leads,
     )
 
 

@@ -19,13 +19,9 @@ from db.webhook_models import WebhookEndpoint
 from schemas.vocabulary import AuditAction, EndpointStatus, PayloadMode
 from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from services import audit
-from services.api_keys import Principal
+from services.api_keys import LEADS_READ, Principal
 from services.records import get_or_not_found
 from services.webhooks.payloads import LEAD_EVENT_PREFIX
-
-# An endpoint receives leads; choosing where they go, or adding health data to what it
-# receives, is reading leads, so it needs the scope that reading leads needs.
-LEAD_ACCESS_SCOPE = "leads:read"
 
 
 def new_secret() -> str:
@@ -123,9 +119,11 @@ def _open_secrets(endpoint: WebhookEndpoint, ring: KeyRing) -> tuple[str, str | 
 
 def _require_lead_access(actor: Principal | None, what: str) -> None:
     """`actor` None is an operator or the system itself (CLI, workers), not an API key."""
-    if actor is not None and LEAD_ACCESS_SCOPE not in actor.scopes:
+    # An endpoint receives leads; choosing where they go, or adding health data to what it
+    # receives, is reading leads, so it needs the scope that reading leads needs.
+    if actor is not None and not actor.reads_leads:
         raise ForbiddenError(
-            f"{what} needs an API key that also holds the '{LEAD_ACCESS_SCOPE}' scope.",
+            f"{what} needs an API key that also holds the '{LEADS_READ}' scope.",
             code="insufficient_scope",
         )
 

@@ -82,6 +82,7 @@ def apply(*, session: Session, ring: KeyRing, message_id: str, event: CrmEvent) 
         actor=None,
         lead_id=event.data.id,
         change=change,
+        reveal=False,  # the CRM is answered with an acknowledgement alone
         action=AuditAction.LEAD_UPDATE_CRM,
     )
     return CrmEventAck(status=AckStatus.APPLIED, id=event.data.id)

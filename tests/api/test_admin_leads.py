@@ -207,6 +207,7 @@ def test_every_read_change_export_and_erasure_is_audited(staff):
     assert by_action["lead.update"]["detail"] == {
         "status": {"from": "new", "to": "contacted"},
         "notes": True,
+        "personal_data_returned": True,  # the writer also holds leads:read
     }
     assert "secret note" not in r.text and "Ana" not in r.text
     assert all(e["api_key_id"] for e in entries)

@@ -82,6 +82,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
             actor=ACTOR,
             lead_id=lead_id,
             change=ConsultationRequestUpdate(status=LeadStatus.SCHEDULED),
+            reveal=True,
         )
     assert out.status == LeadStatus.SCHEDULED
     with unit_of_work(engine) as s, pytest.raises(ConflictError):
@@ -91,6 +92,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
             actor=ACTOR,
             lead_id=lead_id,
             change=ConsultationRequestUpdate(status=LeadStatus.NEW),
+            reveal=True,
         )
     with Session(engine) as s:
         types = [
@@ -131,6 +133,7 @@ def test_erasure_scrubs_the_lead_and_its_events(engine):
             actor=ACTOR,
             lead_id=lead_id,
             change=ConsultationRequestUpdate(notes="x"),
+            reveal=False,
         )
 
 
@@ -146,3 +149,41 @@ def test_csv_keeps_formulas_from_running(engine):
             lead_admin.csv_lines(session=s, ring=ring(), filters=lead_admin.LeadFilters())
         )
     assert "'=HYPERLINK(1)" in text and text.startswith("id,created_at,status")
+
+
+def test_an_update_answers_personal_data_only_when_told_and_audits_which(engine):
+    lead_id = _lead(engine)
+    with unit_of_work(engine) as s:
+        hidden = lead_admin.update_lead(
+            session=s,
+            ring=ring(),
+            actor=ACTOR,
+            lead_id=lead_id,
+            change=ConsultationRequestUpdate(notes="Left a voicemail."),
+            reveal=False,
+        )
+    assert hidden.view == "state"
+    assert set(hidden.model_dump()) == {
+        "view",
+        "id",
+        "created_at",
+        "updated_at",
+        "status",
+        "erased_at",
+    }
+    with unit_of_work(engine) as s:
+        shown = lead_admin.update_lead(
+            session=s,
+            ring=ring(),
+            actor=ACTOR,
+            lead_id=lead_id,
+            change=ConsultationRequestUpdate(),
+            reveal=True,
+        )
+    assert shown.view == "staff" and shown.model_dump()["notes"] == "Left a voicemail."
+    with Session(engine) as s:
+        details = [a.detail for a in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
+    assert details == [
+        {"notes": True, "personal_data_returned": False},
+        {"personal_data_returned": True},
+    ]
