@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -178,11 +179,10 @@ def export_leads(
         lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
     # The file holds personal data: readable by its owner only.
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with (
-        read_session(engine) as session,
-        open(descriptor, "w", encoding="utf-8", newline="") as handle,
-    ):
-        lines = lead_admin.csv_lines(session=session, ring=ring, filters=filters)
+    with open(descriptor, "w", encoding="utf-8", newline="") as handle:
+        lines = lead_admin.csv_lines(
+            sessions=partial(read_session, engine), ring=ring, filters=filters
+        )
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
     typer.echo(f"wrote {rows} lead(s) to {out}")

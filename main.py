@@ -161,7 +161,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every other JSON body over 1 KiB (cached bodies come out compressed already).
     app.add_middleware(JsonCompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
     app.add_middleware(ProblemCORSMiddleware, **cors_options(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     observe = metrics.observe if settings.metrics_enabled else None

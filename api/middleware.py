@@ -1,6 +1,7 @@
 """Pure ASGI middleware: security headers, body cap, input guard, last-resort 500, request ids
 and the access log."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -75,10 +76,6 @@ def secured(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[byt
     return secured
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
@@ -117,13 +114,16 @@ def _replaying(first: Message, receive: Receive) -> Receive:
 
 
 class RequestGuardMiddleware:
-    """Answers 413 for bodies over the cap (before parsing), 415 for a compressed request body
-    (it would otherwise fail as "not JSON"), and a problem+json 500 for anything unhandled,
-    without internals."""
+    """Reads every request body whole, within `body_timeout` seconds and `max_body_bytes`,
+    before the app sees the request: no route can open a session or take SQLite's write lock
+    and then wait on a slow client (a 408 closes such a connection). Answers 413 for bodies over
+    the cap, 415 for a compressed request body (it would otherwise fail as "not JSON"), and a
+    problem+json 500 for anything unhandled, without internals."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,25 +144,18 @@ class RequestGuardMiddleware:
                 headers={"Accept-Encoding": "identity"},  # RFC 7694
             )(scope, receive, send)
             return
-        if declared is None and scope["method"] not in _BODYLESS:
-            # A streamed body: read it (up to the cap) before the app does, because an error
-            # raised inside the app's own body parsing would come out as its 400, not our 413.
-            first = await _read_capped(receive, self.max_body_bytes)
+        if _has_body(scope, declared):
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    first = await _read_capped(receive, self.max_body_bytes)
+            except TimeoutError:
+                await self._timed_out(scope, receive, send)
+                return
             if first is None:
                 await self._too_large(scope, receive, send)
                 return
             receive = _replaying(first, receive)
         started = False
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLargeError
-            return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -171,10 +164,7 @@ class RequestGuardMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
-                await self._too_large(scope, receive, send)
+            await self.app(scope, receive, tracking_send)
         except Exception as exc:
             log.error("unhandled error", extra={"path": path, "error": describe_exception(exc)})
             if not started:
@@ -194,6 +184,27 @@ class RequestGuardMiddleware:
             detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
             instance=scope["path"],
         )(scope, receive, send)
+
+    async def _timed_out(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The rest of the body may still come: the connection cannot carry another request.
+        await problem_response(
+            status=408,
+            title="Request Timeout",
+            code="request_timeout",
+            detail=f"The request body did not arrive within {self.body_timeout:g} seconds.",
+            instance=scope["path"],
+            headers={"Connection": "close"},
+        )(scope, receive, send)
+
+
+def _has_body(scope: Scope, declared: int | None) -> bool:
+    """Whether the request says a body follows (a length over 0, or chunks)."""
+    if declared is not None:
+        return declared > 0
+    return any(
+        name == b"transfer-encoding" and value.strip().lower() != b"identity"
+        for name, value in scope.get("headers", [])
+    )
 
 
 def _encoded_body(scope: Scope) -> bool:

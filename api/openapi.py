@@ -124,6 +124,11 @@ _UNSUPPORTED_BODY: Json = {
     "(`unsupported_content_encoding`, with `Accept-Encoding: identity`).",
     "content": _PROBLEM,
 }
+_LATE_BODY: Json = {
+    "description": "The body did not arrive in whole within `CLINIC_BODY_TIMEOUT` seconds "
+    "(`request_timeout`); the connection is closed.",
+    "content": _PROBLEM,
+}
 _BAD_QUERY: Json = {
     "description": f"Bad request: {_QUERY_400} (named in `errors`).",
     "content": _PROBLEM,
@@ -226,6 +231,7 @@ def _responses(path: str, method: str, operation: Json) -> None:
     # Every operation refuses unknown query parameters (api/query_guard.py).
     responses["400"] = _BAD_BODY if "requestBody" in operation else _BAD_QUERY
     if "requestBody" in operation:
+        responses["408"] = _LATE_BODY
         responses["415"] = _UNSUPPORTED_BODY
     if path == "/v1/consultation-requests" and method == "post":
         _headers(responses["201"], required=("Location",), optional=("Idempotent-Replayed", *_RATE))

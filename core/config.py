@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=60, ge=0)
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Seconds a request body has to arrive in whole, once its headers have: the app reads it
+    # before any route runs, so a slow sender holds no session or lock meanwhile; late is a 408.
+    body_timeout: float = Field(default=10.0, gt=0, le=300)
     # The change feed keeps at least this many days; older entries are pruned at import, and a
     # cursor from before them answers 410 (resync from GET /v1/articles).
     changes_retention_days: int = Field(default=90, ge=1, le=3650)

@@ -4,7 +4,8 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from services.webhooks import outbox
 S = LeadStatus
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+EXPORT_PAGE = 500  # leads read (and opened) per short session of an export
 # Forward moves only; any open lead may be marked spam.
 TRANSITIONS: dict[LeadStatus, set[LeadStatus]] = {
     S.NEW: {S.CONTACTED, S.SCHEDULED, S.CLOSED, S.SPAM},
@@ -189,24 +191,8 @@ def list_leads(
     page_size: int,
 ) -> tuple[list[ConsultationRequestPublic], str | None]:
     """A page of leads, newest first, and the next cursor; audited with its filters."""
-    lead = ConsultationRequest
-    conditions = _where(filters, ring)
-    if cursor:
-        created, lead_id = decode_cursor(cursor)
-        conditions.append(
-            or_(
-                col(lead.created_at) < created,
-                and_(col(lead.created_at) == created, col(lead.id) < lead_id),
-            )
-        )
-    rows = list(
-        session.exec(
-            select(lead)
-            .where(*conditions)
-            .order_by(col(lead.created_at).desc(), col(lead.id).desc())
-            .limit(page_size + 1)
-        )
-    )
+    after = decode_cursor(cursor) if cursor else None
+    rows = _newest_first(session, _where(filters, ring), after, page_size + 1)
     more = len(rows) > page_size
     rows = rows[:page_size]
     audit.record(
@@ -217,6 +203,33 @@ def list_leads(
     )
     next_cursor = encode_cursor(rows[-1]) if more and rows else None
     return _public_many(session, ring, rows), next_cursor
+
+
+def _newest_first(
+    session: Session,
+    conditions: list[Any],
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[ConsultationRequest]:
+    """Up to `limit` matching leads, newest first, after the position `after` (a cursor's)."""
+    lead = ConsultationRequest
+    if after is not None:
+        created, lead_id = after
+        conditions = [
+            *conditions,
+            or_(
+                col(lead.created_at) < created,
+                and_(col(lead.created_at) == created, col(lead.id) < lead_id),
+            ),
+        ]
+    return list(
+        session.exec(
+            select(lead)
+            .where(*conditions)
+            .order_by(col(lead.created_at).desc(), col(lead.id).desc())
+            .limit(limit)
+        )
+    )
 
 
 def _load(session: Session, lead_id: uuid.UUID) -> ConsultationRequest:
@@ -336,8 +349,15 @@ def audit_export(
     )
 
 
-def csv_lines(*, session: Session, ring: KeyRing, filters: LeadFilters) -> Iterator[str]:
-    """The matching leads as CSV text, a header and then one line per lead, read in batches."""
+def csv_lines(
+    *,
+    sessions: Callable[[], AbstractContextManager[Session]],
+    ring: KeyRing,
+    filters: LeadFilters,
+) -> Iterator[str]:
+    """The matching leads as CSV text, a header and then one line per lead. Each page is read
+    in a short session of its own (`sessions()`), closed before its lines are handed on, so
+    that a slow reader of the export holds no transaction open."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -349,17 +369,18 @@ def csv_lines(*, session: Session, ring: KeyRing, filters: LeadFilters) -> Itera
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    lead = ConsultationRequest
-    stmt = (
-        select(lead)
-        .where(*_where(filters, ring))
-        .order_by(col(lead.created_at).desc(), col(lead.id).desc())
-    )
-    for batch in session.exec(stmt.execution_options(yield_per=500)).partitions():
-        for row in _public_many(session, ring, list(batch)):
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        with sessions() as session:
+            rows = _newest_first(session, _where(filters, ring), after, EXPORT_PAGE)
+            page = _public_many(session, ring, rows)
+        for row in page:
             values = {
                 **row.model_dump(),
                 **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
             }
             writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
             yield flush()
+        if len(rows) < EXPORT_PAGE:
+            return
+        after = decode_cursor(encode_cursor(rows[-1]))

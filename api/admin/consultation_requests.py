@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -147,9 +148,9 @@ def export_consultation_requests(
 
 
 def _stream(engine: Engine, ring: KeyRing, filters: lead_admin.LeadFilters) -> Iterator[str]:
-    """The CSV outlives the request's unit of work, so it reads through a session of its own."""
-    with read_session(engine) as session:
-        yield from lead_admin.csv_lines(session=session, ring=ring, filters=filters)
+    """The CSV outlives the request's unit of work: it reads a page at a time, each through a
+    short session of its own, none open while the client takes the lines."""
+    return lead_admin.csv_lines(sessions=partial(read_session, engine), ring=ring, filters=filters)
 
 
 @router.get(

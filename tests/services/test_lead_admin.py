@@ -1,7 +1,12 @@
 """Staff operations on leads at the service level: each audited, in the caller's transaction."""
 
+import csv
+import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import Session, col, select
@@ -144,11 +149,38 @@ def test_an_unknown_lead_is_not_found(engine):
 
 def test_csv_keeps_formulas_from_running(engine):
     _lead(engine, first_name="=HYPERLINK(1)")
-    with read_session(engine) as s:
-        text = "".join(
-            lead_admin.csv_lines(session=s, ring=ring(), filters=lead_admin.LeadFilters())
-        )
+    lines = lead_admin.csv_lines(
+        sessions=partial(read_session, engine), ring=ring(), filters=lead_admin.LeadFilters()
+    )
+    text = "".join(lines)
     assert "'=HYPERLINK(1)" in text and text.startswith("id,created_at,status")
+
+
+def test_an_export_reads_page_by_page_with_no_session_open_between_lines(engine, monkeypatch):
+    ids = [_lead(engine) for _ in range(5)]
+    monkeypatch.setattr(lead_admin, "EXPORT_PAGE", 2)
+    open_now = 0
+    opened = 0
+
+    @contextmanager
+    def sessions() -> Iterator[Session]:
+        nonlocal open_now, opened
+        open_now, opened = open_now + 1, opened + 1
+        try:
+            with read_session(engine) as session:
+                yield session
+        finally:
+            open_now -= 1
+
+    exported = []
+    for line in lead_admin.csv_lines(
+        sessions=sessions, ring=ring(), filters=lead_admin.LeadFilters()
+    ):
+        assert open_now == 0  # the caller takes each line with no session open
+        exported.append(line)
+    rows = list(csv.DictReader(io.StringIO("".join(exported))))
+    assert [r["id"] for r in rows] == [str(i) for i in reversed(ids)]  # each once, newest first
+    assert opened == 3  # pages of 2, 2 and 1
 
 
 def test_an_update_answers_personal_data_only_when_told_and_audits_which(engine):
