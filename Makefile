@@ -56,10 +56,18 @@ HOST ?= 127.0.0.1
 run: $(VENV)/.installed
 	$(PY) -m cli serve --host $(HOST) --port $(PORT)
 
+# tests/e2e/test_proxy.py runs deploy/nginx.conf (compose.yaml's proxy) in front of uvicorn:
+# Debian's nginx-light, installed once when missing (apt's lists are fetched only if needed).
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -qq --no-install-recommends nginx-light > /dev/null 2>&1 || \
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light > /dev/null; }
+
 # One pytest worker per core: each worker prepares its own template databases; `worksteal` lets
 # an idle worker take tests queued for the other, so a slow end-to-end test near the end does
 # not leave a core idle.
-test: $(VENV)/.installed-dev node_modules/.installed
+test: $(VENV)/.installed-dev node_modules/.installed $(NGINX)
 	$(PY) -m pytest -n auto --dist worksteal
 
 # Schemathesis with every check (examples, coverage, fuzzing, stateful) against a real uvicorn

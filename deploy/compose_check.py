@@ -58,7 +58,7 @@ def topology_problems(document: dict[str, Any]) -> list[str]:
     services: dict[str, Any] = document.get("services") or {}
     problems = [
         f"no {name!r} service"
-        for name in ("postgres", "redis", "migrate", "api", "worker")
+        for name in ("postgres", "redis", "migrate", "api", "worker", "proxy")
         if name not in services
     ]
     if problems:
@@ -80,6 +80,7 @@ def topology_problems(document: dict[str, Any]) -> list[str]:
         problems.append("api: CLINIC_WEBHOOK_DISPATCHER_ENABLED must be false (workers deliver)")
     if "/readyz" not in json.dumps((api.get("healthcheck") or {}).get("test")):
         problems.append("api: the healthcheck must ask /readyz")
+    problems += _proxy_problems(services["proxy"], api)
     for name in ("postgres", "redis"):
         if not (services[name].get("healthcheck") or {}).get("test"):
             problems.append(f"{name}: needs a healthcheck")
@@ -88,6 +89,22 @@ def topology_problems(document: dict[str, Any]) -> list[str]:
     if not volumes & mounts:
         problems.append("postgres: its data must live on a named volume")
     return problems + _environment_problems(services)
+
+
+def _proxy_problems(proxy: dict[str, Any], api: dict[str, Any]) -> list[str]:
+    """uvicorn never ends a connection whose headers do not finish: only the proxy, with
+    deploy/nginx.conf, may face clients, and the API must believe the address it forwards."""
+    problems = []
+    if not any(str(v).startswith("./deploy/nginx.conf:") for v in proxy.get("volumes") or []):
+        problems.append("proxy: must mount ./deploy/nginx.conf")
+    if not proxy.get("ports"):
+        problems.append("proxy: must publish the port clients use")
+    if api.get("ports"):
+        problems.append("api: must publish no port (clients go through the proxy)")
+    address = ((proxy.get("networks") or {}).get("default") or {}).get("ipv4_address", "")
+    if not address or address not in _env(api).get("CLINIC_TRUSTED_PROXIES", ""):
+        problems.append("api: CLINIC_TRUSTED_PROXIES must name the proxy's fixed address")
+    return problems
 
 
 def _environment_problems(services: dict[str, Any]) -> list[str]:

@@ -66,6 +66,15 @@ def test_the_schema_refuses_what_compose_would_refuse():
             ),
             "literal password",
         ),
+        (lambda d: d["services"]["proxy"].pop("volumes"), "deploy/nginx.conf"),
+        (
+            lambda d: d["services"]["api"].update(ports=["127.0.0.1:8000-8001:8000"]),
+            "api: must publish no port",
+        ),
+        (
+            lambda d: d["services"]["api"]["environment"].update(CLINIC_TRUSTED_PROXIES="[]"),
+            "proxy's fixed address",
+        ),
     ],
 )
 def test_each_topology_rule_catches_its_mistake(change, expected):

@@ -8,15 +8,14 @@ and one byte sent resolved its session, taking SQLite's write lock, before it re
 lead POSTs and admin routes waited for as long as the socket stayed open."""
 
 import json
-import socket
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.conftest import lead_body
+from tests.raw_http import read_until_closed, stalled, unanswered
 from tests.servers import uvicorn_server
 
 # Every route that takes a body, public or not (the admin ones are refused without a key, but
@@ -34,44 +33,6 @@ def _port(base: str) -> int:
     port = urlsplit(base).port
     assert port is not None
     return port
-
-
-@contextmanager
-def stalled(port: int, method: str, path: str, *, chunked: bool = False) -> Iterator[socket.socket]:
-    """A connection that sent its headers and one byte of a 1,000-byte body, then nothing."""
-    s = socket.create_connection(("127.0.0.1", port))
-    try:
-        framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: 1000"
-        head = b"%s %s HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n%s\r\n\r\n" % (
-            method.encode(),
-            path.encode(),
-            framing,
-        )
-        s.sendall(head + (b"1\r\n{\r\n" if chunked else b"{"))
-        yield s
-    finally:
-        s.close()
-
-
-def _unanswered(s: socket.socket) -> bool:
-    """Whether the server has sent nothing on `s` yet (and not closed it)."""
-    s.setblocking(False)
-    try:
-        s.recv(1)
-    except BlockingIOError:
-        return True
-    finally:
-        s.setblocking(True)
-    return False
-
-
-def _read_all(s: socket.socket, timeout: float) -> bytes:
-    """Everything the server sends until it closes the connection."""
-    s.settimeout(timeout)
-    data = b""
-    while chunk := s.recv(65536):
-        data += chunk
-    return data
 
 
 def test_stalled_bodies_on_every_route_hold_up_no_one_elses_writes(seeded, tmp_path, issue_key):
@@ -95,7 +56,7 @@ def test_stalled_bodies_on_every_route_hold_up_no_one_elses_writes(seeded, tmp_p
                     headers=writer,
                 )
                 assert changed.status_code == 200, changed.text
-        assert all(_unanswered(s) for s in slow), "the stalled clients were still waiting"
+        assert all(unanswered(s) for s in slow), "the stalled clients were still waiting"
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -105,7 +66,7 @@ def test_a_body_late_past_the_timeout_is_a_408_and_the_connection_is_closed(
     env = {"CLINIC_BODY_TIMEOUT": "1"}
     with uvicorn_server(seeded.url, tmp_path / "server.log", env=env) as base:
         with stalled(_port(base), *BODY_ROUTES[0], chunked=chunked) as s:
-            answer = _read_all(s, timeout=30)  # b"" once the server closes: it must close
+            answer = read_until_closed(s, timeout=30)  # b"" once the server closes: it must close
         head, _, body = answer.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         assert lines[0] == "HTTP/1.1 408 Request Timeout"
