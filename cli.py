@@ -16,7 +16,7 @@ from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db.session import make_engine, read_session, unit_of_work
 from schemas.vocabulary import ApiKeyState, AuditAction, HiddenLeads, LeadStatus
-from services import api_keys, audit
+from services.access import api_keys, audit
 
 # Heavier modules (Alembic, the content pipeline, the dispatcher, uvicorn) are imported inside
 # the commands that use them, so that every other command starts in a fraction of a second.
@@ -45,7 +45,7 @@ def import_content_command(
     ] = False,
 ) -> None:
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
-    from services.content_import import import_content
+    from services.content.importer import import_content
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -169,20 +169,18 @@ def export_leads(
 ) -> None:
     """Write leads to a CSV file (spam and erased ones only when included); the export is
     audited like one made over the API."""
-    from services import lead_admin
+    from services.leads import staff
 
     settings = get_settings()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
-    filters = lead_admin.LeadFilters(status=status, include=frozenset(include or ()))
+    filters = staff.LeadFilters(status=status, include=frozenset(include or ()))
     with unit_of_work(engine) as session:
-        lead_admin.audit_export(session=session, actor=None, filters=filters, via="cli")
+        staff.audit_export(session=session, actor=None, filters=filters, via="cli")
     # The file holds personal data: readable by its owner only.
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(descriptor, "w", encoding="utf-8", newline="") as handle:
-        lines = lead_admin.csv_lines(
-            sessions=partial(read_session, engine), ring=ring, filters=filters
-        )
+        lines = staff.csv_lines(sessions=partial(read_session, engine), ring=ring, filters=filters)
         rows = sum(1 for line in lines if handle.write(line)) - 1
     engine.dispose()
     typer.echo(f"wrote {rows} lead(s) to {out}")
@@ -201,7 +199,7 @@ def rotate_data_key() -> None:
     Set the new key as CLINIC_DATA_KEY and the old one in CLINIC_DATA_KEY_PREVIOUS (a JSON
     list); both open data meanwhile, so the API keeps serving. Re-run until it moves 0, then
     drop the old key."""
-    from services import lead_vault
+    from services.leads import vault
     from services.webhooks import endpoints as webhook_endpoints
 
     settings = get_settings()
@@ -210,7 +208,7 @@ def rotate_data_key() -> None:
     moved = endpoints = 0
     while True:  # batches keep each transaction short
         with unit_of_work(engine) as session:
-            batch = lead_vault.rewrap_all(session=session, ring=ring, limit=500)
+            batch = vault.rewrap_all(session=session, ring=ring, limit=500)
             endpoints += webhook_endpoints.reseal_all(session=session, ring=ring)
         moved += batch
         if batch == 0:

@@ -47,10 +47,10 @@ from core.logging import configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
-from services import content_state, translations
-from services.intake_catalog import IntakeCatalog
-from services.rate_limit import RateLimiter
-from services.webhooks import outbox
+from services.content import state, translations
+from services.events import outbox
+from services.leads.catalog import IntakeCatalog
+from services.leads.rate_limit import RateLimiter
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
 API_DESCRIPTION = """
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_locales=partial(content_locales, engine),
         counting=settings.metrics_enabled,
     )
-    # What lead intake checks submissions against, per content version (services/intake_catalog).
+    # What lead intake checks submissions against, per content version (services/leads/catalog).
     app.state.intake_catalog = IntakeCatalog()
     app.state.lead_writer = consultations.lead_writer(
         engine, ring=app.state.key_ring, catalog=app.state.intake_catalog, settings=settings
@@ -190,11 +190,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def content_version(engine: Engine) -> int:
     """The content version the response caches compare against."""
     with read_session(engine) as session:
-        return content_state.current_version(session=session)
+        return state.current_version(session=session)
 
 
 def content_locales(engine: Engine) -> frozenset[str]:
-    """The locales requests negotiate among (services.translations.content_locales)."""
+    """The locales requests negotiate among (services.content.translations.content_locales)."""
     with read_session(engine) as session:
         return translations.content_locales(session=session)
 

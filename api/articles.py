@@ -18,7 +18,7 @@ from schemas.previews import PREVIEW_TOKEN_PATTERN
 from schemas.queries import FIELDS_DESCRIPTION, FieldList, summary_exclusions
 from schemas.text import Instant, Line
 from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
-from services import articles, changes, previews
+from services.content import articles, changes, previews
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SessionDep
 from core.errors import ForbiddenError, UnauthorizedError
-from services import api_keys
-from services.api_keys import Principal
+from services.access import api_keys
+from services.access.api_keys import Principal
 
 # Our tokens are short printable ASCII; anything else is no key, and never reaches a query.
 _TOKEN = re.compile(r"[\x21-\x7e]{1,200}")

@@ -10,7 +10,7 @@ from api.links import change_href, changes_next
 from api.response_cache import serve_cached
 from schemas.changes import CHANGE_CURSOR_PATTERN, ChangeLinks, ChangeList, ChangeMeta
 from schemas.common import problem_responses
-from services import changes
+from services.content import changes
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
 MAX_LIMIT = 500

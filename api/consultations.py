@@ -21,22 +21,21 @@ from core.config import Settings
 from core.crypto import KeyRing
 from core.errors import DomainError, RateLimitedError, UnsupportedMediaTypeError
 from core.logging import current_request_id
-from core.metrics import observe_lead
+from core.metrics import LeadOutcome, observe_lead
 from core.net import client_ip, rate_limit_key
 from db.group_commit import GroupCommit
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.partial import valid_parts
 from schemas.text import strip_controls
-from schemas.vocabulary import LeadOutcome
-from services import consent, leads
-from services.intake_catalog import IntakeCatalog
+from services.leads import consent, intake
+from services.leads.catalog import IntakeCatalog
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
 
-def _context(request: Request, settings: Settings) -> leads.SubmissionContext:
-    return leads.SubmissionContext(
+def _context(request: Request, settings: Settings) -> intake.SubmissionContext:
+    return intake.SubmissionContext(
         client_ip=request.state.client_ip,
         user_agent=strip_controls(request.headers.get("user-agent", "")) or None,
         default_region=settings.phone_default_region,
@@ -45,7 +44,7 @@ def _context(request: Request, settings: Settings) -> leads.SubmissionContext:
     )
 
 
-LeadWriter = GroupCommit[leads.Submission, leads.Outcome]
+LeadWriter = GroupCommit[intake.Submission, intake.Outcome]
 
 
 def lead_writer(
@@ -54,8 +53,8 @@ def lead_writer(
     """The app's intake: leads submitted together are stored together (db/group_commit)."""
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
 
-    def store(session: Session, submissions: Sequence[leads.Submission]) -> list[leads.Outcome]:
-        return leads.intake_many(
+    def store(session: Session, submissions: Sequence[intake.Submission]) -> list[intake.Outcome]:
+        return intake.intake_many(
             session=session,
             ring=ring,
             submissions=submissions,
@@ -101,7 +100,7 @@ def _all_errors(request: Request, exc: RequestValidationError) -> Exception:
     if not parts:
         return exc
     with read_only_session(request) as session:
-        found = leads.field_errors(
+        found = intake.field_errors(
             session=session,
             parts=parts,
             ctx=_context(request, request.app.state.settings),
@@ -186,7 +185,7 @@ async def create_consultation_request(
     # stored.
     writer: LeadWriter = request.app.state.lead_writer
     outcome = await writer.submit(
-        leads.Submission(
+        intake.Submission(
             data=body,
             ctx=_context(request, settings),
             idempotency_key=idempotency_key,

@@ -12,7 +12,8 @@ from starlette.datastructures import QueryParams
 from schemas.changes import ChangePublic
 from schemas.common import PageLinks, PageMeta
 from schemas.vocabulary import ChangeType
-from services.webhooks.payloads import LEAD_EVENT_PREFIX, LinkBuilder
+from services.leads.events import LEAD_EVENT_PREFIX
+from services.webhooks.payloads import LinkBuilder
 
 ARTICLE_EVENT_PREFIX = "article."
 
@@ -63,7 +64,7 @@ def media_path(name: str) -> str:
 
 @dataclass(frozen=True)
 class ContentLinkBuilder:
-    """The links inside content responses (services.hero.ContentLinks)."""
+    """The links inside content responses (services.content.hero.ContentLinks)."""
 
     base_url: str
 

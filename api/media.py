@@ -10,7 +10,7 @@ from api.deps import read_only_session
 from api.http_cache import etag_matches
 from core.errors import NotFoundError
 from schemas.common import problem_responses
-from services import media
+from services.content import media
 
 router = APIRouter(tags=["media"])
 

@@ -11,9 +11,8 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from core.metrics import exposition, observe_lead, observe_request
+from core.metrics import LeadOutcome, exposition, observe_lead, observe_request
 from db.session import read_session
-from schemas.vocabulary import LeadOutcome
 from services.webhooks import deliveries
 
 router = APIRouter(include_in_schema=False)

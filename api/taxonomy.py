@@ -17,7 +17,7 @@ from schemas.taxonomy import (
     TherapyList,
 )
 from schemas.vocabulary import Slug
-from services import disclaimers, taxonomy
+from services.content import disclaimers, taxonomy
 
 router = APIRouter(prefix="/v1")
 SlugPath = Annotated[Slug, Path()]

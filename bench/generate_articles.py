@@ -7,9 +7,9 @@ from sqlalchemy import Engine
 
 from core.config import PROJECT_ROOT
 from db.session import unit_of_work
-from services.content_files import ArticleFile
-from services.content_import import apply_bundle
-from services.content_rules import load_bundle
+from services.content.files import ArticleFile
+from services.content.importer import apply_bundle
+from services.content.rules import load_bundle
 
 WORDS = [
     "memory",

@@ -32,7 +32,7 @@ from core.config import PROJECT_ROOT
 from db.lead_models import ConsultationRequest
 from db.migrate import head_revision, upgrade
 from db.session import make_engine, unit_of_work
-from services.content_import import import_content
+from services.content.importer import import_content
 from tests.conftest import lead_body
 from tests.servers import uvicorn_process
 
@@ -183,9 +183,7 @@ def app_and_floor(
             yield app, floor, pid, etags
 
 
-def print_row(
-    name: str, app: Result, floor: Result, goal: str, ratio: float | None = None
-) -> None:
+def print_row(name: str, app: Result, floor: Result, goal: str, ratio: float | None = None) -> None:
     """One scenario, app beside floor, the ratio (by default app/floor) and the goal."""
     ratio = app.rps / floor.rps if ratio is None else ratio
     print(

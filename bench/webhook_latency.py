@@ -22,8 +22,8 @@ import httpx
 from core.config import PROJECT_ROOT
 from db.migrate import upgrade
 from db.session import make_engine, unit_of_work
-from services.api_keys import create_key
-from services.content_import import import_content
+from services.access.api_keys import create_key
+from services.content.importer import import_content
 from tests.conftest import lead_body
 from tests.servers import uvicorn_server
 from tests.webhook_receiver import Receiver, serve_receiver

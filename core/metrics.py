@@ -5,12 +5,31 @@ at a fresh folder before the workers start: each process then writes its samples
 scrape of any worker adds them all up (prometheus-client's multiprocess mode)."""
 
 import os
+from enum import StrEnum
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from schemas.vocabulary import LeadOutcome
+
+class LeadOutcome(StrEnum):
+    """What became of a consultation request (a metrics label)."""
+
+    ACCEPTED = "accepted"
+    SPAM = "spam"
+    REPLAY = "replay"
+    INVALID = "invalid"
+    RATE_LIMITED = "rate_limited"
+    REFUSED = "refused"  # not JSON, too large, a conflicting Idempotency-Key
+
+
+class DeliveryOutcome(StrEnum):
+    """What one webhook delivery attempt came to (a metrics label)."""
+
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
 
 # Seconds; the API answers most requests in milliseconds, a webhook may take its full timeout.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

@@ -27,9 +27,10 @@ class Therapy(SQLModel, table=True):
     description: str
     regulatory_status: str = Field(max_length=20)
     regulatory_note: str
-    # The stored hero image (services.media.store): names, sizes, alt text; None: no image.
+    # The stored hero image (services.content.media.store): names, sizes, alt text; None: no image.
     hero_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    # {locale: {"name", "description", "regulatory_note"}} in other locales (services.term_words).
+    # {locale: {"name", "description", "regulatory_note"}} in other locales
+    # (services.content.term_words).
     translations: dict[str, dict[str, str]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
@@ -43,7 +44,7 @@ class Condition(SQLModel, table=True):
     name: str = Field(max_length=200)
     description: str
     crisis_risk: bool
-    # {locale: {"name", "description"}} in other locales (services.term_words).
+    # {locale: {"name", "description"}} in other locales (services.content.term_words).
     translations: dict[str, dict[str, str]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
@@ -163,7 +164,8 @@ class MediaRendition(SQLModel, table=True):
     size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
-    # Since when no article or therapy names it (services.media.collect); None while one does.
+    # Since when no article or therapy names it (services.content.media.collect); None while
+    # one does.
     orphaned_at: datetime | None = None
 
 

@@ -243,22 +243,3 @@ class RegulatoryStatus(StrEnum):
     FDA_APPROVED = "fda_approved"
     OFF_LABEL = "off_label"
     NOT_FDA_APPROVED = "not_fda_approved"
-
-
-class LeadOutcome(StrEnum):
-    """What became of a consultation request (a metrics label)."""
-
-    ACCEPTED = "accepted"
-    SPAM = "spam"
-    REPLAY = "replay"
-    INVALID = "invalid"
-    RATE_LIMITED = "rate_limited"
-    REFUSED = "refused"  # not JSON, too large, a conflicting Idempotency-Key
-
-
-class DeliveryOutcome(StrEnum):
-    """What one webhook delivery attempt came to (a metrics label)."""
-
-    DELIVERED = "delivered"
-    RETRYING = "retrying"
-    FAILED = "failed"

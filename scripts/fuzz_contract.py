@@ -26,7 +26,7 @@ import httpx
 
 from core.config import PROJECT_ROOT
 from core.crypto import encode_key, new_key
-from services.api_keys import SCOPES
+from services.access.api_keys import SCOPES
 from tests.servers import uvicorn_process
 
 SEED = 20261129

@@ -152,7 +152,7 @@ def make_client(seeded: Database) -> Iterator[Callable[..., TestClient]]:
 def issue_key(seeded: Database) -> Callable[..., str]:
     """Create an API key with the given scopes in this test's database; returns the token."""
     from db.session import unit_of_work
-    from services.api_keys import create_key
+    from services.access.api_keys import create_key
 
     def factory(*scopes: str, name: str = "test") -> str:
         engine = seeded.engine()

@@ -8,8 +8,9 @@ from sqlalchemy import Engine
 
 from core.errors import ContentError
 from db.session import unit_of_work
-from services.content_import import ImportReport, import_content
-from services.content_rules import load_bundle
+from services.content.importer import import_content
+from services.content.report import ImportReport
+from services.content.rules import load_bundle
 
 
 def import_folder(engine: Engine, folder: Path) -> ImportReport:

@@ -7,8 +7,8 @@ from sqlmodel import Session, col, select
 
 from core.crypto import KeyRing, decode_key
 from db.lead_models import ConsultationRequest
-from services import lead_vault
-from services.lead_vault import Personal
+from services.leads import vault
+from services.leads.vault import Personal
 
 
 def ring() -> KeyRing:
@@ -22,5 +22,5 @@ def opened_leads(engine: Engine) -> list[tuple[ConsultationRequest, Personal]]:
         leads = list(
             session.exec(select(ConsultationRequest).order_by(col(ConsultationRequest.created_at)))
         )
-        opened = lead_vault.open_many(session=session, ring=ring(), leads=leads)
+        opened = vault.open_many(session=session, ring=ring(), leads=leads)
     return [(lead, opened[lead.id]) for lead in leads]

@@ -10,7 +10,7 @@ from api.deps import SessionDep
 from api.links import next_cursor_link
 from schemas.common import problem_responses
 from schemas.leads import AuditList, CursorMeta
-from services import audit
+from services.access import audit
 
 router = APIRouter(prefix="/v1/admin/audit", tags=["admin: audit"])
 

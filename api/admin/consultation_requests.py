@@ -33,7 +33,7 @@ from schemas.vocabulary import (
     LeadStatus,
     Slug,
 )
-from services import lead_admin
+from services.leads import staff
 
 router = APIRouter(prefix="/v1/admin/consultation-requests", tags=["admin: consultation requests"])
 # `{lead_id:uuid}` in the paths: only a UUID routes there, so `export.csv` is no lead id (a PATCH
@@ -67,9 +67,9 @@ def lead_filters(
             "or `spam,erased`. (`status=spam` lists spam alone.)",
         ),
     ] = None,
-) -> lead_admin.LeadFilters:
+) -> staff.LeadFilters:
     """Filters shared by the list and the export."""
-    return lead_admin.LeadFilters(
+    return staff.LeadFilters(
         status=status,
         created_after=created_after,
         created_before=created_before,
@@ -82,7 +82,7 @@ def lead_filters(
     )
 
 
-Filters = Annotated[lead_admin.LeadFilters, Depends(lead_filters)]
+Filters = Annotated[staff.LeadFilters, Depends(lead_filters)]
 
 
 @router.get(
@@ -104,7 +104,7 @@ def list_consultation_requests(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConsultationRequestList:
     """Newest first, with cursor pagination. Audited."""
-    items, next_cursor = lead_admin.list_leads(
+    items, next_cursor = staff.list_leads(
         session=session,
         ring=ring,
         actor=principal.key_id,
@@ -136,7 +136,7 @@ def export_consultation_requests(
     request: Request, session: SessionDep, ring: KeyRingDep, principal: LeadsRead, filters: Filters
 ) -> StreamingResponse:
     """Every matching lead as CSV, streamed. Audited."""
-    lead_admin.audit_export(session=session, actor=principal.key_id, filters=filters, via="api")
+    staff.audit_export(session=session, actor=principal.key_id, filters=filters, via="api")
     return StreamingResponse(
         _stream(request.app.state.engine, ring, filters),
         media_type="text/csv; charset=utf-8",
@@ -147,10 +147,10 @@ def export_consultation_requests(
     )
 
 
-def _stream(engine: Engine, ring: KeyRing, filters: lead_admin.LeadFilters) -> Iterator[str]:
+def _stream(engine: Engine, ring: KeyRing, filters: staff.LeadFilters) -> Iterator[str]:
     """The CSV outlives the request's unit of work: it reads a page at a time, each through a
     short session of its own, none open while the client takes the lines."""
-    return lead_admin.csv_lines(sessions=partial(read_session, engine), ring=ring, filters=filters)
+    return staff.csv_lines(sessions=partial(read_session, engine), ring=ring, filters=filters)
 
 
 @router.get(
@@ -164,7 +164,7 @@ def get_consultation_request(
     session: SessionDep, ring: KeyRingDep, principal: LeadsRead, lead_id: LeadId
 ) -> ConsultationRequestPublic:
     """One lead (a tombstone with null personal fields once erased). Audited."""
-    return lead_admin.get_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
+    return staff.get_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
 
 
 @router.patch(
@@ -184,7 +184,7 @@ def update_consultation_request(
     """Status moves forward (new → contacted → scheduled → closed) or to spam. Audited. The
     answer is the staff view (`view: staff`) for a key that also holds `leads:read`, else the
     lead's state alone (`view: state`: id, status, times)."""
-    return lead_admin.update_lead(
+    return staff.update_lead(
         session=session,
         ring=ring,
         actor=principal.key_id,
@@ -205,5 +205,5 @@ def erase_consultation_request(
     session: SessionDep, ring: KeyRingDep, principal: LeadsWrite, lead_id: LeadId
 ) -> Response:
     """Scrub personal and health data, keep a tombstone (id, times, status). Audited."""
-    lead_admin.erase_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
+    staff.erase_lead(session=session, ring=ring, actor=principal.key_id, lead_id=lead_id)
     return Response(status_code=204)

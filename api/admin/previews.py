@@ -9,7 +9,7 @@ from api.deps import KeyRingDep, SessionDep, SettingsDep
 from api.links import preview_url
 from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TTL_DEFAULT, PreviewCreate, PreviewPublic
-from services import previews
+from services.content import previews
 
 router = APIRouter(prefix="/v1/admin/previews", tags=["admin: content"])
 

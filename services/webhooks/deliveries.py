@@ -12,10 +12,11 @@ from db.models import as_utc, utcnow
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import PING_EVENT, AuditAction, DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookAttemptPublic, WebhookDeliveryPublic
-from services import audit
+from services.access import audit
+from services.events import outbox
+from services.leads.events import LEAD_EVENT_PREFIX
 from services.records import get_or_not_found
-from services.webhooks import endpoints, outbox
-from services.webhooks.payloads import LEAD_EVENT_PREFIX
+from services.webhooks import endpoints
 
 MAX_LISTED = 200
 

@@ -23,15 +23,16 @@ from core.config import Settings
 from core.crypto import KeyRing
 from core.errors import BlockedAddressError
 from core.logging import describe_exception, request_context
-from core.metrics import observe_delivery
+from core.metrics import DeliveryOutcome, observe_delivery
 from db.models import as_utc, utcnow
 from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from schemas.vocabulary import DeliveryOutcome, DeliveryStatus, EndpointStatus, PayloadMode
-from services import lead_vault
+from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
+from services.events.outbox import NOTIFY_CHANNEL
+from services.leads import vault
+from services.leads.events import erased_data
 from services.webhooks.endpoints import signing_secrets
-from services.webhooks.outbox import NOTIFY_CHANNEL
-from services.webhooks.payloads import LinkBuilder, erased_data, render
+from services.webhooks.payloads import LinkBuilder, render
 from services.webhooks.transport import is_pinned, webhook_client
 
 log = logging.getLogger("clinic.webhooks")
@@ -192,7 +193,7 @@ def _opened(session: Session, cfg: DispatchConfig, evt: WebhookEvent) -> dict[st
     """The event's data; a lead's is sealed under the lead's key, gone once it was erased."""
     if "sealed" not in evt.data:
         return evt.data
-    opened = lead_vault.open_event(session=session, ring=cfg.ring, data=evt.data)
+    opened = vault.open_event(session=session, ring=cfg.ring, data=evt.data)
     return opened if opened is not None else erased_data(evt.data["id"])
 
 

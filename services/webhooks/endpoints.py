@@ -18,10 +18,10 @@ from db.models import utcnow
 from db.webhook_models import WebhookEndpoint
 from schemas.vocabulary import AuditAction, EndpointStatus, PayloadMode
 from schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
-from services import audit
-from services.api_keys import LEADS_READ, Principal
+from services.access import audit
+from services.access.api_keys import LEADS_READ, Principal
+from services.leads.events import LEAD_EVENT_PREFIX
 from services.records import get_or_not_found
-from services.webhooks.payloads import LEAD_EVENT_PREFIX
 
 
 def new_secret() -> str:

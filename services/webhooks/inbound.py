@@ -15,7 +15,7 @@ from db.webhook_models import InboundMessage
 from schemas.leads import ConsultationRequestUpdate
 from schemas.vocabulary import AckStatus, AuditAction
 from schemas.webhooks import CrmEvent, CrmEventAck
-from services import lead_admin
+from services.leads import staff
 
 
 class InboundNotConfiguredError(UnauthorizedError):
@@ -76,7 +76,7 @@ def apply(*, session: Session, ring: KeyRing, message_id: str, event: CrmEvent) 
     if not fresh:
         return CrmEventAck(status=AckStatus.DUPLICATE)
     change = ConsultationRequestUpdate(status=event.data.status, notes=event.data.note)
-    lead_admin.update_lead(
+    staff.update_lead(
         session=session,
         ring=ring,
         actor=None,

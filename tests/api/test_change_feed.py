@@ -17,8 +17,8 @@ from api.response_cache import ResponseCache
 from db.models import ContentChange
 from db.session import unit_of_work
 from main import create_app
-from services import changes
-from services.content_import import import_content
+from services.content import changes
+from services.content.importer import import_content
 from tests.conftest import DEMO_CONTENT, settings_for
 from tests.content_helpers import import_folder
 

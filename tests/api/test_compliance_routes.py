@@ -13,7 +13,7 @@ from core.config import PROJECT_ROOT
 from db.lead_models import ConsultationRequest
 from db.models import Disclaimer
 from db.session import unit_of_work
-from services import compliance
+from services.content import compliance
 from tests.conftest import DEMO_CONTENT, lead_body
 
 

@@ -21,8 +21,10 @@ from schemas.events import (
     PingEvent,
 )
 from schemas.vocabulary import PING_EVENT, EventType, PayloadMode
-from services.lead_vault import Personal
-from services.webhooks.payloads import article_data, erased_data, lead_data, render
+from services.content.events import article_data
+from services.leads.events import erased_data, lead_data
+from services.leads.vault import Personal
+from services.webhooks.payloads import render
 from tests.conftest import lead_body
 
 BASE = "/v1/admin/consultation-requests"

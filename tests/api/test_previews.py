@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from db.lead_models import AuditEntry
 from db.session import unit_of_work
-from services import previews
+from services.content import previews
 
 DRAFT = "ketamine-for-chronic-pain"
 PUBLISHED = "iv-ketamine-for-ptsd"

@@ -21,7 +21,7 @@ from httpx import Response
 from sqlmodel import Session, col, select
 
 from db.lead_models import AuditEntry
-from services.api_keys import SCOPES
+from services.access.api_keys import SCOPES
 from tests.conftest import lead_body
 
 HOOKS = "/v1/admin/webhook-endpoints"

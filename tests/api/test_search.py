@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 
 from bench.generate_articles import generate
 from db.models import Article, ArticleTherapy, Therapy
-from services import search
-from services.articles import PUBLISHED
-from services.search import Hits, find, snippets
+from services.content import search
+from services.content.articles import PUBLISHED
+from services.content.search import Hits, find, snippets
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import import_folder
 

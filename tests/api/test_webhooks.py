@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from db.lead_models import AuditEntry, ConsultationRequest
 from db.models import utcnow
 from db.webhook_models import WebhookDelivery, WebhookEvent
-from services import lead_vault
+from services.leads import vault
 from tests.conftest import CRM_SECRET, lead_body
 from tests.dispatch import drain
 from tests.vault_helpers import ring
@@ -313,7 +313,7 @@ def test_inbound_crm_status_change(make_client, manage, receiver, seeded):
     with Session(engine) as s:
         lead = s.get(ConsultationRequest, uuid.UUID(lead_id))
         assert lead is not None and lead.status == "contacted"
-        assert lead_vault.open_one(session=s, ring=ring(), lead=lead).notes == "Called"
+        assert vault.open_one(session=s, ring=ring(), lead=lead).notes == "Called"
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "lead.update.crm")).all()
         assert len(audit) == 1
     engine.dispose()

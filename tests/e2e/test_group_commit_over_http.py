@@ -60,7 +60,7 @@ async def _post_all(base: str, n: int) -> list[httpx.Response]:
 
 def test_a_rate_limit_store_that_hangs_does_not_queue_every_lead_behind_it(seeded, tmp_path):
     """A group commit asks the rate limit for every new lead of a batch in turn. A Redis that
-    hangs costs one request its timeout (0.5 s, services/rate_limit); the process then counts
+    hangs costs one request its timeout (0.5 s, services/leads/rate_limit); the process then counts
     in memory for a while rather than make every lead of every batch wait out the timeout
     (20 timeouts in a row, ~2 leads a second, before the limiter learned to wait)."""
     n = 20
@@ -149,17 +149,17 @@ def test_two_processes_taking_over_an_expired_key_store_one_new_lead(seeded, tmp
     from db.models import utcnow
     from db.session import unit_of_work
     from schemas.leads import ConsultationRequestCreate
-    from services import leads
+    from services.leads import intake
     from tests.vault_helpers import ring
 
     key = f"expired-{uuid.uuid4().hex[:8]}"
-    ctx = leads.SubmissionContext(
+    ctx = intake.SubmissionContext(
         client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
     )
     engine = seeded.engine()
     try:
         with unit_of_work(engine) as session:
-            old = leads.intake(
+            old = intake.intake(
                 session=session,
                 ring=ring(),
                 data=ConsultationRequestCreate.model_validate(lead_body()),

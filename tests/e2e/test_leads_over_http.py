@@ -13,12 +13,12 @@ from core.logging import JsonFormatter
 from db.lead_models import ConsultationRequest
 from db.session import unit_of_work
 from schemas.leads import ConsultationRequestCreate
-from services import leads
+from services.leads import intake
 from tests.conftest import lead_body
 from tests.servers import redis_answers, uvicorn_server, uvicorn_servers
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
 
@@ -83,7 +83,7 @@ def test_a_request_while_the_first_is_in_flight_waits_for_it_and_replays_it(seed
         )
     )
     with unit_of_work(engine) as session:
-        first = leads.intake(
+        first = intake.intake(
             session=session,
             ring=ring(),
             data=ConsultationRequestCreate.model_validate(body),

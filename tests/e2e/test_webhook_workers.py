@@ -15,7 +15,7 @@ from core.config import PROJECT_ROOT
 from db.webhook_models import WebhookAttempt, WebhookDelivery
 from schemas.leads import ConsultationRequestCreate
 from schemas.webhooks import WebhookEndpointCreate
-from services.leads import SubmissionContext, create_lead
+from services.leads.intake import SubmissionContext, create_lead
 from services.webhooks import endpoints
 from tests.conftest import lead_body
 from tests.servers import free_port

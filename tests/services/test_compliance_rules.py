@@ -4,8 +4,8 @@ disclaimer, reference, safety section or review is refused, naming what is missi
 import re
 from pathlib import Path
 
-from services import compliance
-from services.content_rules import load_bundle
+from services.content import compliance
+from services.content.rules import load_bundle
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems
 

@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 
 from db.models import Article, ContentChange
 from db.session import unit_of_work
-from services.content_import import apply_bundle
-from services.content_rules import load_bundle
+from services.content.importer import apply_bundle
+from services.content.rules import load_bundle
 from tests.conftest import DEMO_CONTENT
 
 SLUG = "nad-plus-iv-therapy"

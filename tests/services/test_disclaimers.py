@@ -5,8 +5,8 @@ from sqlmodel import Session, select
 
 from api.links import ContentLinkBuilder
 from db.models import Article
-from services.articles import ArticleFilters, get_published, list_published
-from services.disclaimers import rule_matches
+from services.content.articles import ArticleFilters, get_published, list_published
+from services.content.disclaimers import rule_matches
 from tests.conftest import DEMO_CONTENT
 
 

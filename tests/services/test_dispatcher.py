@@ -13,7 +13,8 @@ from db.session import unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookEndpointCreate
-from services.webhooks import dispatcher, endpoints, outbox
+from services.events import outbox
+from services.webhooks import dispatcher, endpoints
 from services.webhooks.endpoints import new_secret
 from tests.vault_helpers import ring
 

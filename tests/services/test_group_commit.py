@@ -15,12 +15,12 @@ from core.errors import RateLimitedError
 from db.group_commit import GroupCommit
 from db.lead_models import ConsultationRequest, IdempotencyRecord
 from schemas.leads import ConsultationRequestCreate
-from services import leads
-from services.rate_limit import RateLimiter
+from services.leads import intake
+from services.leads.rate_limit import RateLimiter
 from tests.conftest import lead_body
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
 POISON = "poison"
@@ -38,24 +38,26 @@ def _leads(engine) -> int:
         return int(s.exec(select(func.count()).select_from(ConsultationRequest)).one())
 
 
-def _submission(key: str) -> leads.Submission:
+def _submission(key: str) -> intake.Submission:
     data = ConsultationRequestCreate.model_validate(lead_body())
-    return leads.Submission(data=data, ctx=CTX, idempotency_key=key)
+    return intake.Submission(data=data, ctx=CTX, idempotency_key=key)
 
 
 class Recorder:
-    """`leads.intake_many` as the app runs it, recording each unit of work's batch; a batch
+    """`intake.intake_many` as the app runs it, recording each unit of work's batch; a batch
     holding the poison key fails whole, as a database error would."""
 
     def __init__(self) -> None:
         self.batches: list[list[str | None]] = []
 
-    def __call__(self, session: Session, items: Sequence[leads.Submission]) -> list[leads.Outcome]:
+    def __call__(
+        self, session: Session, items: Sequence[intake.Submission]
+    ) -> list[intake.Outcome]:
         keys = [item.idempotency_key for item in items]
         self.batches.append(keys)
         if POISON in keys:
             raise RuntimeError("the database refused this batch")
-        return leads.intake_many(
+        return intake.intake_many(
             session=session, ring=ring(), submissions=items, idempotency_ttl=timedelta(days=1)
         )
 
@@ -64,14 +66,14 @@ def test_requests_submitted_together_share_units_of_work_and_keep_their_own_answ
     work = Recorder()
     writer = GroupCommit(engine, work, max_batch=8)
 
-    async def submit_all() -> list[leads.Outcome]:
+    async def submit_all() -> list[intake.Outcome]:
         return await asyncio.gather(*(writer.submit(_submission(f"k{i}")) for i in range(30)))
 
     outcomes = asyncio.run(submit_all())
     assert _leads(engine) == 30
     with Session(engine) as s:
         claimed = {r.key: r.lead_id for r in s.exec(select(IdempotencyRecord))}
-    stored = [o.lead_id for o in outcomes if isinstance(o, leads.IntakeResult)]
+    stored = [o.lead_id for o in outcomes if isinstance(o, intake.IntakeResult)]
     assert stored == [claimed[f"k{i}"] for i in range(30)]
     # All 30 queued before the writer's first turn: four units of work, in order.
     assert [len(batch) for batch in work.batches] == [8, 8, 8, 6]
@@ -92,7 +94,7 @@ def test_a_batch_that_fails_whole_is_written_again_item_by_item(engine):
     assert work.batches[1] == ["a", POISON, "b"]  # failed whole, then one by one
     assert work.batches[2:] == [["a"], [POISON], ["b"]]
     assert isinstance(poison, RuntimeError)
-    assert all(isinstance(o, leads.IntakeResult) for o in (alone, a, b))
+    assert all(isinstance(o, intake.IntakeResult) for o in (alone, a, b))
     assert _leads(engine) == 3
 
 
@@ -112,24 +114,26 @@ def test_a_caller_that_gives_up_does_not_take_its_lead_back(engine):
     assert _leads(engine) == 2
 
 
-def _limited(key: str, ip: str, admit: Callable[[], None]) -> leads.Submission:
-    ctx = leads.SubmissionContext(
+def _limited(key: str, ip: str, admit: Callable[[], None]) -> intake.Submission:
+    ctx = intake.SubmissionContext(
         client_ip=ip, user_agent="t", default_region="US", default_locale="en"
     )
     data = ConsultationRequestCreate.model_validate(lead_body())
-    return leads.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
+    return intake.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
 
 
 class FailsFirstBatch:
-    """`leads.intake_many` as the app runs it, except that the first batch of several leads
+    """`intake.intake_many` as the app runs it, except that the first batch of several leads
     fails as a whole once its work is done (the database refused the commit, a connection
     dropped): the group commit then writes its items again one by one."""
 
     def __init__(self) -> None:
         self.failed = False
 
-    def __call__(self, session: Session, items: Sequence[leads.Submission]) -> list[leads.Outcome]:
-        outcomes = leads.intake_many(
+    def __call__(
+        self, session: Session, items: Sequence[intake.Submission]
+    ) -> list[intake.Outcome]:
+        outcomes = intake.intake_many(
             session=session, ring=ring(), submissions=items, idempotency_ttl=timedelta(days=1)
         )
         if len(items) > 1 and not self.failed:
@@ -138,7 +142,7 @@ class FailsFirstBatch:
         return outcomes
 
 
-def _write_behind_a_lone_lead(engine, submissions: list[leads.Submission]) -> list[object]:
+def _write_behind_a_lone_lead(engine, submissions: list[intake.Submission]) -> list[object]:
     writer = GroupCommit(engine, FailsFirstBatch())
 
     async def run() -> list[object]:
@@ -162,7 +166,7 @@ def test_a_batch_written_again_item_by_item_charges_each_lead_once(engine):
         engine,
         [_limited(k, f"192.0.2.{i}", admit(k)) for i, k in enumerate(("a", "b", "c"), 1)],
     )
-    assert all(isinstance(o, leads.IntakeResult) for o in outcomes), outcomes
+    assert all(isinstance(o, intake.IntakeResult) for o in outcomes), outcomes
     assert _leads(engine) == 4
     assert charged == {"a": 1, "b": 1, "c": 1}, charged
 

@@ -12,11 +12,11 @@ from db.session import unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import LeadStatus
-from services import idempotency, lead_vault, leads
+from services.leads import idempotency, intake, vault
 from tests.conftest import lead_body
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
 DAY = timedelta(hours=24)
@@ -29,7 +29,7 @@ def _count(engine, model) -> int:
 
 def _intake(engine, body: dict[str, object], key: str | None = None, ttl: timedelta = DAY):
     with unit_of_work(engine) as session:
-        return leads.intake(
+        return intake.intake(
             session=session,
             ring=ring(),
             data=ConsultationRequestCreate.model_validate(body),
@@ -52,7 +52,7 @@ def test_a_lead_its_terms_its_event_and_its_key_are_one_transaction(engine):
     assert not result.replayed
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, result.lead_id)
-        personal = lead_vault.open_one(session=s, ring=ring(), lead=lead)
+        personal = vault.open_one(session=s, ring=ring(), lead=lead)
         assert lead.status == LeadStatus.NEW and personal.phone == "+14155550132"
         assert lead.disclaimer_versions  # what the source article showed
         assert s.get_one(IdempotencyRecord, "one").lead_id == lead.id
@@ -122,9 +122,9 @@ def test_only_a_new_request_is_admitted_and_a_refused_one_writes_nothing(engine)
         if refuse:
             raise RuntimeError("over the limit")
 
-    def intake(key: str, refuse: bool = False, **changes: object) -> leads.IntakeResult:
+    def submit(key: str, refuse: bool = False, **changes: object) -> intake.IntakeResult:
         with unit_of_work(engine) as session:
-            return leads.intake(
+            return intake.intake(
                 session=session,
                 ring=ring(),
                 data=ConsultationRequestCreate.model_validate(lead_body(**changes)),
@@ -134,21 +134,21 @@ def test_only_a_new_request_is_admitted_and_a_refused_one_writes_nothing(engine)
                 admit=lambda: admit(refuse),
             )
 
-    first = intake("k")
+    first = submit("k")
     assert admitted == ["admitted"]
-    again = intake("k", refuse=True)  # a retry is answered even over the limit
+    again = submit("k", refuse=True)  # a retry is answered even over the limit
     assert again.replayed and again.lead_id == first.lead_id and admitted == ["admitted"]
     with pytest.raises(idempotency.IdempotencyKeyReusedError):  # told before any charge
-        intake("k", refuse=True, message="Something else.")
+        submit("k", refuse=True, message="Something else.")
     assert admitted == ["admitted"]
     with pytest.raises(RuntimeError):
-        intake("fresh", refuse=True)
+        submit("fresh", refuse=True)
     assert admitted == ["admitted", "refused"]
     assert _count(engine, IdempotencyRecord) == 1 and _count(engine, ConsultationRequest) == 1
 
 
 def _submission(key: str | None = None, admit=None, request_id: str | None = None, **changes):
-    ctx = leads.SubmissionContext(
+    ctx = intake.SubmissionContext(
         client_ip="192.0.2.1",
         user_agent="t",
         default_region="US",
@@ -156,7 +156,7 @@ def _submission(key: str | None = None, admit=None, request_id: str | None = Non
         request_id=request_id,
     )
     data = ConsultationRequestCreate.model_validate(lead_body(**changes))
-    return leads.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
+    return intake.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
 
 
 def _intake_many(engine, submissions, statements: list[str] | None = None):
@@ -167,7 +167,7 @@ def _intake_many(engine, submissions, statements: list[str] | None = None):
     event.listen(engine, "before_cursor_execute", record)
     try:
         with unit_of_work(engine) as session:
-            return leads.intake_many(
+            return intake.intake_many(
                 session=session, ring=ring(), submissions=submissions, idempotency_ttl=DAY
             )
     finally:
@@ -188,7 +188,7 @@ def test_many_leads_share_one_insert_per_table_and_each_outcome_is_its_own(engin
         statements,
     )
     assert isinstance(outcomes[1], ValidationFailedError)
-    stored = [o for o in outcomes if isinstance(o, leads.IntakeResult)]
+    stored = [o for o in outcomes if isinstance(o, intake.IntakeResult)]
     assert len(stored) == 3 and not any(o.replayed for o in stored)
     assert _count(engine, ConsultationRequest) == 3 and _count(engine, IdempotencyRecord) == 2
     assert _count(engine, WebhookEvent) == events + 3
@@ -217,8 +217,8 @@ def test_a_key_twice_in_one_batch_is_one_lead_or_a_refusal(engine):
         engine,
         [_submission("k"), _submission("k"), _submission("k", message="Another question.")],
     )
-    assert isinstance(first, leads.IntakeResult) and not first.replayed
-    assert isinstance(again, leads.IntakeResult) and again.replayed
+    assert isinstance(first, intake.IntakeResult) and not first.replayed
+    assert isinstance(again, intake.IntakeResult) and again.replayed
     assert again.lead_id == first.lead_id and again.created_at == first.created_at
     assert isinstance(other, idempotency.IdempotencyKeyReusedError)
     assert _count(engine, ConsultationRequest) == 1
@@ -236,5 +236,5 @@ def test_a_submission_refused_by_its_admit_writes_nothing_and_spares_the_others(
         raise RateLimitedError("over the limit")
 
     kept, refused = _intake_many(engine, [_submission("a"), _submission("b", admit=refuse)])
-    assert isinstance(kept, leads.IntakeResult) and isinstance(refused, RateLimitedError)
+    assert isinstance(kept, intake.IntakeResult) and isinstance(refused, RateLimitedError)
     assert _count(engine, ConsultationRequest) == 1 and _count(engine, IdempotencyRecord) == 1

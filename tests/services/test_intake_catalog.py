@@ -13,13 +13,14 @@ from db.lead_models import ConsultationRequest
 from db.models import Therapy
 from db.session import read_session, unit_of_work
 from schemas.leads import ConsultationRequestCreate
-from services import content_state, leads
-from services.intake_catalog import IntakeCatalog
+from services.content import state
+from services.leads import intake
+from services.leads.catalog import IntakeCatalog
 from tests.conftest import lead_body
 from tests.content_helpers import import_folder
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
 NEW_CONSENT = """
@@ -46,7 +47,7 @@ def engine(seeded):
 def _lead(engine, catalog: IntakeCatalog, **changes: object) -> ConsultationRequest:
     """Store a lead through `catalog`; returns it as stored."""
     with unit_of_work(engine) as session:
-        result = leads.intake(
+        result = intake.intake(
             session=session,
             ring=ring(),
             data=ConsultationRequestCreate.model_validate(lead_body(**changes)),
@@ -119,7 +120,7 @@ def test_the_lead_after_a_change_sees_a_therapy_added_and_removed(engine, conten
     # moves the content version on, as every content change must.
     with unit_of_work(engine) as s:
         s.execute(delete(Therapy).where(col(Therapy.slug) == "ketamine-assisted-psychotherapy"))
-        content_state.bump(session=s)
+        state.bump(session=s)
     assert _refused(engine, catalog, therapies=therapies) == {("therapies.1", "unknown_therapy")}
 
 
@@ -175,6 +176,6 @@ def test_a_fresh_and_a_kept_catalog_find_the_same_problems(engine):
     kept = IntakeCatalog()
     with read_session(engine) as session:
         for catalog in (IntakeCatalog(), kept, kept):
-            assert leads.field_errors(session=session, parts=parts, ctx=CTX, catalog=catalog) == (
+            assert intake.field_errors(session=session, parts=parts, ctx=CTX, catalog=catalog) == (
                 expected
             )

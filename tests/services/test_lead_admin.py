@@ -17,11 +17,11 @@ from db.session import read_session, unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate, ConsultationRequestUpdate
 from schemas.vocabulary import LeadStatus
-from services import lead_admin, lead_vault, leads
+from services.leads import intake, staff, vault
 from tests.conftest import lead_body
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
 ACTOR = uuid.uuid4()
@@ -37,7 +37,7 @@ def engine(seeded):
 def _lead(engine, **changes) -> uuid.UUID:
     with unit_of_work(engine) as s:
         data = ConsultationRequestCreate.model_validate(lead_body(**changes))
-        return leads.create_lead(session=s, ring=ring(), data=data, ctx=CTX).id
+        return intake.create_lead(session=s, ring=ring(), data=data, ctx=CTX).id
 
 
 def _actions(engine) -> list[str]:
@@ -50,11 +50,11 @@ def test_cursor_pages_walk_every_lead_once_newest_first(engine):
     seen, cursor = [], None
     while True:
         with unit_of_work(engine) as s:
-            page, cursor = lead_admin.list_leads(
+            page, cursor = staff.list_leads(
                 session=s,
                 ring=ring(),
                 actor=ACTOR,
-                filters=lead_admin.LeadFilters(),
+                filters=staff.LeadFilters(),
                 cursor=cursor,
                 page_size=2,
             )
@@ -67,11 +67,11 @@ def test_cursor_pages_walk_every_lead_once_newest_first(engine):
 
 def test_a_tampered_cursor_names_the_cursor(engine):
     with unit_of_work(engine) as s, pytest.raises(ValidationFailedError) as caught:
-        lead_admin.list_leads(
+        staff.list_leads(
             session=s,
             ring=ring(),
             actor=ACTOR,
-            filters=lead_admin.LeadFilters(),
+            filters=staff.LeadFilters(),
             cursor="!!",
             page_size=2,
         )
@@ -81,7 +81,7 @@ def test_a_tampered_cursor_names_the_cursor(engine):
 def test_status_moves_forward_only_and_each_change_is_announced(engine):
     lead_id = _lead(engine)
     with unit_of_work(engine) as s:
-        out = lead_admin.update_lead(
+        out = staff.update_lead(
             session=s,
             ring=ring(),
             actor=ACTOR,
@@ -91,7 +91,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
         )
     assert out.status == LeadStatus.SCHEDULED
     with unit_of_work(engine) as s, pytest.raises(ConflictError):
-        lead_admin.update_lead(
+        staff.update_lead(
             session=s,
             ring=ring(),
             actor=ACTOR,
@@ -111,7 +111,7 @@ def test_status_moves_forward_only_and_each_change_is_announced(engine):
 def test_erasure_scrubs_the_lead_and_its_events(engine):
     with unit_of_work(engine) as s:
         data = ConsultationRequestCreate.model_validate(lead_body())
-        lead_id = leads.intake(
+        lead_id = intake.intake(
             session=s,
             ring=ring(),
             data=data,
@@ -120,19 +120,19 @@ def test_erasure_scrubs_the_lead_and_its_events(engine):
             idempotency_ttl=timedelta(hours=24),
         ).lead_id
     with unit_of_work(engine) as s:
-        lead_admin.erase_lead(session=s, ring=ring(), actor=ACTOR, lead_id=lead_id)
+        staff.erase_lead(session=s, ring=ring(), actor=ACTOR, lead_id=lead_id)
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, lead_id)
         assert lead.erased_at is not None
         assert lead.sealed and lead.email_index is None  # the ciphertext stays: no key opens it
         assert s.get(IdempotencyRecord, "erase-me") is None  # it fingerprinted the body
-        assert lead_vault.open_one(session=s, ring=ring(), lead=lead) == lead_vault.ERASED
+        assert vault.open_one(session=s, ring=ring(), lead=lead) == vault.ERASED
         events = s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead_id))).all()
         assert len(events) == 2  # created, then updated by the erasure
         for evt in events:
             assert "example.com" not in str(evt.data) and "Ana" not in str(evt.data)
     with unit_of_work(engine) as s, pytest.raises(ConflictError):
-        lead_admin.update_lead(
+        staff.update_lead(
             session=s,
             ring=ring(),
             actor=ACTOR,
@@ -144,13 +144,13 @@ def test_erasure_scrubs_the_lead_and_its_events(engine):
 
 def test_an_unknown_lead_is_not_found(engine):
     with unit_of_work(engine) as s, pytest.raises(NotFoundError):
-        lead_admin.get_lead(session=s, ring=ring(), actor=ACTOR, lead_id=uuid.uuid4())
+        staff.get_lead(session=s, ring=ring(), actor=ACTOR, lead_id=uuid.uuid4())
 
 
 def test_csv_keeps_formulas_from_running(engine):
     _lead(engine, first_name="=HYPERLINK(1)")
-    lines = lead_admin.csv_lines(
-        sessions=partial(read_session, engine), ring=ring(), filters=lead_admin.LeadFilters()
+    lines = staff.csv_lines(
+        sessions=partial(read_session, engine), ring=ring(), filters=staff.LeadFilters()
     )
     text = "".join(lines)
     assert "'=HYPERLINK(1)" in text and text.startswith("id,created_at,status")
@@ -158,7 +158,7 @@ def test_csv_keeps_formulas_from_running(engine):
 
 def test_an_export_reads_page_by_page_with_no_session_open_between_lines(engine, monkeypatch):
     ids = [_lead(engine) for _ in range(5)]
-    monkeypatch.setattr(lead_admin, "EXPORT_PAGE", 2)
+    monkeypatch.setattr(staff, "EXPORT_PAGE", 2)
     open_now = 0
     opened = 0
 
@@ -173,9 +173,7 @@ def test_an_export_reads_page_by_page_with_no_session_open_between_lines(engine,
             open_now -= 1
 
     exported = []
-    for line in lead_admin.csv_lines(
-        sessions=sessions, ring=ring(), filters=lead_admin.LeadFilters()
-    ):
+    for line in staff.csv_lines(sessions=sessions, ring=ring(), filters=staff.LeadFilters()):
         assert open_now == 0  # the caller takes each line with no session open
         exported.append(line)
     rows = list(csv.DictReader(io.StringIO("".join(exported))))
@@ -186,7 +184,7 @@ def test_an_export_reads_page_by_page_with_no_session_open_between_lines(engine,
 def test_an_update_answers_personal_data_only_when_told_and_audits_which(engine):
     lead_id = _lead(engine)
     with unit_of_work(engine) as s:
-        hidden = lead_admin.update_lead(
+        hidden = staff.update_lead(
             session=s,
             ring=ring(),
             actor=ACTOR,
@@ -204,7 +202,7 @@ def test_an_update_answers_personal_data_only_when_told_and_audits_which(engine)
         "erased_at",
     }
     with unit_of_work(engine) as s:
-        shown = lead_admin.update_lead(
+        shown = staff.update_lead(
             session=s,
             ring=ring(),
             actor=ACTOR,

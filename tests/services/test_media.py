@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from db.models import Article, MediaRendition, Therapy
 from db.session import unit_of_work
-from services import media
-from services.content_import import import_content
+from services.content import media
+from services.content.importer import import_content
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems, import_folder
 

@@ -10,9 +10,9 @@ from db.webhook_models import WebhookDelivery, WebhookEvent
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import PayloadMode
 from schemas.webhooks import WebhookEndpointCreate
-from services.leads import SubmissionContext, create_lead
+from services.content.events import article_event_type
+from services.leads.intake import SubmissionContext, create_lead
 from services.webhooks import endpoints
-from services.webhooks.outbox import article_event_type
 from services.webhooks.payloads import render
 from tests.conftest import DEMO_CONTENT, lead_body
 from tests.content_helpers import import_folder

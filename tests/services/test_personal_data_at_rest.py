@@ -16,12 +16,13 @@ from db.session import unit_of_work
 from db.webhook_models import WebhookEndpoint, WebhookEvent
 from schemas.leads import ConsultationRequestCreate
 from schemas.webhooks import WebhookEndpointCreate
-from services import api_keys, lead_admin, lead_vault, leads
+from services.access import api_keys
+from services.leads import intake, staff, vault
 from services.webhooks import endpoints
 from tests.conftest import PG_URL, lead_body
 from tests.vault_helpers import ring
 
-CTX = leads.SubmissionContext(
+CTX = intake.SubmissionContext(
     client_ip="198.51.100.77", user_agent="t", default_region="US", default_locale="en"
 )
 EMAIL = "zebulon.quartermaine@example.org"
@@ -39,7 +40,7 @@ def _lead(engine, key_ring: KeyRing | None = None):
             ring=key_ring or ring(),
             actor=None,
         )
-        return leads.create_lead(
+        return intake.create_lead(
             session=s,
             ring=key_ring or ring(),
             data=ConsultationRequestCreate.model_validate(body),
@@ -71,7 +72,7 @@ def test_personal_data_never_reaches_the_database_files_in_plaintext(seeded):
         assert secret.encode() not in raw, secret
     with Session(engine) as s:
         stored = s.get_one(ConsultationRequest, lead.id)
-        assert lead_vault.open_one(session=s, ring=ring(), lead=stored).email == EMAIL
+        assert vault.open_one(session=s, ring=ring(), lead=stored).email == EMAIL
     engine.dispose()
 
 
@@ -79,12 +80,12 @@ def test_after_erasure_the_ciphertext_remains_but_no_key_opens_it(seeded):
     engine = seeded.engine()
     lead = _lead(engine)
     with unit_of_work(engine) as s:
-        lead_admin.erase_lead(session=s, ring=ring(), actor=None, lead_id=lead.id)  # type: ignore[arg-type]
+        staff.erase_lead(session=s, ring=ring(), actor=None, lead_id=lead.id)  # type: ignore[arg-type]
     with Session(engine) as s:
         stored = s.get_one(ConsultationRequest, lead.id)
         assert stored.sealed and stored.email_index is None
         assert s.get(LeadKey, lead.id) is None
-        assert lead_vault.open_one(session=s, ring=ring(), lead=stored) == lead_vault.ERASED
+        assert vault.open_one(session=s, ring=ring(), lead=stored) == vault.ERASED
         for evt in s.exec(select(WebhookEvent).where(WebhookEvent.subject_id == str(lead.id))):
             assert EMAIL not in str(evt.data)
     engine.dispose()
@@ -94,24 +95,24 @@ def test_staff_find_a_lead_by_email_through_the_blind_index(seeded):
     engine = seeded.engine()
     lead = _lead(engine)
     with unit_of_work(engine) as s:
-        found, _ = lead_admin.list_leads(
+        found, _ = staff.list_leads(
             session=s,
             ring=ring(),
             actor=None,  # type: ignore[arg-type]
-            filters=lead_admin.LeadFilters(email=EMAIL.upper()),
+            filters=staff.LeadFilters(email=EMAIL.upper()),
             cursor=None,
             page_size=10,
         )
-        none, _ = lead_admin.list_leads(
+        none, _ = staff.list_leads(
             session=s,
             ring=ring(),
             actor=None,  # type: ignore[arg-type]
-            filters=lead_admin.LeadFilters(email="someone.else@example.org"),
+            filters=staff.LeadFilters(email="someone.else@example.org"),
             cursor=None,
             page_size=10,
         )
     assert [x.id for x in found] == [lead.id] and found[0].email == EMAIL and none == []
-    assert lead_admin.LeadFilters(email=EMAIL).audit_detail() == {"email": True}
+    assert staff.LeadFilters(email=EMAIL).audit_detail() == {"email": True}
     engine.dispose()
 
 
@@ -121,29 +122,29 @@ def test_a_new_master_key_takes_over_without_losing_anything(seeded):
     lead = _lead(engine, old)
     rotated = KeyRing(new_key(), [decode_key_of(old)])
     with unit_of_work(engine) as s:  # mid-rotation, staff still find the lead by email
-        found, _ = lead_admin.list_leads(
+        found, _ = staff.list_leads(
             session=s,
             ring=rotated,
             actor=None,  # type: ignore[arg-type]
-            filters=lead_admin.LeadFilters(email=EMAIL),
+            filters=staff.LeadFilters(email=EMAIL),
             cursor=None,
             page_size=10,
         )
         assert [x.id for x in found] == [lead.id]
     with unit_of_work(engine) as s:
-        assert lead_vault.rewrap_all(session=s, ring=rotated, limit=100) == 1
+        assert vault.rewrap_all(session=s, ring=rotated, limit=100) == 1
         assert endpoints.reseal_all(session=s, ring=rotated) == 1
     new_only = KeyRing(rotated.current.key)
     with Session(engine) as s:
         stored = s.get_one(ConsultationRequest, lead.id)
-        assert lead_vault.open_one(session=s, ring=new_only, lead=stored).email == EMAIL
-        assert stored.email_index == lead_vault.email_index(ring=new_only, email=EMAIL)
+        assert vault.open_one(session=s, ring=new_only, lead=stored).email == EMAIL
+        assert stored.email_index == vault.email_index(ring=new_only, email=EMAIL)
         endpoint = s.exec(select(WebhookEndpoint)).one()
         assert endpoints.signing_secrets(endpoint, ring=new_only)[0].startswith("whsec_")
         with pytest.raises(CryptoKeyError):
-            lead_vault.open_one(session=s, ring=old, lead=stored)
+            vault.open_one(session=s, ring=old, lead=stored)
     with unit_of_work(engine) as s:
-        assert lead_vault.rewrap_all(session=s, ring=rotated, limit=100) == 0  # idempotent
+        assert vault.rewrap_all(session=s, ring=rotated, limit=100) == 0  # idempotent
     engine.dispose()
 
 

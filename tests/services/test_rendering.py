@@ -1,6 +1,6 @@
 """Markdown rendering is sanitized by a real sanitizer."""
 
-from services.rendering import render_markdown
+from services.content.rendering import render_markdown
 
 
 def test_markdown_renders_to_html_and_text():

@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 from core.errors import ContentError
 from db.lead_models import ConsentText
 from db.models import Article, Disclaimer
-from services import consent
-from services.content_rules import load_bundle
-from services.term_words import in_locale
+from services.content.rules import load_bundle
+from services.content.term_words import in_locale
+from services.leads import consent
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems, import_folder
 

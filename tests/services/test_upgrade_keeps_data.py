@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from db.lead_models import ConsultationRequest, LeadKey
 from db.migrate import alembic_config, upgrade
 from db.webhook_models import WebhookEvent
-from services import lead_vault, search
+from services.content import search
+from services.leads import vault
 from tests.vault_helpers import ring
 
 NOW = "CURRENT_TIMESTAMP"
@@ -129,14 +130,14 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
     with Session(engine) as s:
         lead = s.get_one(ConsultationRequest, lead_id)
         assert s.get(LeadKey, lead_id) is not None
-        personal = lead_vault.open_one(session=s, ring=ring(), lead=lead)
+        personal = vault.open_one(session=s, ring=ring(), lead=lead)
     assert (personal.first_name, personal.email, personal.message, personal.client_ip) == (
         "Oldrich",
         "oldrich@example.org",
         "Before 0007",
         "192.0.2.5",
     )
-    assert lead.email_index == lead_vault.email_index(ring=ring(), email="oldrich@example.org")
+    assert lead.email_index == vault.email_index(ring=ring(), email="oldrich@example.org")
     with Session(engine) as s:  # the search index moved (0010 on SQLite) and still finds it
         hits = search.find(
             session=s, q="quokka", conditions=[], newest_first=False, offset=0, limit=5
@@ -149,6 +150,6 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
     with Session(engine) as s:
         [event] = s.exec(select(WebhookEvent)).all()
         assert "oldrich" not in str(event.data)
-        opened = lead_vault.open_event(session=s, ring=ring(), data=event.data)
+        opened = vault.open_event(session=s, ring=ring(), data=event.data)
         assert opened == {"id": str(lead_id), "email": "oldrich@example.org"}
     engine.dispose()

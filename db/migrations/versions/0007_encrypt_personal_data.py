@@ -27,7 +27,7 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PERSONAL = {  # old column -> sealed field (the format services/lead_vault.py reads)
+PERSONAL = {  # old column -> sealed field (the format services/leads/vault.py reads)
     "first_name": "first_name",
     "last_name": "last_name",
     "email": "email",

@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,47 +21,18 @@ from db.models import (
 )
 from db.session import analyze_content
 from schemas.vocabulary import ArticleStatus, ChangeType
-from services import changes, content_state, content_texts, media, search
-from services.content_files import (
+from services.content import changes, media, search, state, texts
+from services.content.events import emit_article_change
+from services.content.files import (
     ArticleFile,
     ConditionFile,
     ContentBundle,
     HeroImageFile,
     TherapyFile,
 )
-from services.content_rules import load_bundle
-from services.rendering import cited_ids, render_markdown
-from services.webhooks import outbox
-
-
-@dataclass
-class ImportReport:
-    """What an import changed; all zeros but `unchanged` on a repeated run."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    archived: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    taxonomy_changes: int = 0
-    disclaimer_versions: list[str] = field(default_factory=list)
-    consent_versions: list[str] = field(default_factory=list)
-    # Articles this import entered in the change feed.
-    entered: set[uuid.UUID] = field(default_factory=set)
-    # Hero image renditions deleted, unused for longer than the change feed's retention.
-    media_removed: int = 0
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything in the database changed."""
-        return bool(
-            self.created
-            or self.updated
-            or self.archived
-            or self.taxonomy_changes
-            or self.disclaimer_versions
-            or self.consent_versions
-        )
-
+from services.content.rendering import cited_ids, render_markdown
+from services.content.report import ImportReport
+from services.content.rules import load_bundle
 
 # How long the change feed keeps its entries unless the caller says (CLINIC_CHANGES_RETENTION_DAYS).
 DEFAULT_RETENTION = timedelta(days=90)
@@ -93,9 +63,9 @@ def apply_bundle(
     therapy_ids = _upsert_terms(session, Therapy, bundle.therapies, report)
     condition_ids = _upsert_terms(session, Condition, bundle.conditions, report)
     _set_therapy_images(session, bundle.therapies, stored, report)
-    content_texts.sync_disclaimers(session, bundle.disclaimers, report)
+    texts.sync_disclaimers(session, bundle.disclaimers, report)
     shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
-    content_texts.sync_consent_texts(session, bundle.consent_texts, report)
+    texts.sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
     for relative, file in bundle.articles.items():
         hero = hero_image(file.hero_image, stored)
@@ -106,10 +76,10 @@ def apply_bundle(
     if report.entered:
         changes.record_term_pages(session=session)
     pruned = changes.prune(session=session, keep=retention)
-    # Renditions go once unused for as long as the feed remembers changes (services.media).
+    # Renditions go once unused for as long as the feed remembers changes (services.content.media).
     report.media_removed = media.collect(session=session, keep=retention)
     if report.changed or pruned:
-        content_state.bump(session=session)
+        state.bump(session=session)
         analyze_content(session)
     return report
 
@@ -225,7 +195,7 @@ def _upsert_article(
             created_at=now,
         )
     )
-    outbox.emit_article_change(session=session, article=article, before=before)
+    emit_article_change(session=session, article=article, before=before)
     if changes.record_article(session=session, article=article, before=before):
         report.entered.add(article.id)
     return article.id
@@ -307,7 +277,7 @@ def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportRepor
             before, article.status = article.status, archived
             article.revision += 1
             article.updated_at = utcnow()
-            outbox.emit_article_change(session=session, article=article, before=before)
+            emit_article_change(session=session, article=article, before=before)
             if changes.record_article(session=session, article=article, before=before):
                 report.entered.add(article.id)
             report.archived.append(f"{article.slug} ({article.locale})")

@@ -30,7 +30,7 @@ from schemas.vocabulary import (
     SectionKind,
     Slug,
 )
-from services.media import SourceImage, read_source
+from services.content.media import SourceImage, read_source
 
 HttpUrlText = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 _SECTION_HEADING = re.compile(
@@ -92,7 +92,7 @@ class TherapyFile(_Strict):
     description: str = Field(min_length=1)
     regulatory_status: RegulatoryStatus
     regulatory_note: str = Field(min_length=1)
-    # Stored rendered (services.media.store), not as written.
+    # Stored rendered (services.content.media.store), not as written.
     hero_image: HeroImageFile | None = Field(default=None, exclude=True)
     translations: dict[Locale, TherapyWords] = Field(default_factory=dict)
 

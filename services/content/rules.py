@@ -8,11 +8,11 @@ from pathlib import Path
 
 from core.errors import ContentError
 from schemas.vocabulary import ArticleStatus, RuleScope, SectionKind
-from services import compliance
-from services.content_files import ArticleFile, ContentBundle, read_bundle
-from services.disclaimers import rule_matches
-from services.rendering import cited_ids
-from services.term_words import translation
+from services.content import compliance
+from services.content.disclaimers import rule_matches
+from services.content.files import ArticleFile, ContentBundle, read_bundle
+from services.content.rendering import cited_ids
+from services.content.term_words import translation
 
 MIN_REFERENCES = 3
 DEFAULT_FILE_LOCALE = "en"  # what a file that names no locale is written in

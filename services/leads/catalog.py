@@ -3,7 +3,7 @@ condition slugs, every consent wording, every disclaimer version, and what each 
 readers are shown.
 
 All of it changes only through a content import, and every import that changes anything bumps
-the content version (`services.content_state`). Each unit of work that stores leads (one, or a
+the content version (`services.content.state`). Each unit of work that stores leads (one, or a
 group commit's batch) reads that version in its own transaction (one tiny query) and is
 answered from the snapshot of exactly that version, so the very lead after an import sees the
 new content: a snapshot is never stale, only replaced."""
@@ -17,8 +17,9 @@ from typing import Any, Generic, TypeVar
 from sqlmodel import Session, select
 
 from db.models import Condition, Disclaimer, Therapy
-from services import articles, consent, content_state
-from services.consent import ConsentWording
+from services.content import articles, state
+from services.leads import consent
+from services.leads.consent import ConsentWording
 
 # How many (article, locale) answers a snapshot keeps: a site may hold 10,000 articles, while
 # leads come from far fewer; one that was forgotten costs its few queries again.
@@ -99,7 +100,7 @@ class IntakeCatalog:
 
     def current(self, session: Session) -> CatalogSnapshot:
         """The snapshot of the content version `session` reads now."""
-        version = content_state.current_version(session=session)
+        version = state.current_version(session=session)
         snapshot = self._snapshot
         if snapshot is None or snapshot.version != version:
             snapshot = _load(session, version, self._articles_kept)

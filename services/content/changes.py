@@ -21,8 +21,8 @@ from db.models import (
 )
 from schemas.changes import CHANGE_CURSOR_PATTERN, ChangePublic
 from schemas.vocabulary import TOMBSTONES, ArticleStatus, ChangeType
-from services.content_state import STATE_ID
-from services.webhooks.outbox import article_event_type
+from services.content.events import article_event_type
+from services.content.state import STATE_ID
 
 _LOCKED = "content_changes_locked"
 _ENTERED_PAGES = "content_changes_pages"

@@ -17,7 +17,7 @@ def in_locale(
 
 def translation(translations: Mapping[str, T], locale: str) -> T | None:
     """The translation for `locale`, else for its language (`es-MX` → `es`), else None: the
-    one rule a locale finds its words by (consent texts too, `services.consent.in_locale`)."""
+    one rule a locale finds its words by (consent texts too, `services.leads.consent.in_locale`)."""
     found = translations.get(locale)
     if found is None and "-" in locale:
         found = translations.get(locale.split("-")[0])

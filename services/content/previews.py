@@ -17,7 +17,8 @@ from core.crypto import KeyRing
 from core.errors import UnauthorizedError
 from db.models import utcnow
 from schemas.vocabulary import AuditAction
-from services import articles, audit
+from services.access import audit
+from services.content import articles
 
 _LABEL = "preview-tokens"
 _VERSION = "v1"

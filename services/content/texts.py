@@ -1,22 +1,18 @@
 """Disclaimers and consent texts at import: versioned per key (or version) and locale; old
 versions are kept, never changed."""
 
-from typing import TYPE_CHECKING
-
 from sqlmodel import Session, col, select
 
 from core.errors import ContentError
 from db.lead_models import ConsentText
 from db.models import Disclaimer
 from schemas.vocabulary import ChangeType
-from services import changes
-from services.content_files import ConsentFile, DisclaimerFile
-
-if TYPE_CHECKING:
-    from services.content_import import ImportReport
+from services.content import changes
+from services.content.files import ConsentFile, DisclaimerFile
+from services.content.report import ImportReport
 
 
-def sync_disclaimers(session: Session, files: list[DisclaimerFile], report: "ImportReport") -> None:
+def sync_disclaimers(session: Session, files: list[DisclaimerFile], report: ImportReport) -> None:
     """Versions per key and locale: each locale's text changes on its own."""
     rows = list(session.exec(select(Disclaimer).order_by(col(Disclaimer.version))))
     latest: dict[tuple[str, str], Disclaimer] = {(row.key, row.locale): row for row in rows}
@@ -76,7 +72,7 @@ def _named(key: str, locale: str) -> str:
     return key if locale == "en" else f"{key} ({locale})"
 
 
-def sync_consent_texts(session: Session, files: list[ConsentFile], report: "ImportReport") -> None:
+def sync_consent_texts(session: Session, files: list[ConsentFile], report: ImportReport) -> None:
     """Add new consent versions; the last of each locale in the file is that locale's current
     one. Old versions never change."""
     existing = {(row.version, row.locale): row for row in session.exec(select(ConsentText))}

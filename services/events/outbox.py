@@ -2,21 +2,16 @@
 with one delivery row per subscribed endpoint. Committing can wake in-process dispatchers."""
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
 from sqlmodel import Session, col, select
 
-from core.crypto import KeyRing
 from core.logging import current_request_id
-from db.lead_models import ConsultationRequest
-from db.models import Article, utcnow
+from db.models import utcnow
 from db.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from schemas.vocabulary import ArticleStatus, DeliveryStatus, EndpointStatus, EventType
-from services import lead_vault
-from services.lead_vault import Personal
-from services.webhooks.payloads import article_data, erased_data, lead_data
+from schemas.vocabulary import DeliveryStatus, EndpointStatus
 
 NOTIFY_CHANNEL = "clinic_webhooks"
 _PENDING_WAKE = "webhook_events"
@@ -147,61 +142,9 @@ def announce(*, session: Session) -> None:
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def emit_lead_updated(
-    *,
-    session: Session,
-    ring: KeyRing,
-    lead: ConsultationRequest,
-    personal: Personal,
-) -> None:
-    """consultation_request.updated, in the lead's transaction (a new lead's event is
-    `lead_created_row`'s). The stored data is sealed under the lead's key, so erasing the lead
-    erases its events too."""
-    data = lead_data(lead.model_dump(), personal)
-    if lead.erased_at is None:
-        data = lead_vault.seal_event(session=session, ring=ring, lead_id=lead.id, data=data)
-    emit(
-        session=session,
-        type=EventType.CONSULTATION_REQUEST_UPDATED,
-        data=data,
-        subject_id=str(lead.id),
-    )
-
-
-def lead_created_row(
-    *, lead: Mapping[str, Any], personal: Personal, data_key: bytes, request_id: str | None
-) -> dict[str, Any]:
-    """consultation_request.created for a new lead (its row), as a row for `emit_rows`, its
-    data sealed under the lead's new data key."""
-    data = lead_vault.seal_event_under(data_key, lead["id"], lead_data(lead, personal))
-    return event_row(
-        type=EventType.CONSULTATION_REQUEST_CREATED,
-        data=data,
-        subject_id=str(lead["id"]),
-        request_id=request_id,
-    )
-
-
-def article_event_type(before: str | None, after: str) -> EventType | None:
-    """Which article event a status change (and a content change) means, if any."""
-    if after == ArticleStatus.PUBLISHED:
-        if before == ArticleStatus.PUBLISHED:
-            return EventType.ARTICLE_UPDATED
-        return EventType.ARTICLE_PUBLISHED
-    return EventType.ARTICLE_UNPUBLISHED if before == ArticleStatus.PUBLISHED else None
-
-
-def emit_article_change(*, session: Session, article: Article, before: str | None) -> None:
-    """Emit article.published/updated/unpublished for a changed article, in its transaction."""
-    event_type = article_event_type(before, article.status)
-    if event_type:
-        emit(
-            session=session, type=event_type, data=article_data(article), subject_id=str(article.id)
-        )
-
-
-def scrub_subject(*, session: Session, subject_id: str) -> None:
-    """On erasure, stored events about a lead keep only its id."""
+def replace_data(*, session: Session, subject_id: str, data: dict[str, Any]) -> None:
+    """Replace what every stored event about `subject_id` holds (an erased lead's events keep
+    only what its domain leaves of them)."""
     for evt in session.exec(select(WebhookEvent).where(WebhookEvent.subject_id == subject_id)):
-        evt.data = erased_data(subject_id)
+        evt.data = data
         session.add(evt)

@@ -14,10 +14,10 @@ from schemas.taxonomy import (
     TherapyPublic,
 )
 from schemas.vocabulary import ArticleStatus, RegulatoryStatus
-from services import articles as article_service
-from services.disclaimers import active_disclaimers, group_refs
-from services.hero import ContentLinks, public_hero
-from services.term_words import in_locale
+from services.content import articles as article_service
+from services.content.disclaimers import active_disclaimers, group_refs
+from services.content.hero import ContentLinks, public_hero
+from services.content.term_words import in_locale
 
 
 def _therapy(row: Therapy, links: ContentLinks, locale: str) -> TherapyPublic:

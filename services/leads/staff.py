@@ -24,10 +24,10 @@ from schemas.leads import (
     ConsultationRequestUpdate,
 )
 from schemas.vocabulary import AuditAction, Channel, HiddenLeads, LeadStatus, TermKind
-from services import audit, lead_vault
-from services.lead_vault import Personal
+from services.access import audit
+from services.leads import events, vault
+from services.leads.vault import Personal
 from services.records import get_or_not_found
-from services.webhooks import outbox
 
 S = LeadStatus
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -120,7 +120,7 @@ def _where(filters: LeadFilters, ring: KeyRing) -> list[Any]:
     lead = ConsultationRequest
     conditions: list[Any] = []
     if filters.email:
-        indexes = lead_vault.email_indexes(ring=ring, email=filters.email)
+        indexes = vault.email_indexes(ring=ring, email=filters.email)
         conditions.append(col(lead.email_index).in_(indexes))
     if filters.status:
         conditions.append(col(lead.status) == filters.status)
@@ -177,7 +177,7 @@ def to_state(lead: ConsultationRequest) -> ConsultationRequestState:
 def _public_many(
     session: Session, ring: KeyRing, leads: list[ConsultationRequest]
 ) -> list[ConsultationRequestPublic]:
-    opened = lead_vault.open_many(session=session, ring=ring, leads=leads)
+    opened = vault.open_many(session=session, ring=ring, leads=leads)
     return [to_public(lead, opened[lead.id]) for lead in leads]
 
 
@@ -269,7 +269,7 @@ def update_lead(
         raise ConflictError(
             "This consultation request was erased.", code="consultation_request_erased"
         )
-    personal = lead_vault.open_one(session=session, ring=ring, lead=lead)
+    personal = vault.open_one(session=session, ring=ring, lead=lead)
     changed: dict[str, Any] = {}
     if change.status is not None and change.status != lead.status:
         if change.status not in TRANSITIONS[LeadStatus(lead.status)]:
@@ -281,7 +281,7 @@ def update_lead(
         lead.status = change.status
     if change.notes is not None and change.notes != personal.notes:
         personal = replace(personal, notes=change.notes)
-        lead_vault.reseal(session=session, ring=ring, lead=lead, personal=personal)
+        vault.reseal(session=session, ring=ring, lead=lead, personal=personal)
         changed["notes"] = True  # that they changed, never what they say
     if changed:
         lead.updated_at = utcnow()
@@ -302,7 +302,7 @@ def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uu
     again), clear its health interests, keep a tombstone (id, times, status); audited."""
     lead = _load(session, lead_id)
     if lead.erased_at is None:
-        lead_vault.shred(session=session, lead=lead)
+        vault.shred(session=session, lead=lead)
         lead.consent_text, lead.source_article_slug = None, None
         lead.therapies, lead.conditions, lead.utm = [], [], {}
         lead.disclaimer_versions, lead.disclaimers_reported = [], []
@@ -311,15 +311,15 @@ def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uu
         session.execute(delete(LeadTerm).where(col(LeadTerm.lead_id) == lead.id))
         # Its Idempotency-Key record fingerprints the request body, personal data included.
         session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.lead_id) == lead.id))
-        outbox.scrub_subject(session=session, subject_id=str(lead.id))
-        _emit_updated(session, ring, lead, lead_vault.ERASED)
+        events.scrub(session=session, lead_id=str(lead.id))
+        _emit_updated(session, ring, lead, vault.ERASED)
     audit.record(session=session, actor=actor, action=AuditAction.LEAD_ERASE, lead_id=lead.id)
 
 
 def _emit_updated(
     session: Session, ring: KeyRing, lead: ConsultationRequest, personal: Personal
 ) -> None:
-    outbox.emit_lead_updated(session=session, ring=ring, lead=lead, personal=personal)
+    events.emit_lead_updated(session=session, ring=ring, lead=lead, personal=personal)
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")

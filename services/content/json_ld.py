@@ -6,7 +6,7 @@ from typing import Any
 from schemas.articles import MedicalReview, Reference, SectionPublic, Seo
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import RegulatoryStatus
-from services.term_words import translation
+from services.content.term_words import translation
 
 # schema.org DrugLegalStatus-style wording for what the FDA says of a therapy.
 # In the page's language where we have it written, else in English.

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFoundError
 from db.lead_models import ConsentText
 from schemas.leads import ConsentTextPublic
-from services.term_words import translation
+from services.content.term_words import translation
 
 T = TypeVar("T")
 

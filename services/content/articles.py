@@ -35,12 +35,17 @@ from schemas.articles import (
 )
 from schemas.taxonomy import TermRef
 from schemas.vocabulary import ArticleSort, ArticleStatus
-from services import compliance, search
-from services.disclaimers import active_disclaimers, group_full, group_refs, required_disclaimers
-from services.hero import ContentLinks, PublicHero, json_ld_image, public_hero
-from services.json_ld import article_json_ld
-from services.term_words import in_locale
-from services.translations import alternates, translations_of
+from services.content import compliance, search
+from services.content.disclaimers import (
+    active_disclaimers,
+    group_full,
+    group_refs,
+    required_disclaimers,
+)
+from services.content.hero import ContentLinks, PublicHero, json_ld_image, public_hero
+from services.content.json_ld import article_json_ld
+from services.content.term_words import in_locale
+from services.content.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
 

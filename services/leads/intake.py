@@ -16,10 +16,11 @@ from db.lead_models import ConsultationRequest, LeadKey, LeadTerm
 from db.models import utcnow
 from schemas.leads import ConsultationRequestCreate
 from schemas.vocabulary import ContactMethod, LeadStatus, TermKind
-from services import idempotency, lead_vault
-from services.intake_catalog import CatalogSnapshot, IntakeCatalog
-from services.lead_vault import Personal, SealedLead, normalise_email
-from services.webhooks import outbox
+from services.events import outbox
+from services.leads import idempotency, vault
+from services.leads.catalog import CatalogSnapshot, IntakeCatalog
+from services.leads.events import lead_created_row
+from services.leads.vault import Personal, SealedLead, normalise_email
 
 
 @dataclass(frozen=True)
@@ -277,12 +278,12 @@ def _new_lead(
         page_url=source.page_url or None,
         referrer=source.referrer or None,
     )
-    sealed = lead_vault.seal_new(ring=ring, lead=lead, personal=personal)
+    sealed = vault.seal_new(ring=ring, lead=lead, personal=personal)
     terms = [{"lead_id": lead_id, "kind": TermKind.THERAPY, "slug": s} for s in therapies]
     terms += [{"lead_id": lead_id, "kind": TermKind.CONDITION, "slug": s} for s in conditions]
     event = None
     if lead["status"] != LeadStatus.SPAM:
-        event = outbox.lead_created_row(
+        event = lead_created_row(
             lead=sealed.lead_row,
             personal=personal,
             data_key=sealed.data_key,
@@ -317,7 +318,7 @@ def create_lead(
     """Validate a lead and write it in the session's transaction, with no Idempotency-Key; a
     filled honeypot stores it as spam. `catalog` is the app's (a fresh one loads what this
     lead needs). The lead comes back as written, not tracked by the session: a change to it
-    is not stored (change a lead through `services.lead_admin`)."""
+    is not stored (change a lead through `services.leads.staff`)."""
     new = _new_lead(
         session=session,
         ring=ring,

@@ -1,0 +1,44 @@
+"""What an article's events carry, and which event a change of status means."""
+
+from typing import Any
+
+from sqlmodel import Session
+
+from db.models import Article
+from schemas.vocabulary import ArticleStatus, EventType
+from services.events import outbox
+
+
+def article_data(article: Article) -> dict[str, Any]:
+    """An article as an event stores it."""
+    return {
+        "id": str(article.id),
+        "slug": article.slug,
+        "locale": article.locale,
+        "title": article.title,
+        "status": article.status,
+        "revision": article.revision,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "updated_at": article.updated_at.isoformat(),
+    }
+
+
+def article_event_type(before: str | None, after: str) -> EventType | None:
+    """Which article event a status change (and a content change) means, if any."""
+    if after == ArticleStatus.PUBLISHED:
+        if before == ArticleStatus.PUBLISHED:
+            return EventType.ARTICLE_UPDATED
+        return EventType.ARTICLE_PUBLISHED
+    return EventType.ARTICLE_UNPUBLISHED if before == ArticleStatus.PUBLISHED else None
+
+
+def emit_article_change(*, session: Session, article: Article, before: str | None) -> None:
+    """Emit article.published/updated/unpublished for a changed article, in its transaction."""
+    event_type = article_event_type(before, article.status)
+    if event_type:
+        outbox.emit(
+            session=session,
+            type=event_type,
+            data=article_data(article),
+            subject_id=str(article.id),
+        )
