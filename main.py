@@ -137,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis_url=settings.redis_url,
         namespace=settings.rate_limit_namespace,
     )
+    app.state.lead_admission = consultations.lead_admission(
+        engine, limiter=app.state.lead_limiter, settings=settings
+    )
     install_error_handlers(app)
     routers = (
         articles.router,

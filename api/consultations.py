@@ -2,7 +2,6 @@
 
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -24,12 +23,14 @@ from core.logging import current_request_id
 from core.metrics import LeadOutcome, observe_lead
 from core.net import client_ip, rate_limit_key
 from db.group_commit import GroupCommit
+from db.session import run_read_only
 from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.partial import valid_parts
 from schemas.text import strip_controls
-from services.leads import consent, intake
+from services.leads import admission, consent, intake
 from services.leads.catalog import IntakeCatalog
+from services.leads.rate_limit import RateLimiter
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 
@@ -65,6 +66,24 @@ def lead_writer(
     return GroupCommit(engine, store)
 
 
+LeadAdmission = GroupCommit[admission.Candidate, admission.Verdict]
+
+
+def lead_admission(engine: Engine, *, limiter: RateLimiter, settings: Settings) -> LeadAdmission:
+    """The app's admission: requests that arrive together are admitted together, in one
+    read-only session (services/leads/admission.py), before any of them reaches the writer."""
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+
+    def admit(
+        session: Session, candidates: Sequence[admission.Candidate]
+    ) -> list[admission.Verdict]:
+        return admission.admit_many(
+            session=session, limiter=limiter, candidates=candidates, idempotency_ttl=ttl
+        )
+
+    return GroupCommit(engine, admit, unit=run_read_only)
+
+
 def _client(request: Request) -> str | None:
     peer = request.client.host if request.client else None
     # Every line, in order: reading only the first would believe a line the client sent
@@ -74,19 +93,11 @@ def _client(request: Request) -> str | None:
 
 
 def _charge(request: Request) -> None:
-    """Count the request against its client's rate limit, or refuse it (429). It may ask
-    Redis, so it runs in a worker thread."""
-    decision = request.app.state.lead_limiter.hit(
-        "consultation-requests", rate_limit_key(request.state.client_ip)
+    """Count a request that can be no retry (its body is refused) against its client's rate
+    limit, or refuse it (429). It may ask Redis, so it runs in a worker thread."""
+    admission.charge(
+        limiter=request.app.state.lead_limiter, client=rate_limit_key(request.state.client_ip)
     )
-    if decision is None:
-        return
-    request.state.rate_headers = decision.headers()
-    if not decision.allowed:
-        raise RateLimitedError(
-            "Too many consultation requests from this address; retry later.",
-            headers=decision.headers(),
-        )
 
 
 def _all_errors(request: Request, exc: RequestValidationError) -> Exception:
@@ -143,8 +154,8 @@ router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=Int
 
 async def guard_intake(request: Request) -> None:
     """Insist on JSON before the body is validated; a request refused here counts against the
-    rate limit too, and over the limit it is a 429. A valid body is charged in its unit of
-    work, once a retry of a stored request (which never uses the limit up) is told from it."""
+    rate limit too, and over the limit it is a 429. A valid body is charged at admission, once
+    a retry of a stored request (which never uses the limit up) is told from it."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         await run_in_threadpool(_charge, request)
@@ -180,22 +191,32 @@ async def create_consultation_request(
     ] = None,
 ) -> Response:
     """Store a consultation request once; answers with its id and time, never personal data."""
-    # The retry check, the rate limit (`admit`: a new request only), the claim, the checks and
-    # the inserts, in one unit of work with whatever other leads came meanwhile; a 201 means
-    # stored.
+    # Admitted first (the rate limit: Redis, maybe), holding no lock or transaction; then the
+    # claim, the checks and the inserts, in one unit of work with whatever other leads came
+    # meanwhile. A 201 means stored.
+    headers: dict[str, str] = {}
+    if request.app.state.lead_limiter.limited:
+        gate: LeadAdmission = request.app.state.lead_admission
+        verdict = await gate.submit(
+            admission.Candidate(
+                data=body,
+                idempotency_key=idempotency_key,
+                client=rate_limit_key(request.state.client_ip),
+            )
+        )
+        if isinstance(verdict, DomainError):
+            raise verdict
+        if verdict.decision is not None:
+            headers = verdict.decision.headers()
     writer: LeadWriter = request.app.state.lead_writer
     outcome = await writer.submit(
         intake.Submission(
-            data=body,
-            ctx=_context(request, settings),
-            idempotency_key=idempotency_key,
-            admit=partial(_charge, request),
+            data=body, ctx=_context(request, settings), idempotency_key=idempotency_key
         )
     )
     if isinstance(outcome, DomainError):
         raise outcome
     result = outcome
-    headers = dict(getattr(request.state, "rate_headers", {}))
     headers["Location"] = lead_path(result.lead_id)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"

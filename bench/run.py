@@ -294,7 +294,14 @@ def main() -> None:
         choices=("get", "post", "growth"),
         help="one part: the demo GETs, the lead POSTs (SQLite and PostgreSQL), or 10k articles",
     )
+    parser.add_argument(
+        "--leads-rate-limit",
+        default="none",
+        help="CLINIC_LEADS_RATE_LIMIT for the app (default none: wrk is one address); a limit "
+        "wrk never reaches, e.g. 100000000/minute, measures admission as production runs it",
+    )
     args = parser.parse_args()
+    APP_ENV["CLINIC_LEADS_RATE_LIMIT"] = args.leads_rate_limit
     parts = {args.only} if args.only else {"get", "post", "growth"}
     seconds = args.seconds or (30 if args.long else 3)
     rounds = args.rounds or 3

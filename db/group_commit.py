@@ -1,5 +1,6 @@
 """Group commit: what requests submit while a batch is being written goes into the next batch,
-one unit of work for all of it.
+one unit of work for all of it. (The same batching serves reads that many requests make alike,
+in a read-only session: the lead intake's admission.)
 
 A lone request is written at once, as alone as before; under load the work of many requests
 shares one transaction, one thread hop and one statement per table. On SQLite, where writers
@@ -16,7 +17,7 @@ there, since one statement stores all of them."""
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -39,7 +40,8 @@ MAX_BATCH = 64
 class GroupCommit(Generic[T, R]):
     """Writes submitted items with `work(session, items)`, which returns one result per item
     in order, in as few units of work as the load allows. One per process and purpose; its
-    items are written on the event loop's side by one task at a time."""
+    items are written on the event loop's side by one task at a time. `unit` runs one batch's
+    work in its session (`run_unit_of_work`, or `run_read_only` for reads)."""
 
     def __init__(
         self,
@@ -47,9 +49,13 @@ class GroupCommit(Generic[T, R]):
         work: Callable[[Session, Sequence[T]], list[R]],
         *,
         max_batch: int = MAX_BATCH,
+        unit: Callable[[Engine, Callable[[Session], list[R]]], Coroutine[Any, Any, list[R]]] = (
+            run_unit_of_work
+        ),
     ) -> None:
         self._engine = engine
         self._work = work
+        self._run = unit
         self._max_batch = max_batch
         self._queue: list[_Entry[T, R]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -105,7 +111,7 @@ class GroupCommit(Generic[T, R]):
 
     async def _unit(self, batch: "list[_Entry[T, R]]") -> list[R]:
         items = [entry.item for entry in batch]
-        unit = run_unit_of_work(self._engine, lambda session: self._work(session, items))
+        unit = self._run(self._engine, lambda session: self._work(session, items))
         return await asyncio.get_running_loop().create_task(unit, context=batch[0].context)
 
 

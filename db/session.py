@@ -103,6 +103,17 @@ async def run_unit_of_work(engine: Engine, work: Callable[[Session], T]) -> T:
         return await anyio.to_thread.run_sync(_work_in_transaction, engine, work)
 
 
+async def run_read_only(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work` in a read-only session of its own, done whole in one worker thread: no lock, no
+    transaction kept, nothing committed (the lead intake's admission)."""
+    return await anyio.to_thread.run_sync(_work_in_read_session, engine, work)
+
+
+def _work_in_read_session(engine: Engine, work: Callable[[Session], T]) -> T:
+    with read_session(engine) as session:
+        return work(session)
+
+
 def _work_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     with _transaction(engine) as session:
         return work(session)

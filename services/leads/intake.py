@@ -1,7 +1,7 @@
 """Consultation request intake: validate, snapshot consent and disclaimers, store once."""
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -183,32 +183,12 @@ def _unknown_disclaimers(
 
 @dataclass(frozen=True)
 class Submission:
-    """One consultation request to store: its valid body, what its HTTP request says, its
-    Idempotency-Key, and what admits it when it is new (the API charges the rate limit)."""
+    """One admitted consultation request to store: its valid body, what its HTTP request
+    says, and its Idempotency-Key."""
 
     data: ConsultationRequestCreate
     ctx: SubmissionContext
     idempotency_key: str | None = None
-    admit: Callable[[], None] | None = None
-    # What `admit` said, once asked: a submission written again (its batch failed whole) is
-    # not charged twice.
-    _admission: list[DomainError | None] = field(
-        default_factory=list, init=False, repr=False, compare=False
-    )
-
-    def admitted(self) -> None:
-        """Ask `admit` the first time; answer as it did every time after."""
-        if self.admit is None:
-            return
-        if not self._admission:
-            try:
-                self.admit()
-            except DomainError as refused:
-                self._admission.append(refused)
-                raise
-            self._admission.append(None)
-        elif (earlier := self._admission[0]) is not None:
-            raise earlier
 
 
 Outcome = IntakeResult | DomainError
@@ -347,13 +327,12 @@ def intake(
     idempotency_key: str | None,
     idempotency_ttl: timedelta,
     catalog: IntakeCatalog | None = None,
-    admit: Callable[[], None] | None = None,
 ) -> IntakeResult:
     """`intake_many` for one submission: its result, or its DomainError raised."""
     (outcome,) = intake_many(
         session=session,
         ring=ring,
-        submissions=[Submission(data, ctx, idempotency_key, admit)],
+        submissions=[Submission(data, ctx, idempotency_key)],
         idempotency_ttl=idempotency_ttl,
         catalog=catalog,
     )
@@ -380,14 +359,14 @@ def intake_many(
     """Store each submission once per Idempotency-Key, all in the caller's transaction, or
     name the lead that an earlier request with the same key and body created. Returns one
     outcome per submission, in order: its result, or the DomainError that refuses it alone
-    (invalid, key reused with another body, or what its `admit` raised). Anything else
-    raised aborts the whole transaction.
+    (invalid, or key reused with another body). Anything else raised aborts the whole
+    transaction. Submissions come admitted (the rate limit is charged before the unit of work,
+    `is_retry` telling a retry from a new request).
 
-    Retries are found by one read first. Only a new request reaches its `admit`, before
-    anything of it is written: a refused one leaves nothing behind. A retry racing the first
-    request (not yet committed when read) is admitted like a new one, then meets the first's
-    claim and is replayed; one in the same call follows the first without being admitted. Each table
-    gets one insert for all the leads (a group commit costs little more than one lead)."""
+    Retries are found by one read first. A retry racing the first request (not yet committed
+    when read) meets the first's claim and is replayed; one in the same call follows the
+    first. Each table gets one insert for all the leads (a group commit costs little more
+    than one lead)."""
     keys = {s.idempotency_key for s in submissions if s.idempotency_key is not None}
     batch = _Batch(
         session=session,
@@ -433,7 +412,6 @@ class _Batch:
             record = self.records.get(key)
             if record is not None and record.replays(digest=digest, now=self.now, ttl=self.ttl):
                 return IntakeResult(record.lead_id, record.created_at.astimezone(UTC), True)
-        submission.admitted()
         new = _new_lead(
             session=self.session,
             ring=self.ring,

@@ -71,6 +71,11 @@ class RateLimiter:
         self._warned_at = -math.inf
         self._shared_down_until = -math.inf
 
+    @property
+    def limited(self) -> bool:
+        """Whether any limit is configured (`none` lifts them all)."""
+        return bool(self.items)
+
     def hit(self, scope: str, client: str) -> RateDecision | None:
         """Count one request from `client`; None when no limits are configured."""
         if not self.items:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from core.errors import RateLimitedError, ValidationFailedError
+from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
 from db.session import unit_of_work
 from db.webhook_models import WebhookEvent
@@ -114,40 +114,7 @@ def test_fingerprints_ignore_key_order():
     assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})
 
 
-def test_only_a_new_request_is_admitted_and_a_refused_one_writes_nothing(engine):
-    admitted: list[str] = []
-
-    def admit(refuse: bool = False) -> None:
-        admitted.append("refused" if refuse else "admitted")
-        if refuse:
-            raise RuntimeError("over the limit")
-
-    def submit(key: str, refuse: bool = False, **changes: object) -> intake.IntakeResult:
-        with unit_of_work(engine) as session:
-            return intake.intake(
-                session=session,
-                ring=ring(),
-                data=ConsultationRequestCreate.model_validate(lead_body(**changes)),
-                ctx=CTX,
-                idempotency_key=key,
-                idempotency_ttl=DAY,
-                admit=lambda: admit(refuse),
-            )
-
-    first = submit("k")
-    assert admitted == ["admitted"]
-    again = submit("k", refuse=True)  # a retry is answered even over the limit
-    assert again.replayed and again.lead_id == first.lead_id and admitted == ["admitted"]
-    with pytest.raises(idempotency.IdempotencyKeyReusedError):  # told before any charge
-        submit("k", refuse=True, message="Something else.")
-    assert admitted == ["admitted"]
-    with pytest.raises(RuntimeError):
-        submit("fresh", refuse=True)
-    assert admitted == ["admitted", "refused"]
-    assert _count(engine, IdempotencyRecord) == 1 and _count(engine, ConsultationRequest) == 1
-
-
-def _submission(key: str | None = None, admit=None, request_id: str | None = None, **changes):
+def _submission(key: str | None = None, request_id: str | None = None, **changes):
     ctx = intake.SubmissionContext(
         client_ip="192.0.2.1",
         user_agent="t",
@@ -156,7 +123,7 @@ def _submission(key: str | None = None, admit=None, request_id: str | None = Non
         request_id=request_id,
     )
     data = ConsultationRequestCreate.model_validate(lead_body(**changes))
-    return intake.Submission(data=data, ctx=ctx, idempotency_key=key, admit=admit)
+    return intake.Submission(data=data, ctx=ctx, idempotency_key=key)
 
 
 def _intake_many(engine, submissions, statements: list[str] | None = None):
@@ -229,12 +196,3 @@ def test_a_key_held_by_an_earlier_batch_replays_in_a_later_one(engine):
     fresh, again = _intake_many(engine, [_submission("other"), _submission("k")])
     assert again.replayed and again.lead_id == first.lead_id
     assert not fresh.replayed and _count(engine, ConsultationRequest) == 2
-
-
-def test_a_submission_refused_by_its_admit_writes_nothing_and_spares_the_others(engine):
-    def refuse() -> None:
-        raise RateLimitedError("over the limit")
-
-    kept, refused = _intake_many(engine, [_submission("a"), _submission("b", admit=refuse)])
-    assert isinstance(kept, intake.IntakeResult) and isinstance(refused, RateLimitedError)
-    assert _count(engine, ConsultationRequest) == 1 and _count(engine, IdempotencyRecord) == 1

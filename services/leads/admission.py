@@ -1,0 +1,106 @@
+"""Admission: what a consultation request must pass before it reaches the writer, holding no
+lock or transaction meanwhile. A retry of a stored request (its Idempotency-Key with the same
+body, within the key's lifetime) is answered even over the rate limit, since it uses nothing
+up; a key stored with another body is refused uncharged; anything else is charged against its
+client's rate limit (Redis, when configured), and refused over it.
+
+Requests that arrive together are admitted together, in one read-only session: one read of
+their keys, then one charge each (see `db.group_commit`, which batches them)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from core.errors import DomainError, RateLimitedError
+from db.models import utcnow
+from schemas.leads import ConsultationRequestCreate
+from services.leads import idempotency
+from services.leads.rate_limit import RateDecision, RateLimiter
+
+SCOPE = "consultation-requests"  # what the rate limit counts
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A valid request asking to be stored: its body, its Idempotency-Key and the key its
+    client's requests are counted under (`core.net.rate_limit_key`)."""
+
+    data: ConsultationRequestCreate
+    idempotency_key: str | None
+    client: str
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """Let through: a retry (not charged), or a new request and the rate limit's numbers."""
+
+    retry: bool
+    decision: RateDecision | None = None
+
+
+Verdict = Admitted | DomainError
+
+
+def refusal(decision: RateDecision) -> RateLimitedError:
+    """The 429 for a refused hit, with its RateLimit headers and Retry-After."""
+    return RateLimitedError(
+        "Too many consultation requests from this address; retry later.",
+        headers=decision.headers(),
+    )
+
+
+def charge(*, limiter: RateLimiter, client: str) -> RateDecision | None:
+    """Count one request from `client`; raises RateLimitedError over the limit."""
+    decision = limiter.hit(SCOPE, client)
+    if decision is not None and not decision.allowed:
+        raise refusal(decision)
+    return decision
+
+
+def admit_many(
+    *,
+    session: Session,
+    limiter: RateLimiter,
+    candidates: Sequence[Candidate],
+    idempotency_ttl: timedelta,
+) -> list[Verdict]:
+    """One verdict per candidate, in order. Reads only. A key that two candidates carry is
+    charged once: the second is the first's retry (or, with another body, refused)."""
+    keys = {c.idempotency_key for c in candidates if c.idempotency_key is not None}
+    records = idempotency.stored_many(session=session, keys=keys)
+    now = utcnow()
+    seen: dict[str, str] = {}  # key -> digest, of the new requests admitted here
+    verdicts: list[Verdict] = []
+    for candidate in candidates:
+        key = candidate.idempotency_key
+        try:
+            if key is not None:
+                digest = idempotency.fingerprint(candidate.data.model_dump(mode="json"))
+                if _repeats(records.get(key), seen.get(key), digest, now, idempotency_ttl):
+                    verdicts.append(Admitted(retry=True))
+                    continue
+                seen[key] = digest
+            decision = charge(limiter=limiter, client=candidate.client)
+        except DomainError as refused:
+            verdicts.append(refused)
+            continue
+        verdicts.append(Admitted(retry=False, decision=decision))
+    return verdicts
+
+
+def _repeats(
+    record: idempotency.Record | None,
+    earlier: str | None,
+    digest: str,
+    now: datetime,
+    ttl: timedelta,
+) -> bool:
+    """Whether a request with this digest retries a stored one or one admitted just before
+    it; raises IdempotencyKeyReusedError when either came with another body."""
+    if earlier is not None:
+        if earlier != digest:
+            raise idempotency.IdempotencyKeyReusedError()
+        return True
+    return record is not None and record.replays(digest=digest, now=now, ttl=ttl)
