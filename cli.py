@@ -219,11 +219,29 @@ def rotate_data_key() -> None:
     )
 
 
+@cli.command("prune-idempotency-keys")
+def prune_idempotency_keys() -> None:
+    """Delete Idempotency-Key records past CLINIC_IDEMPOTENCY_TTL_HOURS (workers, and the API
+    when it dispatches webhooks itself, do it every 10 minutes)."""
+    from db.models import utcnow
+    from services.leads import idempotency
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    with unit_of_work(engine) as session:
+        removed = idempotency.prune_expired(session=session, now=utcnow(), ttl=ttl)
+    engine.dispose()
+    typer.echo(f"deleted {removed} expired Idempotency-Key record(s)")
+
+
 @cli.command()
 def worker() -> None:
-    """Deliver webhooks until stopped (SIGTERM/SIGINT); run as many as you need."""
+    """Deliver webhooks and prune expired Idempotency-Key records until stopped
+    (SIGTERM/SIGINT); run as many as you need."""
     from api.links import event_links_builder
     from api.tracing import start_tracing
+    from services.leads.retention import prune_periodically
     from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
     settings = get_settings()
@@ -243,7 +261,10 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await dispatcher.run(stop)
+        ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        await asyncio.gather(
+            dispatcher.run(stop), prune_periodically(engine, ttl=ttl, stop=stop)
+        )
 
     typer.echo("webhook worker started")
     asyncio.run(main())

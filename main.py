@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -51,6 +52,7 @@ from services.content import state, translations
 from services.events import outbox
 from services.leads.catalog import IntakeCatalog
 from services.leads.rate_limit import RateLimiter
+from services.leads.retention import prune_periodically
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 
 API_DESCRIPTION = """
@@ -138,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         namespace=settings.rate_limit_namespace,
     )
     app.state.lead_admission = consultations.lead_admission(
-        engine, limiter=app.state.lead_limiter, settings=settings
+        engine, ring=app.state.key_ring, limiter=app.state.lead_limiter, settings=settings
     )
     install_error_handlers(app)
     routers = (
@@ -213,6 +215,9 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
     dispatcher = Dispatcher(engine, config)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
+    # Where webhooks are dispatched, expired Idempotency-Key records are pruned too.
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    pruning = asyncio.create_task(prune_periodically(engine, ttl=ttl, stop=stop))
     unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)
     try:
         yield
@@ -220,6 +225,7 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
         unsubscribe()
         stop.set()
         await task
+        await pruning
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -69,7 +69,9 @@ def lead_writer(
 LeadAdmission = GroupCommit[admission.Candidate, admission.Verdict]
 
 
-def lead_admission(engine: Engine, *, limiter: RateLimiter, settings: Settings) -> LeadAdmission:
+def lead_admission(
+    engine: Engine, *, ring: KeyRing, limiter: RateLimiter, settings: Settings
+) -> LeadAdmission:
     """The app's admission: requests that arrive together are admitted together, in one
     read-only session (services/leads/admission.py), before any of them reaches the writer."""
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
@@ -78,7 +80,11 @@ def lead_admission(engine: Engine, *, limiter: RateLimiter, settings: Settings) 
         session: Session, candidates: Sequence[admission.Candidate]
     ) -> list[admission.Verdict]:
         return admission.admit_many(
-            session=session, limiter=limiter, candidates=candidates, idempotency_ttl=ttl
+            session=session,
+            ring=ring,
+            limiter=limiter,
+            candidates=candidates,
+            idempotency_ttl=ttl,
         )
 
     return GroupCommit(engine, admit, unit=run_read_only)

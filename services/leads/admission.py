@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from core.crypto import KeyRing
 from core.errors import DomainError, RateLimitedError
 from db.models import utcnow
 from schemas.leads import ConsultationRequestCreate
@@ -62,6 +63,7 @@ def charge(*, limiter: RateLimiter, client: str) -> RateDecision | None:
 def admit_many(
     *,
     session: Session,
+    ring: KeyRing,
     limiter: RateLimiter,
     candidates: Sequence[Candidate],
     idempotency_ttl: timedelta,
@@ -71,17 +73,18 @@ def admit_many(
     keys = {c.idempotency_key for c in candidates if c.idempotency_key is not None}
     records = idempotency.stored_many(session=session, keys=keys)
     now = utcnow()
-    seen: dict[str, str] = {}  # key -> digest, of the new requests admitted here
+    seen: dict[str, str] = {}  # key -> fingerprint, of the new requests admitted here
     verdicts: list[Verdict] = []
     for candidate in candidates:
         key = candidate.idempotency_key
         try:
             if key is not None:
-                digest = idempotency.fingerprint(candidate.data.model_dump(mode="json"))
+                payload = candidate.data.model_dump(mode="json")
+                digest = idempotency.fingerprint(ring=ring, payload=payload)
                 if _repeats(records.get(key), seen.get(key), digest, now, idempotency_ttl):
                     verdicts.append(Admitted(retry=True))
                     continue
-                seen[key] = digest
+                seen[key] = digest.value
             decision = charge(limiter=limiter, client=candidate.client)
         except DomainError as refused:
             verdicts.append(refused)
@@ -93,14 +96,14 @@ def admit_many(
 def _repeats(
     record: idempotency.Record | None,
     earlier: str | None,
-    digest: str,
+    digest: idempotency.Fingerprint,
     now: datetime,
     ttl: timedelta,
 ) -> bool:
     """Whether a request with this digest retries a stored one or one admitted just before
     it; raises IdempotencyKeyReusedError when either came with another body."""
     if earlier is not None:
-        if earlier != digest:
+        if earlier != digest.value:
             raise idempotency.IdempotencyKeyReusedError()
         return True
     return record is not None and record.replays(digest=digest, now=now, ttl=ttl)

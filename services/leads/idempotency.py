@@ -6,15 +6,17 @@ claim hold across processes: a concurrent request with the same key waits for th
 commit (or roll back) and then replays it (or runs itself)."""
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from core.crypto import KeyRing
 from core.errors import ValidationFailedError
 from db.inserts import insert_if_absent, insert_many_if_absent
 from db.lead_models import IdempotencyRecord
@@ -38,16 +40,48 @@ class IdempotencyKeyReusedError(ValidationFailedError):
         )
 
 
-def fingerprint(payload: object) -> str:
-    """A digest of the request body that ignores key order and whitespace."""
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+FINGERPRINT_KEY = "idempotency-fingerprint"  # the master key's subkey for fingerprints
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A request body's keyed digest: HMAC-SHA256 under a subkey of the master key, so that
+    the database alone cannot tell whose body it was (an unkeyed hash can be matched against
+    guessed names and emails). `value` is the current key's, what a new record stores;
+    `accepted` holds every configured key's, so that records written before a rotation still
+    match."""
+
+    value: str
+    accepted: frozenset[str]
+
+    def matches(self, stored: str) -> bool:
+        """Whether a stored fingerprint is this body's."""
+        return stored in self.accepted
+
+
+def fingerprint(*, ring: KeyRing, payload: object) -> Fingerprint:
+    """The fingerprint of a request body (its JSON, whatever the key order or whitespace)."""
+    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    digests = [
+        hmac.new(k, body, hashlib.sha256).hexdigest() for k in ring.signing_keys(FINGERPRINT_KEY)
+    ]
+    return Fingerprint(digests[0], frozenset(digests))
+
+
+def prune_expired(*, session: Session, now: datetime, ttl: timedelta) -> int:
+    """Delete the records of keys past their lifetime (they fingerprint a body that named a
+    person); returns how many went."""
+    gone = session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < now - ttl)
+    )
+    return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(
     *,
     session: Session,
     key: str,
-    digest: str,
+    digest: Fingerprint,
     lead_id: uuid.UUID,
     now: datetime,
     ttl: timedelta,
@@ -55,7 +89,7 @@ def claim(
     """Claim `key` for the lead about to be created (None), or return the lead to replay.
 
     Raises IdempotencyKeyReusedError when the key came with another body within `ttl`."""
-    values = _row(key, digest, lead_id, now)
+    values = _row(key, digest.value, lead_id, now)
     if insert_if_absent(session, IdempotencyRecord, values):
         return None
     earlier = stored(session=session, key=key, digest=digest, now=now, ttl=ttl)
@@ -83,18 +117,18 @@ class Record:
     lead_id: uuid.UUID
     created_at: datetime
 
-    def replays(self, *, digest: str, now: datetime, ttl: timedelta) -> bool:
+    def replays(self, *, digest: Fingerprint, now: datetime, ttl: timedelta) -> bool:
         """Whether a request with this key and `digest` is a retry of this one (False once
         the key has expired). Raises IdempotencyKeyReusedError for another body."""
         if now - self.created_at > ttl:
             return False
-        if self.digest != digest:
+        if not digest.matches(self.digest):
             raise IdempotencyKeyReusedError()
         return True
 
 
 def stored(
-    *, session: Session, key: str, digest: str, now: datetime, ttl: timedelta
+    *, session: Session, key: str, digest: Fingerprint, now: datetime, ttl: timedelta
 ) -> uuid.UUID | None:
     """The lead that `key` names while it is valid (a retry to replay), or None when the key
     is free or expired; reads only, so a retry needs no write. Raises

@@ -396,17 +396,19 @@ class _Batch:
     records: Mapping[str, idempotency.Record]
     now: datetime = field(default_factory=utcnow)
     outcomes: list[Outcome | _NewLead | _Follows] = field(default_factory=list)
-    claimed: dict[str, tuple[int, str]] = field(default_factory=dict)  # key → (index, digest)
+    # key → (index, fingerprint) of the new leads taken
+    claimed: dict[str, tuple[int, idempotency.Fingerprint]] = field(default_factory=dict)
 
     def take(self, submission: Submission) -> Outcome | _NewLead | _Follows:
         """What becomes of the next submission, before any key is claimed."""
         values = submission.data.model_dump(mode="json")
         key = submission.idempotency_key
-        digest = idempotency.fingerprint(values) if key is not None else ""
+        digest = None
         if key is not None:
+            digest = idempotency.fingerprint(ring=self.ring, payload=values)
             if key in self.claimed:
                 first, first_digest = self.claimed[key]
-                if first_digest != digest:
+                if first_digest.value != digest.value:
                     raise idempotency.IdempotencyKeyReusedError()
                 return _Follows(first)
             record = self.records.get(key)
@@ -422,7 +424,7 @@ class _Batch:
             now=self.now,
             known=self.known,
         )
-        if key is not None:
+        if key is not None and digest is not None:
             self.claimed[key] = (len(self.outcomes), digest)
         return new
 
@@ -433,7 +435,7 @@ class _Batch:
         new = sorted(self.claimed.items())
         taken = idempotency.claim_many(
             session=self.session,
-            claims=[(key, digest, _lead_id(self.outcomes[i])) for key, (i, digest) in new],
+            claims=[(key, fp.value, _lead_id(self.outcomes[i])) for key, (i, fp) in new],
             now=self.now,
         )
         for key, (index, digest) in new:

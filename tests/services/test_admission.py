@@ -56,7 +56,11 @@ def _admit(engine, limiter, *candidates, ttl: timedelta = DAY) -> list[admission
     try:
         with read_session(engine) as session:
             verdicts = admission.admit_many(
-                session=session, limiter=limiter, candidates=candidates, idempotency_ttl=ttl
+                session=session,
+                ring=ring(),
+                limiter=limiter,
+                candidates=candidates,
+                idempotency_ttl=ttl,
             )
     finally:
         event.remove(engine, "before_cursor_execute", record)

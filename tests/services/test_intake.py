@@ -1,13 +1,19 @@
 """Lead intake and idempotency at the service level, in one unit of work each."""
 
+import hashlib
+import hmac
+import os
 from datetime import timedelta
 
+import orjson
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from core.crypto import KeyRing, decode_key, new_key
 from core.errors import ValidationFailedError
 from db.lead_models import ConsultationRequest, IdempotencyRecord, LeadTerm
+from db.models import utcnow
 from db.session import unit_of_work
 from db.webhook_models import WebhookEvent
 from schemas.leads import ConsultationRequestCreate
@@ -108,10 +114,60 @@ def test_the_honeypot_stores_spam_and_announces_nothing(engine):
 
 
 def test_fingerprints_ignore_key_order():
-    assert idempotency.fingerprint({"a": 1, "b": [2]}) == idempotency.fingerprint(
-        {"b": [2], "a": 1}
+    def fp(payload: object) -> str:
+        return idempotency.fingerprint(ring=ring(), payload=payload).value
+
+    assert fp({"a": 1, "b": [2]}) == fp({"b": [2], "a": 1})
+    assert fp({"a": 1}) != fp({"a": 2})
+
+
+def test_a_stored_fingerprint_cannot_be_matched_without_the_master_key(engine):
+    """Security III, 4: the fingerprint was an unkeyed SHA-256 of the body, so anyone with
+    the database could test guessed names and emails against it (4.1 M guesses in 44 s). It
+    is an HMAC under a subkey of the master key: without the key, the body's hash matches
+    nothing; with another key, the same body fingerprints otherwise."""
+    body = lead_body()
+    _intake(engine, body, key="guessable")
+    with Session(engine) as s:
+        stored = s.get_one(IdempotencyRecord, "guessable").fingerprint
+    values = ConsultationRequestCreate.model_validate(body).model_dump(mode="json")
+    plain = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    assert stored != hashlib.sha256(plain).hexdigest()
+    subkey = hmac.new(
+        decode_key(os.environ["CLINIC_DATA_KEY"]), b"idempotency-fingerprint", "sha256"
     )
-    assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})
+    assert stored == hmac.new(subkey.digest(), plain, "sha256").hexdigest()
+    other = KeyRing(new_key())
+    assert idempotency.fingerprint(ring=other, payload=values).value != stored
+
+
+def test_a_retry_across_a_key_rotation_still_replays(engine):
+    first = _intake(engine, lead_body(), key="rotating")
+    rotated = KeyRing(new_key(), previous=[decode_key(os.environ["CLINIC_DATA_KEY"])])
+    with unit_of_work(engine) as session:
+        again = intake.intake(
+            session=session,
+            ring=rotated,
+            data=ConsultationRequestCreate.model_validate(lead_body()),
+            ctx=CTX,
+            idempotency_key="rotating",
+            idempotency_ttl=DAY,
+        )
+    assert again.replayed and again.lead_id == first.lead_id
+
+
+def test_expired_records_are_pruned_and_live_ones_kept(engine):
+    _intake(engine, lead_body(), key="old")
+    _intake(engine, lead_body(message="A later question."), key="new")
+    with unit_of_work(engine) as session:
+        old = session.get_one(IdempotencyRecord, "old")
+        old.created_at = utcnow() - timedelta(hours=25)
+        session.add(old)
+    with unit_of_work(engine) as session:
+        assert idempotency.prune_expired(session=session, now=utcnow(), ttl=DAY) == 1
+    with Session(engine) as s:
+        assert [r.key for r in s.exec(select(IdempotencyRecord))] == ["new"]
+    assert _count(engine, ConsultationRequest) == 2  # the leads stay: only the keys go
 
 
 def _submission(key: str | None = None, request_id: str | None = None, **changes):
