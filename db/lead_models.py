@@ -49,7 +49,6 @@ class ConsultationRequest(SQLModel, table=True):
     consent_text: str | None = None
     consent_at: datetime
     source_article_slug: str | None = Field(default=None, max_length=120, index=True)
-    utm: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     channel: str = Field(max_length=10, index=True)
     disclaimer_versions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

@@ -39,7 +39,7 @@ def lead_data(lead: Mapping[str, Any], personal: Personal) -> dict[str, Any]:
             "version": lead["consent_version"],
         },
         "channel": lead["channel"],
-        "utm": lead["utm"],
+        "utm": personal.utm or {},
         "therapies": lead["therapies"],
         "conditions": lead["conditions"],
         "message": personal.message,

@@ -240,7 +240,6 @@ def _new_lead(
         "consent_text": checked.consent_text,
         "consent_at": now,
         "source_article_slug": source.article_slug,
-        "utm": utm,
         "channel": source.channel,
         "disclaimer_versions": checked.shown,
         "disclaimers_reported": values["source"]["disclaimers_shown"],
@@ -257,6 +256,7 @@ def _new_lead(
         user_agent=(ctx.user_agent or "")[:500] or None,
         page_url=source.page_url or None,
         referrer=source.referrer or None,
+        utm=utm or None,
     )
     sealed = vault.seal_new(ring=ring, lead=lead, personal=personal)
     terms = [{"lead_id": lead_id, "kind": TermKind.THERAPY, "slug": s} for s in therapies]

@@ -156,9 +156,14 @@ def to_public(lead: ConsultationRequest, personal: Personal) -> ConsultationRequ
     return ConsultationRequestPublic.model_validate(
         {
             **lead.model_dump(exclude={"sealed", "email_index"}),
-            **{k: v for k, v in asdict(personal).items() if k not in ("page_url", "referrer")},
+            **{
+                k: v
+                for k, v in asdict(personal).items()
+                if k not in ("page_url", "referrer", "utm")
+            },
             "source_page_url": personal.page_url,
             "source_referrer": personal.referrer,
+            "utm": personal.utm or {},
         }
     )
 
@@ -304,7 +309,7 @@ def erase_lead(*, session: Session, ring: KeyRing, actor: uuid.UUID, lead_id: uu
     if lead.erased_at is None:
         vault.shred(session=session, lead=lead)
         lead.consent_text, lead.source_article_slug = None, None
-        lead.therapies, lead.conditions, lead.utm = [], [], {}
+        lead.therapies, lead.conditions = [], []
         lead.disclaimer_versions, lead.disclaimers_reported = [], []
         lead.erased_at = lead.updated_at = utcnow()
         session.add(lead)

@@ -33,6 +33,8 @@ class Personal:
     user_agent: str | None = None
     page_url: str | None = None
     referrer: str | None = None
+    # The campaign a lead came from: utm_content often carries an email, utm_term a search.
+    utm: dict[str, str] | None = None
 
 
 ERASED = Personal()

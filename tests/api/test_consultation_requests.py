@@ -66,7 +66,8 @@ def test_valid_request_is_stored_with_snapshots_and_echoes_no_personal_data(make
         "crisis-resources",
     }
     assert all(d["version"] == 1 for d in lead.disclaimer_versions)
-    assert lead.utm == {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "autumn"}
+    campaign = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "autumn"}
+    assert opened.utm == campaign
     assert lead.source_article_slug == "iv-ketamine-for-ptsd" and lead.channel == "web"
     engine = seeded.engine()
     with Session(engine) as s:

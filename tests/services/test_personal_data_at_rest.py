@@ -28,10 +28,17 @@ CTX = intake.SubmissionContext(
 EMAIL = "zebulon.quartermaine@example.org"
 NAME = "Zebulonius"
 MESSAGE = "Nightmares about the flood"
+UTM_CONTENT = "zebulon.q+campaign@example.org"
+UTM_TERM = "ketamine for flood nightmares zq"
 
 
 def _lead(engine, key_ring: KeyRing | None = None):
-    body = lead_body(email=EMAIL, first_name=NAME, message=MESSAGE)
+    body = lead_body(
+        email=EMAIL,
+        first_name=NAME,
+        message=MESSAGE,
+        source={"utm_content": UTM_CONTENT, "utm_term": UTM_TERM, "utm_source": "mail"},
+    )
     with unit_of_work(engine) as s:
         endpoints.create(
             session=s,
@@ -68,11 +75,13 @@ def test_personal_data_never_reaches_the_database_files_in_plaintext(seeded):
     lead = _lead(engine)
     raw = _raw_bytes(seeded, engine)
     assert len(raw) > 10_000  # the files were really read
-    for secret in (EMAIL, NAME, MESSAGE, "198.51.100.77", "+14155550132"):
+    for secret in (EMAIL, NAME, MESSAGE, "198.51.100.77", "+14155550132", UTM_CONTENT, UTM_TERM):
         assert secret.encode() not in raw, secret
     with Session(engine) as s:
         stored = s.get_one(ConsultationRequest, lead.id)
-        assert vault.open_one(session=s, ring=ring(), lead=stored).email == EMAIL
+        opened = vault.open_one(session=s, ring=ring(), lead=stored)
+    assert opened.email == EMAIL
+    assert opened.utm == {"utm_content": UTM_CONTENT, "utm_term": UTM_TERM, "utm_source": "mail"}
     engine.dispose()
 
 

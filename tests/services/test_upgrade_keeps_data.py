@@ -82,9 +82,14 @@ def _populate_at_0004(database, article: uuid.UUID, lead: uuid.UUID) -> None:
                 " utm, channel, disclaimer_versions) VALUES (:id, "
                 f"{NOW}, {NOW}, 'new', 'Oldrich', 'Upgrade', 'oldrich@example.org',"
                 " '+14155550132', 'phone', '[\"iv-ketamine\"]', '[\"ptsd\"]', 'Before 0007',"
-                f" :t, :f, '2026-11-01', {NOW}, '192.0.2.5', '{{}}', 'web', '[]')"
+                f" :t, :f, '2026-11-01', {NOW}, '192.0.2.5', :utm, 'web', '[]')"
             ),
-            {"id": _id(database, lead), "t": True, "f": False},
+            {
+                "id": _id(database, lead),
+                "t": True,
+                "f": False,
+                "utm": json.dumps({"utm_content": "oldrich@example.org"}),
+            },
         )
         run(
             text(
@@ -138,6 +143,10 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
         "192.0.2.5",
     )
     assert lead.email_index == vault.email_index(ring=ring(), email="oldrich@example.org")
+    assert personal.utm == {"utm_content": "oldrich@example.org"}  # sealed by 0016
+    with engine.connect() as conn:  # and the plaintext column is gone
+        columns = conn.execute(text("SELECT * FROM consultationrequest")).keys()
+    assert "utm" not in columns
     with Session(engine) as s:  # the search index moved (0010 on SQLite) and still finds it
         hits = search.find(
             session=s, q="quokka", conditions=[], newest_first=False, offset=0, limit=5
