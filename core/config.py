@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_lease_margin_seconds: float = Field(default=30.0, gt=0)
     webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    # An attempt's whole time, connect to last byte read: a receiver that trickles its answer
+    # is cut off, however often it sends a byte (the timeout above counts each read alone).
+    webhook_attempt_deadline_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Deliveries in flight to one endpoint at once, per process: a slow endpoint slows itself.
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
     # Master key for personal data (base64, 32 bytes). Unset with SQLite: a local key file is
     # created under data/; unset with PostgreSQL: the app refuses to start.
     data_key: SecretStr | None = None

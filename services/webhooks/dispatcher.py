@@ -6,6 +6,8 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +39,12 @@ from services.webhooks.transport import is_pinned, webhook_client
 
 log = logging.getLogger("clinic.webhooks")
 MAX_RETRY_AFTER = timedelta(days=1)
+# What is read of an answer: its status and headers decide; a body past this is never read
+# (a receiver answering 400 MB must not fill this process), and the connection is closed.
+ANSWER_READ_LIMIT = 64 * 1024
+# Rows looked at per claim for each one claimed: room for endpoints further down the queue
+# when the first due deliveries belong to endpoints already at their concurrency.
+CLAIM_LOOKAHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class DispatchConfig:
     batch_size: int
     poll_seconds: float
     lease_margin: float
+    deadline: float = 15.0
+    endpoint_concurrency: int = 4
 
     @classmethod
     def from_settings(cls, s: Settings, *, links: LinkBuilder, ring: KeyRing) -> "DispatchConfig":
@@ -67,12 +77,14 @@ class DispatchConfig:
             batch_size=s.webhook_batch_size,
             poll_seconds=s.webhook_poll_seconds,
             lease_margin=s.webhook_lease_margin_seconds,
+            deadline=s.webhook_attempt_deadline_seconds,
+            endpoint_concurrency=s.webhook_endpoint_concurrency,
         )
 
     @property
     def lease(self) -> timedelta:
         """How long a claim holds before another worker may retry it (a crash frees it)."""
-        return timedelta(seconds=self.timeout + self.lease_margin)
+        return timedelta(seconds=max(self.timeout, self.deadline) + self.lease_margin)
 
 
 @dataclass(frozen=True)
@@ -106,39 +118,61 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def claim_due(engine: Engine, cfg: DispatchConfig) -> list[Job]:
-    """Claim due deliveries by pushing their next attempt past a lease.
+def claim_due(
+    engine: Engine,
+    cfg: DispatchConfig,
+    *,
+    busy: Mapping[uuid.UUID, int] | None = None,
+    limit: int | None = None,
+) -> list[Job]:
+    """Claim up to `limit` (default the batch size) due deliveries by pushing their next
+    attempt past a lease, in one statement, no endpoint beyond its concurrency counting what
+    this process already has in flight (`busy`).
 
     PostgreSQL workers skip rows another worker has locked; on any database the conditional
     UPDATE claims a row for one worker only."""
     now = utcnow()
+    limit = cfg.batch_size if limit is None else limit
+    in_flight = busy or {}
+    full = [e for e, n in in_flight.items() if n >= cfg.endpoint_concurrency]
     with unit_of_work(engine) as session:
         stmt = (
-            select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
             .where(
                 WebhookDelivery.status == DeliveryStatus.PENDING,
                 col(WebhookDelivery.next_attempt_at) <= now,
                 WebhookEndpoint.status == EndpointStatus.ACTIVE,
+                col(WebhookEndpoint.id).not_in(full),
             )
             .order_by(col(WebhookDelivery.next_attempt_at))
-            .limit(cfg.batch_size)
+            .limit(limit * CLAIM_LOOKAHEAD)
         )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
-        claimed = []
-        for delivery_id, due in session.exec(stmt).all():
-            result = session.execute(
-                update(WebhookDelivery)
-                .where(
-                    col(WebhookDelivery.id) == delivery_id,
-                    col(WebhookDelivery.next_attempt_at) == due,
-                    col(WebhookDelivery.status) == DeliveryStatus.PENDING,
-                )
-                .values(next_attempt_at=now + cfg.lease)
+        room: Counter[uuid.UUID] = Counter()
+        chosen: list[uuid.UUID] = []
+        for delivery_id, endpoint_id in session.exec(stmt).all():
+            if len(chosen) == limit:
+                break
+            if in_flight.get(endpoint_id, 0) + room[endpoint_id] < cfg.endpoint_concurrency:
+                room[endpoint_id] += 1
+                chosen.append(delivery_id)
+        claimed: list[uuid.UUID] = []
+        if chosen:
+            claimed = list(
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        col(WebhookDelivery.id).in_(chosen),
+                        col(WebhookDelivery.next_attempt_at) <= now,
+                        col(WebhookDelivery.status) == DeliveryStatus.PENDING,
+                    )
+                    .values(next_attempt_at=now + cfg.lease)
+                    .returning(col(WebhookDelivery.id))
+                    .execution_options(synchronize_session=False)
+                ).scalars()
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(delivery_id)
     return [job for delivery_id in claimed if (job := _build(engine, delivery_id, cfg))]
 
 
@@ -225,21 +259,39 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
 
 
 async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> Outcome:
-    """One signed POST; never raises. Unless private URLs are allowed, `client` must come from
-    `webhook_client`: it checks the addresses it connects to (see transport.py)."""
+    """One signed POST, done or given up within `cfg.deadline`; never raises. Unless private
+    URLs are allowed, `client` must come from `webhook_client`: it checks the addresses it
+    connects to (see transport.py)."""
     start = time.perf_counter()
     if not cfg.allow_private and not is_pinned(client):
         return Outcome(None, "refused: this client does not check addresses", _ms(start))
     try:
-        response = await client.post(
-            job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
-        )
+        async with asyncio.timeout(cfg.deadline):
+            return await _post(client, job, start)
+    except TimeoutError:
+        return Outcome(None, f"deadline: no whole answer within {cfg.deadline:g} s", _ms(start))
     except BlockedAddressError:
         return Outcome(None, "blocked: the URL resolves to a private address", _ms(start))
     except httpx.HTTPError as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(start))
     except Exception as exc:  # one bad delivery must fail alone, never the whole batch
         return Outcome(None, describe_exception(exc)[:500], _ms(start))
+
+
+async def _post(client: httpx.AsyncClient, job: Job, start: float) -> Outcome:
+    """The POST and its answer, of which at most ANSWER_READ_LIMIT bytes are read."""
+    request = client.build_request(
+        "POST", job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
+    )
+    response = await client.send(request, stream=True)
+    try:
+        read = 0
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read >= ANSWER_READ_LIMIT:
+                break  # the rest is never read: closing drops the connection
+    finally:
+        await response.aclose()
     return Outcome(response.status_code, None, _ms(start), _retry_after(response))
 
 
@@ -334,6 +386,10 @@ class Dispatcher:
         self.cfg = cfg
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Attempts in flight, and how many per endpoint: each is sent and recorded on its own,
+        # so a slow endpoint holds up only its own deliveries.
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._busy: Counter[uuid.UUID] = Counter()
 
     def wake(self) -> None:
         """Thread-safe: new events were committed."""
@@ -342,14 +398,44 @@ class Dispatcher:
                 self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
-        """Send one batch of due deliveries; returns how many were sent."""
-        jobs = await asyncio.to_thread(claim_due, self.engine, self.cfg)
-        if not jobs:
-            return 0
-        outcomes = await asyncio.gather(*(send(client, job, self.cfg) for job in jobs))
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        """Send one batch of due deliveries and wait for each to be recorded; returns how
+        many were sent."""
+        started = await self._start_due(client)
+        await asyncio.gather(*started)
+        return len(started)
+
+    async def _start_due(self, client: httpx.AsyncClient) -> list[asyncio.Task[None]]:
+        """Claim what is due, as far as there is room, and start each attempt on its own."""
+        room = self.cfg.batch_size - len(self._in_flight)
+        if room <= 0:
+            return []
+        jobs = await asyncio.to_thread(
+            claim_due, self.engine, self.cfg, busy=dict(self._busy), limit=room
+        )
+        return [self._start(client, job) for job in jobs]
+
+    def _start(self, client: httpx.AsyncClient, job: Job) -> asyncio.Task[None]:
+        self._busy[job.endpoint_id] += 1
+        task = asyncio.create_task(self._attempt(client, job))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return task
+
+    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
+        """Send one delivery and record the attempt as soon as it is over."""
+        try:
+            outcome = await send(client, job, self.cfg)
             await asyncio.to_thread(record, self.engine, job, outcome, self.cfg)
-        return len(jobs)
+        except Exception as exc:  # the database went away: the lease brings it back later
+            log.error(
+                "webhook attempt could not be recorded",
+                extra={"delivery": str(job.delivery_id), "error": describe_exception(exc)},
+            )
+        finally:
+            self._busy[job.endpoint_id] -= 1
+            if self._busy[job.endpoint_id] <= 0:
+                del self._busy[job.endpoint_id]
+            self._wake.set()  # room again: look for what is due
 
     async def drain(self, client: httpx.AsyncClient) -> int:
         """Send batches until nothing is due; returns how many deliveries were attempted."""
@@ -390,24 +476,32 @@ class Dispatcher:
     async def _loop_until(self, stop: asyncio.Event) -> None:
         client = webhook_client(timeout=self.cfg.timeout, allow_private=self.cfg.allow_private)
         async with client:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    sent = await self.run_once(client)
-                except Exception as exc:
-                    log.error(
-                        "webhook dispatch failed; retrying",
-                        extra={"error": describe_exception(exc)},
-                    )
-                    sent = 0
-                if sent:
-                    continue
-                waiters: list[Any] = [
-                    asyncio.ensure_future(self._wake.wait()),
-                    asyncio.ensure_future(stop.wait()),
-                ]
-                _, pending = await asyncio.wait(
-                    waiters, timeout=self.cfg.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            try:
+                await self._dispatch_until(stop, client)
+            finally:  # SIGTERM: the attempts in flight finish (each within its deadline)
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _dispatch_until(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:
+        """Start what is due whenever there is room; never wait for one attempt to start
+        the next."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                started = await self._start_due(client)
+            except Exception as exc:
+                log.error(
+                    "webhook dispatch failed; retrying",
+                    extra={"error": describe_exception(exc)},
                 )
-                for waiter in pending:
-                    waiter.cancel()
+                started = []
+            if started:
+                continue
+            waiters: list[Any] = [
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            _, pending = await asyncio.wait(
+                waiters, timeout=self.cfg.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()

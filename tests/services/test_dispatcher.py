@@ -1,6 +1,8 @@
 """The dispatcher's claim, lease and bookkeeping, without any HTTP server."""
 
 import asyncio
+import dataclasses
+from collections import Counter
 from datetime import timedelta
 
 import httpx
@@ -135,3 +137,26 @@ def test_a_delivery_that_cannot_be_built_fails_alone(engine):
         attempts = s.exec(select(WebhookAttempt)).all()
         assert len(attempts) == 2  # both events to the broken endpoint, each an attempt
         assert all("CryptoKeyError" in (a.error or "") and not a.succeeded for a in attempts)
+
+
+def test_a_claim_takes_no_endpoint_beyond_its_concurrency(engine):
+    """What this process has in flight counts: an endpoint at its limit gets nothing more,
+    and the rows behind its deliveries go to other endpoints."""
+    _queue(engine, events=6, url="http://127.0.0.1:9/slow")  # queued first: due first
+    with unit_of_work(engine) as s:
+        slow = s.exec(select(WebhookEndpoint)).one().id
+    _queue(engine, events=0, url="http://127.0.0.1:9/quick")
+    with unit_of_work(engine) as s:
+        for n in range(2):
+            outbox.emit(
+                session=s,
+                type="article.updated",
+                data={"id": f"q{n}", "slug": "q", "locale": "en"},
+            )
+    cfg = dataclasses.replace(CFG, endpoint_concurrency=4)
+    jobs = dispatcher.claim_due(engine, cfg, busy={slow: 3}, limit=10)
+    by_endpoint = Counter(job.endpoint_id for job in jobs)
+    assert by_endpoint[slow] == 1  # 3 in flight + 1 = its concurrency
+    # Each event went to both endpoints once the second was subscribed: 2 to the quick one.
+    assert sum(n for e, n in by_endpoint.items() if e != slow) == 2
+    assert dispatcher.claim_due(engine, cfg, busy={slow: 4}, limit=10) == []  # full, rest leased
