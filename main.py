@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.leads_rate_limit,
         redis_url=settings.redis_url,
         namespace=settings.rate_limit_namespace,
+        key=app.state.key_ring.current.derive("rate-limit"),
     )
     app.state.lead_admission = consultations.lead_admission(
         engine, ring=app.state.key_ring, limiter=app.state.lead_limiter, settings=settings

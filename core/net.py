@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from core.special_addresses import is_special
+
 if TYPE_CHECKING:
     import httpx
 
@@ -58,9 +60,6 @@ def rate_limit_key(address: str | None) -> str:
 # RFC 6052, and IPv4-compatible addresses, RFC 4291) or in bits 16-47 (6to4, RFC 3056).
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-# Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the prefix length the
-# operator chose, and only a translator inside that network answers, so it is never public.
-_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -75,15 +74,14 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def is_public_address(ip: IPAddress) -> bool:
-    """Whether a connection to `ip` leaves for the public internet: globally routable, not
-    multicast, and for an IPv6 address that carries an IPv4 address, that IPv4 address too."""
+    """Whether a connection to `ip` leaves for the public internet: in no block of the IANA
+    special-purpose registries (core/special_addresses.py, multicast included) and global by
+    Python's reckoning too; an IPv6 address that carries an IPv4 address is that address."""
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip in _LOCAL_NAT64:
-            return False
         inner = embedded_ipv4(ip)
         if inner is not None:
             return is_public_address(inner)
-    return ip.is_global and not ip.is_multicast
+    return not is_special(ip) and ip.is_global
 
 
 def _trusted(ip: IPAddress, networks: Sequence[IPNetwork]) -> bool:

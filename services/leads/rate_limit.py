@@ -1,5 +1,7 @@
 """Per-client rate limits with the `limits` library: in memory, or shared through Redis."""
 
+import hashlib
+import hmac
 import logging
 import math
 import time
@@ -49,9 +51,14 @@ class RateLimiter:
 
     Shared through Redis when given one. While Redis cannot be reached, each process counts
     in its own memory instead (and logs it), and asks Redis again every few seconds: a Redis
-    outage neither loses a patient's request, nor lifts the limits, nor slows every lead."""
+    outage neither loses a patient's request, nor lifts the limits, nor slows every lead.
 
-    def __init__(self, spec: str, *, redis_url: str | None, namespace: str) -> None:
+    A client is counted under a keyed hash of its address (`key`: a subkey of the master key),
+    so that the store, which keeps a counter up to a day, holds no address: Redis is outside
+    the encryption and erasure that cover a lead."""
+
+    def __init__(self, spec: str, *, redis_url: str | None, namespace: str, key: bytes) -> None:
+        self._key = key
         self.items: list[RateLimitItem] = (
             [] if spec.strip().lower() == "none" else list(parse_many(spec))
         )
@@ -80,6 +87,7 @@ class RateLimiter:
         """Count one request from `client`; None when no limits are configured."""
         if not self.items:
             return None
+        client = hmac.new(self._key, client.encode(), hashlib.sha256).hexdigest()[:32]
         if self.strategy is not self.local and time.monotonic() >= self._shared_down_until:
             try:
                 return self._hit(self.strategy, scope, client)

@@ -17,6 +17,7 @@ from tests.conftest import lead_body
 from tests.vault_helpers import ring
 
 DAY = timedelta(days=1)
+KEY = b"rate-limit-key-for-these-tests!!"
 CTX = intake.SubmissionContext(
     client_ip="192.0.2.1", user_agent="t", default_region="US", default_locale="en"
 )
@@ -78,7 +79,7 @@ def _count(engine, model) -> int:
 
 
 def test_a_retry_is_answered_over_the_limit_and_a_new_request_is_refused(engine):
-    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-1")
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-1", key=KEY)
     _store(engine, "k")
     first, retry, fresh, no_key = _admit(
         engine,
@@ -98,7 +99,7 @@ def test_a_retry_is_answered_over_the_limit_and_a_new_request_is_refused(engine)
 
 
 def test_a_key_reused_with_another_body_is_refused_before_any_charge(engine):
-    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-2")
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-2", key=KEY)
     _store(engine, "k")
     reused, new = _admit(
         engine, limiter, _candidate("k", message="Something else."), _candidate("n")
@@ -108,7 +109,7 @@ def test_a_key_reused_with_another_body_is_refused_before_any_charge(engine):
 
 
 def test_a_key_twice_among_those_admitted_together_is_charged_once(engine):
-    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-3")
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-3", key=KEY)
     first, again, other_body = _admit(
         engine,
         limiter,
@@ -122,7 +123,7 @@ def test_a_key_twice_among_those_admitted_together_is_charged_once(engine):
 
 
 def test_an_expired_key_is_a_new_request_again(engine):
-    limiter = RateLimiter("5/minute", redis_url=None, namespace="admission-4")
+    limiter = RateLimiter("5/minute", redis_url=None, namespace="admission-4", key=KEY)
     _store(engine, "old")
     (verdict,) = _admit(engine, limiter, _candidate("old"), ttl=timedelta(0))
     assert isinstance(verdict, admission.Admitted) and not verdict.retry
@@ -131,7 +132,7 @@ def test_an_expired_key_is_a_new_request_again(engine):
 
 
 def test_clients_are_counted_apart(engine):
-    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-5")
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-5", key=KEY)
     verdicts = _admit(
         engine,
         limiter,

@@ -3,6 +3,7 @@ and a webhook connects to the very address that was checked: one look-up per con
 the host name kept for the Host header, SNI and the certificate check."""
 
 import asyncio
+import ipaddress
 import shutil
 import ssl
 import subprocess
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.links import event_links_builder
+from core import special_addresses
 from core.errors import BlockedAddressError
 from core.net import is_public_address, parse_ip
 from services.webhooks import dispatcher
@@ -54,7 +56,15 @@ BLOCKED = [
     "fd00::1",
     "fe80::1",
 ]
-PUBLIC = ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111"]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+    "2606:4700:4700::1111",
+    "192.0.1.1",  # beside 192.0.0.0/24, and public
+    "2001:200::1",  # beside 2001::/23, and public
+]
 
 
 @pytest.mark.parametrize("address", BLOCKED)
@@ -63,6 +73,41 @@ def test_addresses_that_lead_inside_are_not_public(address):
     assert ip is not None and not is_public_address(ip)
     with pytest.raises(BlockedAddressError):
         resolve_public(address, 443)
+
+
+def _edges(block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+    """A block's first, middle and last address."""
+    first, last = int(block.network_address), int(block.broadcast_address)
+    kind = type(block.network_address)
+    return [str(kind(n)) for n in (first, (first + last) // 2, last)]
+
+
+BLOCKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [
+    *special_addresses.IPV4_SPECIAL,
+    *special_addresses.IPV6_SPECIAL,
+]
+SPECIAL = [address for block in BLOCKS for address in _edges(block)]
+
+
+@pytest.mark.parametrize("address", ["192.0.0.8", "192.0.0.9", "192.0.0.170", "192.31.196.1"])
+def test_what_pythons_is_global_calls_public_the_registry_does_not(address):
+    """Security III, 9: 192.0.0.8, the IPv4 dummy address (RFC 7600), passed as public."""
+    ip = parse_ip(address)
+    assert ip is not None and not is_public_address(ip)
+
+
+@pytest.mark.parametrize("address", SPECIAL)
+def test_no_address_of_a_special_purpose_block_is_public(address):
+    ip = parse_ip(address)
+    assert ip is not None and not is_public_address(ip), address
+    if isinstance(ip, ipaddress.IPv4Address):  # and no IPv6 spelling of it either
+        for spelling in (
+            f"::ffff:{ip}",
+            f"64:ff9b::{ip}",
+            f"2002:{ip.packed.hex()[:4]}:{ip.packed.hex()[4:]}::1",
+        ):
+            embedded = parse_ip(spelling)
+            assert embedded is not None and not is_public_address(embedded), spelling
 
 
 @pytest.mark.parametrize("address", PUBLIC)
