@@ -53,6 +53,11 @@ LEADS = Counter("clinic_leads", "Consultation requests, by outcome.", ["outcome"
 DELIVERIES = Counter(
     "clinic_webhook_deliveries", "Webhook delivery attempts, by outcome.", ["outcome"]
 )
+UNREADABLE_LEADS = Counter(
+    "clinic_leads_unreadable",
+    "Leads whose sealed personal data could not be opened (a damaged row, or a master key this "
+    "process lacks), each counted once per process.",
+)
 DISPATCH_LAG = Histogram(
     "clinic_webhook_dispatch_lag_seconds",
     "From an event's creation to a successful delivery of it.",
@@ -88,6 +93,11 @@ def observe_delivery(outcome: str, lag_seconds: float | None) -> None:
     DELIVERIES.labels(outcome).inc()
     if lag_seconds is not None:
         DISPATCH_LAG.observe(lag_seconds)
+
+
+def observe_unreadable_lead() -> None:
+    """Count one lead found unreadable (its caller counts each lead once)."""
+    UNREADABLE_LEADS.inc()
 
 
 def exposition(extra: Collector | None = None) -> bytes:

@@ -259,6 +259,11 @@ class ConsultationRequestPublic(BaseModel):
         description="What the form said it displayed (`source.disclaimers_shown`)."
     )
     erased_at: datetime | None
+    unreadable: bool = Field(
+        default=False,
+        description="True when the lead's personal data cannot be opened (a damaged record): "
+        "its personal fields are null; it can still be erased.",
+    )
 
 
 class ConsultationRequestState(BaseModel):

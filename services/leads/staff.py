@@ -61,6 +61,7 @@ CSV_COLUMNS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "unreadable",
 )
 
 
@@ -164,6 +165,7 @@ def to_public(lead: ConsultationRequest, personal: Personal) -> ConsultationRequ
             "source_page_url": personal.page_url,
             "source_referrer": personal.referrer,
             "utm": personal.utm or {},
+            "unreadable": isinstance(personal, vault.Unreadable),
         }
     )
 
@@ -275,6 +277,11 @@ def update_lead(
             "This consultation request was erased.", code="consultation_request_erased"
         )
     personal = vault.open_one(session=session, ring=ring, lead=lead)
+    if isinstance(personal, vault.Unreadable):  # re-sealing would overwrite what is left
+        raise ConflictError(
+            "This consultation request's personal data cannot be opened; it can only be erased.",
+            code="consultation_request_unreadable",
+        )
     changed: dict[str, Any] = {}
     if change.status is not None and change.status != lead.status:
         if change.status not in TRANSITIONS[LeadStatus(lead.status)]:
@@ -383,6 +390,7 @@ def csv_lines(
             values = {
                 **row.model_dump(),
                 **{k: row.utm.get(k) for k in ("utm_source", "utm_medium", "utm_campaign")},
+                "unreadable": "true" if row.unreadable else None,  # a marked row, not a gap
             }
             writer.writerow([_csv_safe(values.get(c)) for c in CSV_COLUMNS])
             yield flush()

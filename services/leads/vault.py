@@ -5,6 +5,7 @@ row; erasure deletes that row, after which no copy of the sealed data (row, WAL,
 backup, webhook event) can be opened."""
 
 import base64
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.crypto import CryptoKeyError, KeyRing, new_key, open_sealed, seal
+from core.metrics import observe_unreadable_lead
 from db.lead_models import ConsultationRequest, LeadKey
+
+log = logging.getLogger("clinic.leads")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class Personal:
 
 
 ERASED = Personal()
+
+
+@dataclass(frozen=True)
+class Unreadable(Personal):
+    """What a lead opens to when its sealed data or its wrapped key cannot be opened (a
+    damaged row, or a master key this process lacks): nothing, and a mark that says so."""
+
+
+UNREADABLE = Unreadable()
+# Each unreadable lead is logged and counted once per process, not once per list that shows it.
+_REPORTED: set[uuid.UUID] = set()
+_REPORTED_MAX = 10_000
 
 
 def normalise_email(email: str) -> str:
@@ -109,19 +125,52 @@ def _data_keys(
     }
 
 
+def _openable_keys(
+    session: Session, ring: KeyRing, lead_ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, bytes], set[uuid.UUID]]:
+    """The data keys that unwrap, and the leads whose key does not (kept, but unreadable)."""
+    keys: dict[uuid.UUID, bytes] = {}
+    broken: set[uuid.UUID] = set()
+    for k in session.exec(select(LeadKey).where(col(LeadKey.lead_id).in_(lead_ids))):
+        try:
+            keys[k.lead_id] = ring.unwrap(
+                k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key")
+            )
+        except CryptoKeyError:
+            broken.add(k.lead_id)
+    return keys, broken
+
+
+def _unreadable(lead_id: uuid.UUID) -> Unreadable:
+    """Log and count an unreadable lead, the first time this process meets it."""
+    if lead_id not in _REPORTED and len(_REPORTED) < _REPORTED_MAX:
+        _REPORTED.add(lead_id)
+        log.error("lead_unreadable", extra={"lead": str(lead_id)})
+        observe_unreadable_lead()
+    return UNREADABLE
+
+
 def open_many(
     *, session: Session, ring: KeyRing, leads: Sequence[ConsultationRequest]
 ) -> dict[uuid.UUID, Personal]:
-    """Each lead's personal data; an erased lead (no key) opens to all-None."""
-    keys = _data_keys(session, ring, [lead.id for lead in leads]) if leads else {}
-    out = {}
+    """Each lead's personal data; an erased lead (no key) opens to all-None, and one whose
+    data or key cannot be opened to UNREADABLE (one damaged row never fails the others)."""
+    keys, broken = (
+        _openable_keys(session, ring, [lead.id for lead in leads]) if leads else ({}, set())
+    )
+    out: dict[uuid.UUID, Personal] = {}
     for lead in leads:
         key = keys.get(lead.id)
-        if key is None or lead.sealed is None:
+        if lead.id in broken:
+            out[lead.id] = _unreadable(lead.id)
+        elif key is None or lead.sealed is None:
             out[lead.id] = ERASED
-            continue
-        raw = open_sealed(key, lead.sealed, context=_context(lead.id, b"lead"))
-        out[lead.id] = Personal(**orjson.loads(raw))
+        else:
+            try:
+                raw = open_sealed(key, lead.sealed, context=_context(lead.id, b"lead"))
+                out[lead.id] = Personal(**orjson.loads(raw))
+            except (CryptoKeyError, orjson.JSONDecodeError, TypeError):
+                out[lead.id] = _unreadable(lead.id)
     return out
 
 
@@ -181,7 +230,10 @@ def rewrap_all(*, session: Session, ring: KeyRing, limit: int) -> int:
         key_row.master_key_id, key_row.wrapped = ring.wrap(data_key, context=context)
         lead = session.get_one(ConsultationRequest, key_row.lead_id)
         personal = open_one(session=session, ring=ring, lead=lead) if lead.sealed else ERASED
-        lead.email_index = email_index(ring=ring, email=personal.email) if personal.email else None
+        if not isinstance(personal, Unreadable):  # its index stays as it was
+            lead.email_index = (
+                email_index(ring=ring, email=personal.email) if personal.email else None
+            )
         session.add_all([key_row, lead])
         moved += 1
     return moved
