@@ -10,8 +10,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 from core.logging import AccessLog, accepted_request_id, describe_exception, request_context
+from db.errors import is_unavailable
 
 log = logging.getLogger("clinic.http")
+# Seconds a client is told to wait before retrying while the database is away.
+RETRY_AFTER_UNAVAILABLE = 2
 ACCESS_LOG = AccessLog("clinic.http")
 # Told of each finished request: method, route template (or None), status, seconds.
 Observer = Callable[[str, str | None, int, float], None]
@@ -166,6 +169,20 @@ class RequestGuardMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
+            if is_unavailable(exc):  # a fault the client may retry, not a bug
+                log.warning(
+                    "database unavailable", extra={"path": path, "error": describe_exception(exc)}
+                )
+                if not started:
+                    await problem_response(
+                        status=503,
+                        title="Service Unavailable",
+                        code="database_unavailable",
+                        detail="The database cannot be reached just now; retry shortly.",
+                        instance=path,
+                        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+                    )(scope, receive, send)
+                return
             log.error("unhandled error", extra={"path": path, "error": describe_exception(exc)})
             if not started:
                 await problem_response(

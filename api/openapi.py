@@ -129,6 +129,11 @@ _LATE_BODY: Json = {
     "(`request_timeout`); the connection is closed.",
     "content": _PROBLEM,
 }
+_UNAVAILABLE: Json = {
+    "description": "The database cannot be reached just now (`database_unavailable`): retry "
+    "after `Retry-After` seconds. Never a 500: a client can tell a fault to retry from a bug.",
+    "content": _PROBLEM,
+}
 _BAD_QUERY: Json = {
     "description": f"Bad request: {_QUERY_400} (named in `errors`).",
     "content": _PROBLEM,
@@ -239,6 +244,9 @@ def _responses(path: str, method: str, operation: Json) -> None:
         _headers(responses["201"], required=("Location",), optional=())
     if "429" in responses:
         _headers(responses["429"], required=("Retry-After",), optional=_RATE)
+    # Every operation may meet a database that is away (api/middleware.py).
+    responses.setdefault("503", {**_UNAVAILABLE})
+    _headers(responses["503"], required=(), optional=("Retry-After",))
     for (operation_id, status), links in _LINKS.items():
         if operation.get("operationId") == operation_id:
             responses[status]["links"] = {
