@@ -60,6 +60,9 @@ def rate_limit_key(address: str | None) -> str:
 # RFC 6052, and IPv4-compatible addresses, RFC 4291) or in bits 16-47 (6to4, RFC 3056).
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# IPv4-translated addresses (SIIT, RFC 2765: ::ffff:0:a.b.c.d), a translator's view of an
+# IPv4 host, distinct from IPv4-mapped ::ffff:a.b.c.d.
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -68,7 +71,7 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
         return ip.ipv4_mapped
     if ip.sixtofour is not None:
         return ip.sixtofour
-    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
         return ipaddress.IPv4Address(ip.packed[-4:])
     return None
 

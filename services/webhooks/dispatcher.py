@@ -7,7 +7,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from core.errors import BlockedAddressError
 from core.logging import describe_exception, request_context
 from core.metrics import DeliveryOutcome, observe_delivery
 from db.models import as_utc, utcnow
-from db.session import read_session, unit_of_work
+from db.session import read_session, run_unit_of_work, unit_of_work
 from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from schemas.vocabulary import DeliveryStatus, EndpointStatus, PayloadMode
 from services.events.outbox import NOTIFY_CHANNEL
@@ -125,73 +125,93 @@ def claim_due(
     busy: Mapping[uuid.UUID, int] | None = None,
     limit: int | None = None,
 ) -> list[Job]:
-    """Claim up to `limit` (default the batch size) due deliveries by pushing their next
-    attempt past a lease, in one statement, no endpoint beyond its concurrency counting what
-    this process already has in flight (`busy`).
+    """`claim` in a unit of work of its own, and the claimed deliveries' jobs (one that
+    cannot be built is recorded as a failed attempt): for tests and one-off callers."""
+    with unit_of_work(engine) as session:
+        ids = claim(session, cfg, busy=busy or {}, limit=limit)
+    jobs, broken = build_jobs(engine, ids, cfg)
+    for job, outcome in broken:
+        record(engine, job, outcome, cfg)
+    return jobs
+
+
+def claim(
+    session: Session,
+    cfg: DispatchConfig,
+    *,
+    busy: Mapping[uuid.UUID, int],
+    limit: int | None = None,
+) -> list[uuid.UUID]:
+    """Claim up to `limit` (default the batch size) due deliveries in the caller's
+    transaction by pushing their next attempt past a lease, in one statement, no endpoint
+    beyond its concurrency counting what this process already has in flight (`busy`).
 
     PostgreSQL workers skip rows another worker has locked; on any database the conditional
     UPDATE claims a row for one worker only."""
     now = utcnow()
     limit = cfg.batch_size if limit is None else limit
-    in_flight = busy or {}
-    full = [e for e, n in in_flight.items() if n >= cfg.endpoint_concurrency]
-    with unit_of_work(engine) as session:
-        stmt = (
-            select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
-            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+    full = [e for e, n in busy.items() if n >= cfg.endpoint_concurrency]
+    stmt = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
+        .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            col(WebhookDelivery.next_attempt_at) <= now,
+            WebhookEndpoint.status == EndpointStatus.ACTIVE,
+            col(WebhookEndpoint.id).not_in(full),
+        )
+        .order_by(col(WebhookDelivery.next_attempt_at))
+        .limit(limit * CLAIM_LOOKAHEAD)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
+    room: Counter[uuid.UUID] = Counter()
+    chosen: list[uuid.UUID] = []
+    for delivery_id, endpoint_id in session.exec(stmt).all():
+        if len(chosen) == limit:
+            break
+        if busy.get(endpoint_id, 0) + room[endpoint_id] < cfg.endpoint_concurrency:
+            room[endpoint_id] += 1
+            chosen.append(delivery_id)
+    if not chosen:
+        return []
+    return list(
+        session.execute(
+            update(WebhookDelivery)
             .where(
-                WebhookDelivery.status == DeliveryStatus.PENDING,
+                col(WebhookDelivery.id).in_(chosen),
                 col(WebhookDelivery.next_attempt_at) <= now,
-                WebhookEndpoint.status == EndpointStatus.ACTIVE,
-                col(WebhookEndpoint.id).not_in(full),
+                col(WebhookDelivery.status) == DeliveryStatus.PENDING,
             )
-            .order_by(col(WebhookDelivery.next_attempt_at))
-            .limit(limit * CLAIM_LOOKAHEAD)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
-        room: Counter[uuid.UUID] = Counter()
-        chosen: list[uuid.UUID] = []
-        for delivery_id, endpoint_id in session.exec(stmt).all():
-            if len(chosen) == limit:
-                break
-            if in_flight.get(endpoint_id, 0) + room[endpoint_id] < cfg.endpoint_concurrency:
-                room[endpoint_id] += 1
-                chosen.append(delivery_id)
-        claimed: list[uuid.UUID] = []
-        if chosen:
-            claimed = list(
-                session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        col(WebhookDelivery.id).in_(chosen),
-                        col(WebhookDelivery.next_attempt_at) <= now,
-                        col(WebhookDelivery.status) == DeliveryStatus.PENDING,
-                    )
-                    .values(next_attempt_at=now + cfg.lease)
-                    .returning(col(WebhookDelivery.id))
-                    .execution_options(synchronize_session=False)
-                ).scalars()
-            )
-    return [job for delivery_id in claimed if (job := _build(engine, delivery_id, cfg))]
+            .values(next_attempt_at=now + cfg.lease)
+            .returning(col(WebhookDelivery.id))
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
 
 
-def _build(engine: Engine, delivery_id: uuid.UUID, cfg: DispatchConfig) -> Job | None:
-    """The job for one claimed delivery; a delivery that cannot be built (say its secret is
-    sealed under a key this process lacks) fails alone, as an attempt, never the batch."""
-    try:
-        with read_session(engine) as session:
-            return _job(session, delivery_id, cfg)
-    except Exception as exc:
-        log.error(
-            "webhook delivery could not be built",
-            extra={"delivery": str(delivery_id), "error": describe_exception(exc)},
-        )
-        with read_session(engine) as session:
-            endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
-        broken = Job(delivery_id, endpoint_id, msg_id="", url="", secrets=[], body="")
-        record(engine, broken, Outcome(None, describe_exception(exc)[:500], 0.0), cfg)
-        return None
+def build_jobs(
+    engine: Engine, ids: Sequence[uuid.UUID], cfg: DispatchConfig
+) -> tuple[list[Job], list[tuple[Job, Outcome]]]:
+    """The jobs of claimed deliveries (reads only), and those that could not be built, as
+    the failed attempts to record: say a secret sealed under a key this process lacks. Such a
+    delivery fails alone, never the batch."""
+    jobs: list[Job] = []
+    broken: list[tuple[Job, Outcome]] = []
+    for delivery_id in ids:
+        try:
+            with read_session(engine) as session:
+                jobs.append(_job(session, delivery_id, cfg))
+        except Exception as exc:
+            log.error(
+                "webhook delivery could not be built",
+                extra={"delivery": str(delivery_id), "error": describe_exception(exc)},
+            )
+            with read_session(engine) as session:
+                endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
+            job = Job(delivery_id, endpoint_id, msg_id="", url="", secrets=[], body="")
+            broken.append((job, Outcome(None, describe_exception(exc)[:500], 0.0)))
+    return jobs, broken
 
 
 def payload_policy(
@@ -308,55 +328,68 @@ def next_delay(attempts: int, cfg: DispatchConfig, outcome: Outcome) -> timedelt
 
 
 def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> None:
-    """Store the attempt and move the delivery (and its endpoint) on."""
-    now = utcnow()
+    """`record_attempt` in a unit of work of its own, then `report` it (tests, one-off
+    callers; the dispatcher queues its writes like every other writer of the process)."""
     with unit_of_work(engine) as session:
-        delivery = session.get(WebhookDelivery, job.delivery_id)
-        endpoint = session.get(WebhookEndpoint, job.endpoint_id)
-        if delivery is None or endpoint is None:
-            return  # the endpoint was deleted meanwhile
-        delivery.attempts += 1
-        delivery.last_status_code = outcome.status_code
-        next_at: datetime | None = None
-        if outcome.succeeded:
-            delivery.status, delivery.delivered_at = DeliveryStatus.SUCCEEDED, now
-            endpoint.failing_since = None
-        elif outcome.status_code == 410:
+        result = record_attempt(session, job, outcome, cfg)
+    report(job, outcome, result)
+
+
+def record_attempt(
+    session: Session, job: Job, outcome: Outcome, cfg: DispatchConfig
+) -> DeliveryOutcome | None:
+    """Store the attempt and move the delivery (and its endpoint) on, in the caller's
+    transaction; what it came to, or None when the endpoint was deleted meanwhile."""
+    now = utcnow()
+    delivery = session.get(WebhookDelivery, job.delivery_id)
+    endpoint = session.get(WebhookEndpoint, job.endpoint_id)
+    if delivery is None or endpoint is None:
+        return None
+    delivery.attempts += 1
+    delivery.last_status_code = outcome.status_code
+    next_at: datetime | None = None
+    if outcome.succeeded:
+        delivery.status, delivery.delivered_at = DeliveryStatus.SUCCEEDED, now
+        endpoint.failing_since = None
+    elif outcome.status_code == 410:
+        delivery.status = DeliveryStatus.FAILED
+        _disable(endpoint, "the endpoint answered 410 Gone")
+    else:
+        delay = next_delay(delivery.attempts, cfg, outcome)
+        if delay is None:
             delivery.status = DeliveryStatus.FAILED
-            _disable(endpoint, "the endpoint answered 410 Gone")
         else:
-            delay = next_delay(delivery.attempts, cfg, outcome)
-            if delay is None:
-                delivery.status = DeliveryStatus.FAILED
-            else:
-                next_at = delivery.next_attempt_at = now + delay
-            endpoint.failing_since = endpoint.failing_since or now
-            if now - endpoint.failing_since > cfg.disable_after:
-                _disable(
-                    endpoint, f"every attempt failed since {endpoint.failing_since.isoformat()}"
-                )
-        session.add(
-            WebhookAttempt(
-                delivery_id=delivery.id,
-                attempted_at=now,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                error=outcome.error,
-                succeeded=outcome.succeeded,
-                next_attempt_at=next_at,
-            )
+            next_at = delivery.next_attempt_at = now + delay
+        endpoint.failing_since = endpoint.failing_since or now
+        if now - endpoint.failing_since > cfg.disable_after:
+            _disable(endpoint, f"every attempt failed since {endpoint.failing_since.isoformat()}")
+    session.add(
+        WebhookAttempt(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            succeeded=outcome.succeeded,
+            next_attempt_at=next_at,
         )
-        session.add_all([delivery, endpoint])
-        final = delivery.status
-    result = (
-        DeliveryOutcome.DELIVERED
-        if outcome.succeeded
-        else DeliveryOutcome.FAILED
-        if final == DeliveryStatus.FAILED
+    )
+    session.add_all([delivery, endpoint])
+    if outcome.succeeded:
+        return DeliveryOutcome.DELIVERED
+    return (
+        DeliveryOutcome.FAILED
+        if delivery.status == DeliveryStatus.FAILED
         else DeliveryOutcome.RETRYING
     )
+
+
+def report(job: Job, outcome: Outcome, result: DeliveryOutcome | None) -> None:
+    """Count and log a recorded attempt (once its transaction has committed)."""
+    if result is None:
+        return
     lag = (
-        (now - as_utc(job.event_created_at)).total_seconds()
+        (utcnow() - as_utc(job.event_created_at)).total_seconds()
         if outcome.succeeded and job.event_created_at
         else None
     )
@@ -409,10 +442,26 @@ class Dispatcher:
         room = self.cfg.batch_size - len(self._in_flight)
         if room <= 0:
             return []
-        jobs = await asyncio.to_thread(
-            claim_due, self.engine, self.cfg, busy=dict(self._busy), limit=room
+        busy = dict(self._busy)
+        ids = await run_unit_of_work(
+            self.engine, lambda session: claim(session, self.cfg, busy=busy, limit=room)
         )
+        if not ids:
+            return []
+        jobs, broken = await asyncio.to_thread(build_jobs, self.engine, ids, self.cfg)
+        for job, outcome in broken:
+            await self._record(job, outcome)
         return [self._start(client, job) for job in jobs]
+
+    async def _record(self, job: Job, outcome: Outcome) -> None:
+        """Record an attempt as every writer of this process writes: one at a time on SQLite,
+        queued on the event loop (db.session.run_unit_of_work), never holding a worker
+        thread while it waits (a request holding SQLite's write lock could then wait for a
+        thread to commit in, behind attempts waiting for its lock)."""
+        result = await run_unit_of_work(
+            self.engine, lambda session: record_attempt(session, job, outcome, self.cfg)
+        )
+        report(job, outcome, result)
 
     def _start(self, client: httpx.AsyncClient, job: Job) -> asyncio.Task[None]:
         self._busy[job.endpoint_id] += 1
@@ -425,7 +474,7 @@ class Dispatcher:
         """Send one delivery and record the attempt as soon as it is over."""
         try:
             outcome = await send(client, job, self.cfg)
-            await asyncio.to_thread(record, self.engine, job, outcome, self.cfg)
+            await self._record(job, outcome)
         except Exception as exc:  # the database went away: the lease brings it back later
             log.error(
                 "webhook attempt could not be recorded",

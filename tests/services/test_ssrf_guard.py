@@ -46,6 +46,12 @@ BLOCKED = [
     "::ffff:10.0.0.1",  # IPv4-mapped
     "::ffff:127.0.0.1",
     "::ffff:169.254.169.254",
+    "::ffff:0:7f00:1",  # IPv4-translated (RFC 2765) 127.0.0.1
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated 169.254.169.254
+    "::ffff:0:a00:1",  # IPv4-translated 10.0.0.1
+    "fec0::1",  # deprecated site-local
+    "3fff::1",  # documentation (RFC 9637)
+    "5f00::1",  # segment routing SIDs
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
     "224.0.0.1",  # multicast
     "ff02::1",
@@ -58,6 +64,7 @@ BLOCKED = [
 ]
 PUBLIC = [
     "8.8.8.8",
+    "::ffff:0:808:808",  # IPv4-translated 8.8.8.8
     "1.1.1.1",
     "64:ff9b::808:808",
     "2002:808:808::1",
