@@ -242,7 +242,8 @@ def worker() -> None:
     from api.links import event_links_builder
     from api.tracing import start_tracing
     from services.leads.retention import prune_periodically
-    from services.webhooks.dispatcher import DispatchConfig, Dispatcher
+    from services.webhooks.attempts import DispatchConfig
+    from services.webhooks.dispatcher import Dispatcher
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)

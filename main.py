@@ -53,7 +53,8 @@ from services.events import outbox
 from services.leads.catalog import IntakeCatalog
 from services.leads.rate_limit import RateLimiter
 from services.leads.retention import prune_periodically
-from services.webhooks.dispatcher import DispatchConfig, Dispatcher
+from services.webhooks.attempts import DispatchConfig
+from services.webhooks.dispatcher import Dispatcher
 
 API_DESCRIPTION = """
 Headless content and patient-lead API for a clinic offering IV ketamine, Stellate Ganglion Block

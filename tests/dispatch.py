@@ -8,7 +8,8 @@ import httpx
 from fastapi import FastAPI
 
 from api.links import event_links_builder
-from services.webhooks.dispatcher import DispatchConfig, Dispatcher
+from services.webhooks.attempts import DispatchConfig
+from services.webhooks.dispatcher import Dispatcher
 
 
 @cache

@@ -16,11 +16,11 @@ from db.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookEndpointCreate
 from services.events import outbox
-from services.webhooks import dispatcher, endpoints
+from services.webhooks import attempts, endpoints, sending
 from services.webhooks.endpoints import new_secret
 from tests.vault_helpers import ring
 
-CFG = dispatcher.DispatchConfig(
+CFG = attempts.DispatchConfig(
     timeout=1,
     schedule=[10, 20],
     disable_after=timedelta(hours=1),
@@ -63,33 +63,33 @@ def _delivery(engine) -> WebhookDelivery:
 
 def test_a_claim_holds_a_lease_that_a_crash_lets_expire(engine):
     _queue(engine, events=3)
-    jobs = dispatcher.claim_due(engine, CFG)
+    jobs = attempts.claim_due(engine, CFG)
     assert len(jobs) == 3
     assert jobs[0].body.startswith('{"type":"article.updated"')
-    assert dispatcher.claim_due(engine, CFG) == []  # leased: no second worker gets them
+    assert attempts.claim_due(engine, CFG) == []  # leased: no second worker gets them
     with unit_of_work(engine) as s:  # the claimer died; its lease runs out
         for d in s.exec(select(WebhookDelivery)):
             d.next_attempt_at = utcnow() - timedelta(seconds=1)
-    assert len(dispatcher.claim_due(engine, CFG)) == 3
+    assert len(attempts.claim_due(engine, CFG)) == 3
 
 
 def test_paused_endpoints_are_not_claimed(engine):
     _queue(engine)
     with unit_of_work(engine) as s:
         s.exec(select(WebhookEndpoint)).one().status = EndpointStatus.PAUSED
-    assert dispatcher.claim_due(engine, CFG) == []
+    assert attempts.claim_due(engine, CFG) == []
 
 
 def test_success_failure_and_gone_are_recorded(engine):
     _queue(engine)
-    [job] = dispatcher.claim_due(engine, CFG)
-    dispatcher.record(engine, job, dispatcher.Outcome(500, None, 3.0), CFG)
+    [job] = attempts.claim_due(engine, CFG)
+    attempts.record(engine, job, attempts.Outcome(500, None, 3.0), CFG)
     failed = _delivery(engine)
     assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
     assert failed.next_attempt_at > utcnow() + timedelta(seconds=7)  # 10 s -20 % jitter
-    dispatcher.record(engine, job, dispatcher.Outcome(204, None, 2.0), CFG)
+    attempts.record(engine, job, attempts.Outcome(204, None, 2.0), CFG)
     assert _delivery(engine).status == DeliveryStatus.SUCCEEDED
-    dispatcher.record(engine, job, dispatcher.Outcome(410, None, 2.0), CFG)
+    attempts.record(engine, job, attempts.Outcome(410, None, 2.0), CFG)
     with Session(engine) as s:
         endpoint = s.exec(select(WebhookEndpoint)).one()
         assert endpoint.status == EndpointStatus.DISABLED and "410" in (
@@ -100,14 +100,14 @@ def test_success_failure_and_gone_are_recorded(engine):
 
 def test_the_schedule_running_out_fails_the_delivery(engine):
     _queue(engine)
-    [job] = dispatcher.claim_due(engine, CFG)
+    [job] = attempts.claim_due(engine, CFG)
     for _ in range(3):
-        dispatcher.record(engine, job, dispatcher.Outcome(None, "refused", 1.0), CFG)
+        attempts.record(engine, job, attempts.Outcome(None, "refused", 1.0), CFG)
     assert _delivery(engine).status == DeliveryStatus.FAILED
 
 
 def test_a_url_httpx_cannot_use_fails_that_delivery_only():
-    job = dispatcher.Job(
+    job = attempts.Job(
         delivery_id=None,  # type: ignore[arg-type]
         endpoint_id=None,  # type: ignore[arg-type]
         msg_id="msg_1",
@@ -116,9 +116,9 @@ def test_a_url_httpx_cannot_use_fails_that_delivery_only():
         body="{}",
     )
 
-    async def send() -> dispatcher.Outcome:
+    async def send() -> attempts.Outcome:
         async with httpx.AsyncClient() as client:
-            return await dispatcher.send(client, job, CFG)
+            return await sending.send(client, job, CFG)
 
     outcome = asyncio.run(send())
     assert outcome.status_code is None and outcome.error
@@ -131,12 +131,12 @@ def test_a_delivery_that_cannot_be_built_fails_alone(engine):
         stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.url).endswith("broken"))
         broken = s.exec(stmt).one()
         broken.secret_key_id = "0000000000000000"
-    jobs = dispatcher.claim_due(engine, CFG)
+    jobs = attempts.claim_due(engine, CFG)
     assert [j.url for j in jobs] == ["http://127.0.0.1:9/healthy"]
     with Session(engine) as s:
-        attempts = s.exec(select(WebhookAttempt)).all()
-        assert len(attempts) == 2  # both events to the broken endpoint, each an attempt
-        assert all("CryptoKeyError" in (a.error or "") and not a.succeeded for a in attempts)
+        logged = s.exec(select(WebhookAttempt)).all()
+        assert len(logged) == 2  # both events to the broken endpoint, each an attempt
+        assert all("CryptoKeyError" in (a.error or "") and not a.succeeded for a in logged)
 
 
 def test_a_claim_takes_no_endpoint_beyond_its_concurrency(engine):
@@ -154,9 +154,9 @@ def test_a_claim_takes_no_endpoint_beyond_its_concurrency(engine):
                 data={"id": f"q{n}", "slug": "q", "locale": "en"},
             )
     cfg = dataclasses.replace(CFG, endpoint_concurrency=4)
-    jobs = dispatcher.claim_due(engine, cfg, busy={slow: 3}, limit=10)
+    jobs = attempts.claim_due(engine, cfg, busy={slow: 3}, limit=10)
     by_endpoint = Counter(job.endpoint_id for job in jobs)
     assert by_endpoint[slow] == 1  # 3 in flight + 1 = its concurrency
     # Each event went to both endpoints once the second was subscribed: 2 to the quick one.
     assert sum(n for e, n in by_endpoint.items() if e != slow) == 2
-    assert dispatcher.claim_due(engine, cfg, busy={slow: 4}, limit=10) == []  # full, rest leased
+    assert attempts.claim_due(engine, cfg, busy={slow: 4}, limit=10) == []  # full, rest leased

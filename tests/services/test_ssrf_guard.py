@@ -25,7 +25,7 @@ from api.links import event_links_builder
 from core import special_addresses
 from core.errors import BlockedAddressError
 from core.net import is_public_address, parse_ip
-from services.webhooks import dispatcher
+from services.webhooks import attempts, sending
 from services.webhooks.endpoints import new_secret, resolve_public
 from services.webhooks.transport import webhook_client
 from tests.servers import free_port
@@ -130,7 +130,7 @@ def test_one_private_answer_blocks_the_host():
         resolve_public("mixed.test", 443, lookup=lambda host, port: answers[host])
 
 
-CFG = dispatcher.DispatchConfig(
+CFG = attempts.DispatchConfig(
     timeout=5,
     schedule=[10],
     disable_after=timedelta(hours=1),
@@ -143,8 +143,8 @@ CFG = dispatcher.DispatchConfig(
 )
 
 
-def _job(url: str, secret: str) -> dispatcher.Job:
-    return dispatcher.Job(
+def _job(url: str, secret: str) -> attempts.Job:
+    return attempts.Job(
         delivery_id=uuid.uuid4(),
         endpoint_id=uuid.uuid4(),
         msg_id=f"msg_{uuid.uuid4().hex}",
@@ -172,13 +172,13 @@ def _loopback_only(ip) -> bool:
     return str(ip) == "127.0.0.1"
 
 
-def _send(job: dispatcher.Job, **client_options) -> dispatcher.Outcome:
-    async def run() -> dispatcher.Outcome:
+def _send(job: attempts.Job, **client_options) -> attempts.Outcome:
+    async def run() -> attempts.Outcome:
         client = webhook_client(
             timeout=CFG.timeout, allow_private=CFG.allow_private, **client_options
         )
         async with client:
-            return await dispatcher.send(client, job, CFG)
+            return await sending.send(client, job, CFG)
 
     return asyncio.run(run())
 
@@ -214,9 +214,9 @@ def test_the_dispatcher_blocks_a_private_address_at_send_time():
 
 
 def test_a_client_that_does_not_pin_is_refused_when_private_urls_are_not_allowed():
-    async def run() -> dispatcher.Outcome:
+    async def run() -> attempts.Outcome:
         async with httpx.AsyncClient() as plain:
-            return await dispatcher.send(plain, _job("https://example.com/h", new_secret()), CFG)
+            return await sending.send(plain, _job("https://example.com/h", new_secret()), CFG)
 
     outcome = asyncio.run(run())
     assert outcome.status_code is None and outcome.error
