@@ -28,7 +28,7 @@ from schemas.common import problem_responses
 from schemas.leads import ConsentTextPublic, ConsultationRequestCreate, ConsultationRequestReceipt
 from schemas.partial import valid_parts
 from schemas.text import strip_controls
-from services.leads import admission, consent, intake
+from services.leads import admission, checks, consent, intake
 from services.leads.catalog import IntakeCatalog
 from services.leads.rate_limit import RateLimiter
 
@@ -117,7 +117,7 @@ def _all_errors(request: Request, exc: RequestValidationError) -> Exception:
     if not parts:
         return exc
     with read_only_session(request) as session:
-        found = intake.field_errors(
+        found = checks.field_errors(
             session=session,
             parts=parts,
             ctx=_context(request, request.app.state.settings),

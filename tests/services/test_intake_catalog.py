@@ -14,7 +14,7 @@ from db.models import Therapy
 from db.session import read_session, unit_of_work
 from schemas.leads import ConsultationRequestCreate
 from services.content import state
-from services.leads import intake
+from services.leads import checks, intake
 from services.leads.catalog import IntakeCatalog
 from tests.conftest import lead_body
 from tests.content_helpers import import_folder
@@ -176,6 +176,6 @@ def test_a_fresh_and_a_kept_catalog_find_the_same_problems(engine):
     kept = IntakeCatalog()
     with read_session(engine) as session:
         for catalog in (IntakeCatalog(), kept, kept):
-            assert intake.field_errors(session=session, parts=parts, ctx=CTX, catalog=catalog) == (
+            assert checks.field_errors(session=session, parts=parts, ctx=CTX, catalog=catalog) == (
                 expected
             )
