@@ -226,8 +226,7 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
     finally:
         unsubscribe()
         stop.set()
-        await task
-        await pruning
+        await asyncio.gather(task, pruning)  # both stop; neither is left pending
 
 
 def __getattr__(name: str) -> FastAPI:

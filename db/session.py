@@ -64,7 +64,13 @@ def make_engine(database_url: str) -> Engine:
 
 
 _THREAD_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
-_ASYNC_LOCKS: "weakref.WeakKeyDictionary[Engine, asyncio.Lock]" = weakref.WeakKeyDictionary()
+# Per engine and event loop: an asyncio lock belongs to the loop it was first used on, and a
+# harness may run an app's lifespan (which starts its background writers) on another loop
+# than its requests. A server runs one loop per process: one lock.
+_ASYNC_LOCKS: (
+    "weakref.WeakKeyDictionary[Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "
+    "asyncio.Lock]]"
+) = weakref.WeakKeyDictionary()
 
 # SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
 # growing steps and turns a burst of writes into seconds of latency. A lock per process queues
@@ -97,7 +103,7 @@ async def run_unit_of_work(engine: Engine, work: Callable[[Session], T]) -> T:
     """`work` in a unit of work of its own, done whole in one worker thread (open, work,
     commit or roll back, close): for a request whose work all blocks, one thread hop instead
     of one per step. Requests queue for SQLite's writer as `request_unit_of_work`'s do."""
-    lock = _ASYNC_LOCKS.setdefault(engine, asyncio.Lock()) if _is_sqlite(engine) else None
+    lock = _async_lock(engine)
     async with lock or nullcontext():
         # anyio's worker threads: the pool sync routes run in, so capacity is as before.
         return await anyio.to_thread.run_sync(_work_in_transaction, engine, work)
@@ -122,7 +128,7 @@ def _work_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
 @asynccontextmanager
 async def request_unit_of_work(engine: Engine) -> AsyncIterator[Session]:
     """The unit of work of one HTTP request; the blocking commit runs in a worker thread."""
-    lock = _ASYNC_LOCKS.setdefault(engine, asyncio.Lock()) if _is_sqlite(engine) else None
+    lock = _async_lock(engine)
     async with lock or nullcontext():
         session = Session(engine, expire_on_commit=False)
         try:
@@ -134,6 +140,14 @@ async def request_unit_of_work(engine: Engine) -> AsyncIterator[Session]:
             await asyncio.to_thread(session.commit)
         finally:
             await asyncio.to_thread(session.close)
+
+
+def _async_lock(engine: Engine) -> asyncio.Lock | None:
+    """The SQLite writer lock of this process's running loop (None for PostgreSQL)."""
+    if not _is_sqlite(engine):
+        return None
+    by_loop = _ASYNC_LOCKS.setdefault(engine, weakref.WeakKeyDictionary())
+    return by_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 def _is_sqlite(engine: Engine) -> bool:

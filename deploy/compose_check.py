@@ -101,10 +101,17 @@ def _proxy_problems(proxy: dict[str, Any], api: dict[str, Any]) -> list[str]:
         problems.append("proxy: must publish the port clients use")
     if api.get("ports"):
         problems.append("api: must publish no port (clients go through the proxy)")
-    address = ((proxy.get("networks") or {}).get("default") or {}).get("ipv4_address", "")
-    if not address or address not in _env(api).get("CLINIC_TRUSTED_PROXIES", ""):
+    address = _defaulted(
+        ((proxy.get("networks") or {}).get("default") or {}).get("ipv4_address", "")
+    )
+    if not address or address not in _defaulted(_env(api).get("CLINIC_TRUSTED_PROXIES", "")):
         problems.append("api: CLINIC_TRUSTED_PROXIES must name the proxy's fixed address")
     return problems
+
+
+def _defaulted(value: str) -> str:
+    """`value` as Compose reads it when no variable is set: `${NAME:-default}` is `default`."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
 
 
 def _environment_problems(services: dict[str, Any]) -> list[str]:

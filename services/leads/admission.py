@@ -69,41 +69,57 @@ def admit_many(
     idempotency_ttl: timedelta,
 ) -> list[Verdict]:
     """One verdict per candidate, in order. Reads only. A key that two candidates carry is
-    charged once: the second is the first's retry (or, with another body, refused)."""
+    judged once: the second shares the first's fate (a retry of it when admitted, the same
+    refusal when refused), or is refused when it came with another body."""
     keys = {c.idempotency_key for c in candidates if c.idempotency_key is not None}
     records = idempotency.stored_many(session=session, keys=keys)
     now = utcnow()
-    seen: dict[str, str] = {}  # key -> fingerprint, of the new requests admitted here
+    first: dict[str, tuple[str, Verdict]] = {}  # key -> (fingerprint, verdict) of its first
     verdicts: list[Verdict] = []
     for candidate in candidates:
         key = candidate.idempotency_key
-        try:
-            if key is not None:
-                payload = candidate.data.model_dump(mode="json")
-                digest = idempotency.fingerprint(ring=ring, payload=payload)
-                if _repeats(records.get(key), seen.get(key), digest, now, idempotency_ttl):
-                    verdicts.append(Admitted(retry=True))
-                    continue
-                seen[key] = digest.value
-            decision = charge(limiter=limiter, client=candidate.client)
-        except DomainError as refused:
-            verdicts.append(refused)
+        if key is None:
+            verdicts.append(_charged(limiter, candidate.client))
             continue
-        verdicts.append(Admitted(retry=False, decision=decision))
+        digest = idempotency.fingerprint(ring=ring, payload=candidate.data.model_dump(mode="json"))
+        if key in first:
+            verdicts.append(_twin(first[key], digest))
+            continue
+        try:
+            retry = _replays(records.get(key), digest, now, idempotency_ttl)
+        except idempotency.IdempotencyKeyReusedError as reused:
+            verdict: Verdict = reused
+        else:
+            verdict = Admitted(retry=True) if retry else _charged(limiter, candidate.client)
+        first[key] = (digest.value, verdict)
+        verdicts.append(verdict)
     return verdicts
 
 
-def _repeats(
+def _charged(limiter: RateLimiter, client: str) -> Verdict:
+    """A new request charged against its client's limit: admitted, or the 429."""
+    try:
+        return Admitted(retry=False, decision=charge(limiter=limiter, client=client))
+    except RateLimitedError as refused:
+        return refused
+
+
+def _twin(earlier: tuple[str, Verdict], digest: idempotency.Fingerprint) -> Verdict:
+    """A request whose key one admitted just before it carries: that one's fate."""
+    earlier_digest, verdict = earlier
+    if earlier_digest != digest.value:
+        return idempotency.IdempotencyKeyReusedError()
+    if isinstance(verdict, Admitted):
+        return Admitted(retry=True)
+    return verdict  # refused together: never a way around the limit
+
+
+def _replays(
     record: idempotency.Record | None,
-    earlier: str | None,
     digest: idempotency.Fingerprint,
     now: datetime,
     ttl: timedelta,
 ) -> bool:
-    """Whether a request with this digest retries a stored one or one admitted just before
-    it; raises IdempotencyKeyReusedError when either came with another body."""
-    if earlier is not None:
-        if earlier != digest.value:
-            raise idempotency.IdempotencyKeyReusedError()
-        return True
+    """Whether a request with this digest retries a stored one; raises
+    IdempotencyKeyReusedError when that one came with another body."""
     return record is not None and record.replays(digest=digest, now=now, ttl=ttl)

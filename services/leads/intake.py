@@ -213,7 +213,7 @@ def intake_many(
     outcome per submission, in order: its result, or the DomainError that refuses it alone
     (invalid, or key reused with another body). Anything else raised aborts the whole
     transaction. Submissions come admitted (the rate limit is charged before the unit of work,
-    `is_retry` telling a retry from a new request).
+    `services.leads.admission` telling a retry from a new request).
 
     Retries are found by one read first. A retry racing the first request (not yet committed
     when read) meets the first's claim and is replayed; one in the same call follows the

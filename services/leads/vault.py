@@ -136,7 +136,7 @@ def _openable_keys(
             keys[k.lead_id] = ring.unwrap(
                 k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key")
             )
-        except CryptoKeyError:
+        except (CryptoKeyError, ValueError):  # ValueError: a value cut too short to hold a nonce
             broken.add(k.lead_id)
     return keys, broken
 
@@ -161,15 +161,15 @@ def open_many(
     out: dict[uuid.UUID, Personal] = {}
     for lead in leads:
         key = keys.get(lead.id)
-        if lead.id in broken:
-            out[lead.id] = _unreadable(lead.id)
+        if lead.id in broken or (key is None and lead.sealed and lead.erased_at is None):
+            out[lead.id] = _unreadable(lead.id)  # a damaged key, or a key row gone unerased
         elif key is None or lead.sealed is None:
             out[lead.id] = ERASED
         else:
             try:
                 raw = open_sealed(key, lead.sealed, context=_context(lead.id, b"lead"))
                 out[lead.id] = Personal(**orjson.loads(raw))
-            except (CryptoKeyError, orjson.JSONDecodeError, TypeError):
+            except (CryptoKeyError, ValueError, TypeError):  # orjson's error is a ValueError
                 out[lead.id] = _unreadable(lead.id)
     return out
 

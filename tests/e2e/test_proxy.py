@@ -72,7 +72,9 @@ def test_the_proxy_ends_slow_and_silent_connections_while_serving_everyone_else(
         trickled = held.enter_context(stalled(port, "POST", "/v1/consultation-requests"))
         started = time.monotonic()
         proxied = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=proxied, timeout=60) as client:
+        # The client comes from another loopback address than the proxy's own.
+        transport = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=proxied, timeout=60, transport=transport) as client:
             lead = client.post(
                 "/v1/consultation-requests",
                 json=lead_body(message="Through the proxy."),
@@ -82,8 +84,8 @@ def test_the_proxy_ends_slow_and_silent_connections_while_serving_everyone_else(
             read = client.get(
                 f"/v1/admin/consultation-requests/{lead.json()['id']}", headers=reader
             )
-        # The proxy is the edge: the address it saw, not the one the client wrote.
-        assert read.json()["client_ip"] == "127.0.0.1"
+        # The address the proxy saw, not the one the client wrote.
+        assert read.json()["client_ip"] == "127.0.0.2"
         waiting = [s for s in (silent, half_headers, trickled) if unanswered(s)]
         answers = [read_until_closed(s, timeout=60) for s in (silent, half_headers, trickled)]
         ended_after = time.monotonic() - started

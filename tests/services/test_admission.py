@@ -141,3 +141,22 @@ def test_clients_are_counted_apart(engine):
         _candidate(None, client="192.0.2.1"),
     )
     assert [type(v).__name__ for v in verdicts] == ["Admitted", "Admitted", "RateLimitedError"]
+
+
+def test_the_twin_of_a_refused_request_is_refused_too(engine):
+    """Review finding: a refused request's key was remembered as admitted, so its twin in the
+    same batch passed as its "retry", uncharged, and was stored: a burst of pairs beat the
+    limit."""
+    limiter = RateLimiter("1/minute", redis_url=None, namespace="admission-6", key=KEY)
+    (used,) = _admit(engine, limiter, _candidate(None))
+    assert isinstance(used, admission.Admitted)
+    refused, twin, other_body = _admit(
+        engine,
+        limiter,
+        _candidate("k1"),
+        _candidate("k1"),
+        _candidate("k1", message="Another question."),
+    )
+    assert isinstance(refused, RateLimitedError)
+    assert isinstance(twin, RateLimitedError)
+    assert isinstance(other_body, idempotency.IdempotencyKeyReusedError)

@@ -44,3 +44,24 @@ def test_a_refused_connection_is_unavailable(tmp_path):
 )
 def test_a_bug_is_not_unavailability(error):
     assert not is_unavailable(error)
+
+
+def test_a_missing_table_or_a_damaged_file_is_a_bug_not_an_outage(tmp_path):
+    """Review finding: every OperationalError was a 503 to retry, so a schema mismatch looked
+    like a passing blip."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        with pytest.raises(exc.OperationalError) as caught, engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+        assert not is_unavailable(caught.value)
+    finally:
+        engine.dispose()
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    engine = create_engine(f"sqlite:///{damaged}")
+    try:
+        with pytest.raises(exc.DatabaseError) as broken, engine.connect() as conn:
+            conn.execute(text("SELECT * FROM sqlite_master"))
+        assert not is_unavailable(broken.value)
+    finally:
+        engine.dispose()
