@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import uuid
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -206,14 +207,21 @@ def rotate_data_key() -> None:
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
     moved = endpoints = 0
+    unopenable: set[uuid.UUID] = set()
     while True:  # batches keep each transaction short
         with unit_of_work(engine) as session:
-            batch = vault.rewrap_all(session=session, ring=ring, limit=500)
+            batch = vault.rewrap_all(session=session, ring=ring, limit=500, skip=unopenable)
             endpoints += webhook_endpoints.reseal_all(session=session, ring=ring)
-        moved += batch
-        if batch == 0:
+        moved += batch.moved
+        unopenable.update(batch.unopenable)
+        if not batch.moved and not batch.unopenable:
             break
     engine.dispose()
+    if unopenable:  # ids only: they name no person
+        typer.echo(
+            f"{len(unopenable)} lead key(s) would not unwrap (damaged, or under a master key "
+            f"not configured), left as they were: {', '.join(sorted(map(str, unopenable)))}"
+        )
     typer.echo(
         f"re-wrapped {moved} lead key(s) and {endpoints} endpoint secret(s) under {ring.current.id}"
     )

@@ -7,7 +7,7 @@ backup, webhook event) can be opened."""
 import base64
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,14 +219,36 @@ def open_event(*, session: Session, ring: KeyRing, data: dict[str, Any]) -> dict
     return opened
 
 
-def rewrap_all(*, session: Session, ring: KeyRing, limit: int) -> int:
-    """Wrap up to `limit` data keys under the current master key and re-index their emails;
-    returns how many moved. Idempotent, so an interrupted rotation can simply run again."""
+@dataclass(frozen=True)
+class Rewrapped:
+    """What one `rewrap_all` batch did: keys moved, and keys that would not unwrap."""
+
+    moved: int
+    unopenable: list[uuid.UUID]
+
+
+def rewrap_all(
+    *, session: Session, ring: KeyRing, limit: int, skip: Collection[uuid.UUID] = ()
+) -> Rewrapped:
+    """Wrap up to `limit` data keys under the current master key and re-index their emails.
+    A key that will not unwrap (damaged, or under a master key not configured) is left as it
+    is and named, so that the caller skips it next time (`skip`) and a rotation still ends.
+    Idempotent, so an interrupted rotation can simply run again."""
     moved = 0
-    stale = select(LeadKey).where(col(LeadKey.master_key_id) != ring.current.id).limit(limit)
+    unopenable: list[uuid.UUID] = []
+    stale = (
+        select(LeadKey)
+        .where(col(LeadKey.master_key_id) != ring.current.id)
+        .where(col(LeadKey.lead_id).not_in(list(skip)))
+        .limit(limit)
+    )
     for key_row in session.exec(stale).all():
         context = _context(key_row.lead_id, b"lead-key")
-        data_key = ring.unwrap(key_row.master_key_id, key_row.wrapped, context=context)
+        try:
+            data_key = ring.unwrap(key_row.master_key_id, key_row.wrapped, context=context)
+        except (CryptoKeyError, ValueError):
+            unopenable.append(key_row.lead_id)
+            continue
         key_row.master_key_id, key_row.wrapped = ring.wrap(data_key, context=context)
         lead = session.get_one(ConsultationRequest, key_row.lead_id)
         personal = open_one(session=session, ring=ring, lead=lead) if lead.sealed else ERASED
@@ -236,4 +258,4 @@ def rewrap_all(*, session: Session, ring: KeyRing, limit: int) -> int:
             )
         session.add_all([key_row, lead])
         moved += 1
-    return moved
+    return Rewrapped(moved, unopenable)

@@ -1,7 +1,11 @@
 """Personal data at rest: sealed under a per-lead key, never written in plaintext, unreadable
 once the key is destroyed, movable to a new master key."""
 
+import json
+import os
 import stat
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from core.config import Settings
-from core.crypto import CryptoKeyError, KeyRing, decode_key, key_ring, new_key
+from core.config import PROJECT_ROOT, Settings
+from core.crypto import CryptoKeyError, KeyRing, decode_key, encode_key, key_ring, new_key
 from db.lead_models import ApiKey, ConsultationRequest, LeadKey
 from db.session import unit_of_work
 from db.webhook_models import WebhookEndpoint, WebhookEvent
@@ -141,7 +145,7 @@ def test_a_new_master_key_takes_over_without_losing_anything(seeded):
         )
         assert [x.id for x in found] == [lead.id]
     with unit_of_work(engine) as s:
-        assert vault.rewrap_all(session=s, ring=rotated, limit=100) == 1
+        assert vault.rewrap_all(session=s, ring=rotated, limit=100).moved == 1
         assert endpoints.reseal_all(session=s, ring=rotated) == 1
     new_only = KeyRing(rotated.current.key)
     with Session(engine) as s:
@@ -154,7 +158,8 @@ def test_a_new_master_key_takes_over_without_losing_anything(seeded):
         # whole list (Security III, 7).
         assert isinstance(vault.open_one(session=s, ring=old, lead=stored), vault.Unreadable)
     with unit_of_work(engine) as s:
-        assert vault.rewrap_all(session=s, ring=rotated, limit=100) == 0  # idempotent
+        again = vault.rewrap_all(session=s, ring=rotated, limit=100)
+        assert (again.moved, again.unopenable) == (0, [])  # idempotent
     engine.dispose()
 
 
@@ -193,4 +198,45 @@ def test_an_expired_api_key_opens_nothing(seeded):
         s.get_one(ApiKey, key.id).expires_at = key.created_at - timedelta(seconds=1)
     with unit_of_work(engine) as s:
         assert api_keys.authenticate(session=s, token=token) is None
+    engine.dispose()
+
+
+def test_a_rotation_ends_past_a_key_that_will_not_unwrap(seeded):
+    """Review finding: a damaged lead key was picked again by every batch, so `rotate-data-key`
+    ("re-run until it moves 0") never ended. It is named and left as it is; the rest move."""
+    engine = seeded.engine()
+    good, bad = _lead(engine), _lead(engine)
+    with unit_of_work(engine) as s:
+        row = s.get_one(LeadKey, bad.id)
+        row.wrapped = row.wrapped[:-1] + bytes([row.wrapped[-1] ^ 1])
+        s.add(row)
+    engine.dispose()
+    old = os.environ["CLINIC_DATA_KEY"]
+    new = encode_key(new_key())
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "rotate-data-key"],
+        cwd=PROJECT_ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CLINIC_DATABASE_URL": seeded.url,
+            "CLINIC_DATA_KEY": new,
+            "CLINIC_DATA_KEY_PREVIOUS": json.dumps([old]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 lead key(s) would not unwrap" in done.stdout and str(bad.id) in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("re-wrapped 1 lead key(s)")
+    engine = seeded.engine()
+    with Session(engine) as s:
+        assert (
+            vault.open_one(
+                session=s,
+                ring=KeyRing(decode_key(new)),
+                lead=s.get_one(ConsultationRequest, good.id),
+            ).email
+            == EMAIL
+        )
     engine.dispose()
