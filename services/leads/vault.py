@@ -118,11 +118,11 @@ def _sealed(
 def _data_keys(
     session: Session, ring: KeyRing, lead_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, bytes]:
-    keys = session.exec(select(LeadKey).where(col(LeadKey.lead_id).in_(lead_ids))).all()
-    return {
-        k.lead_id: ring.unwrap(k.master_key_id, k.wrapped, context=_context(k.lead_id, b"lead-key"))
-        for k in keys
-    }
+    """The leads' data keys; CryptoKeyError when one of them will not unwrap."""
+    keys, broken = _openable_keys(session, ring, lead_ids)
+    if broken:
+        raise CryptoKeyError("a lead's data key does not unwrap")
+    return keys
 
 
 def _openable_keys(
