@@ -2,15 +2,14 @@
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from starlette.types import ASGIApp
 
 from api import (
     articles,
@@ -27,24 +26,23 @@ from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import previews as admin_previews
 from api.admin import webhooks as admin_webhooks
-from api.cached_lane import CachedLane
 from api.compression import JsonCompressionMiddleware
-from api.cors import ProblemCORSMiddleware, cors_options
+from api.cors import CORSMiddleware, cors_options
 from api.errors import install_error_handlers
+from api.http_cache import cache_control
 from api.links import event_links_builder
 from api.middleware import (
-    ACCESS_LOG,
     HeadAsGetMiddleware,
     RequestContextMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from api.query_guard import QueryGuard, QueryGuardMiddleware
-from api.response_cache import ResponseCache
+from api.query_guard import QueryGuard
+from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.tracing import start_tracing
 from core.config import Settings, get_settings
 from core.crypto import KeyRing, key_ring
-from core.logging import configure_logging
+from core.logging import AccessLog, configure_logging
 from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
@@ -68,22 +66,12 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-class ClinicAPI(FastAPI):
-    """FastAPI with the cached lane (api/cached_lane.py) in front of its whole middleware
-    stack, once `lane` is set."""
-
-    lane: Callable[[ASGIApp], ASGIApp] | None = None
-
-    def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
-        return stack if self.lane is None else self.lane(stack)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (default: from CLINIC_* environment variables)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
+    access_log = AccessLog("clinic.http")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -100,14 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 gc.unfreeze()  # an app stopped in a longer-lived process (tests) is let go
-                ACCESS_LOG.flush()  # the lines of a loop turn that did not end
+                access_log.flush()  # the lines of a loop turn that did not end
         stop.set()
         await refresher
         if stop_tracing is not None:
             stop_tracing()
         engine.dispose()
 
-    app = ClinicAPI(
+    app = FastAPI(
         title=settings.name,
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -119,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A path with a trailing slash is a 404 problem, not a 307 to a URL built from the
         # request's Host header and scheme (behind a TLS proxy: plain http, body re-sent).
         redirect_slashes=False,
+        # An unknown or repeated query parameter is refused before any route's own parameters.
+        dependencies=[Depends(QueryGuard())],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -128,7 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.response_cache = ResponseCache(
         partial(content_version, engine),
         read_locales=partial(content_locales, engine),
+        max_bytes=settings.response_cache_mb * 1024 * 1024,
         counting=settings.metrics_enabled,
+        cache_control=cache_control(settings),
     )
     # What lead intake checks submissions against, per content version (services/leads/catalog).
     app.state.intake_catalog = IntakeCatalog()
@@ -162,35 +154,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    guard = QueryGuard(openapi=lambda: app.openapi())
-    # An unknown or repeated query parameter is refused before any route, hit or miss.
-    app.add_middleware(QueryGuardMiddleware, guard=guard)
-    # Every other JSON body over 1 KiB (cached bodies come out compressed already).
+    # Every JSON body over 1 KiB that the router answers and the cache did not compress.
     app.add_middleware(JsonCompressionMiddleware)
+    # In front of the router: every layer outside wraps a cached answer as a routed one (a
+    # cached body is compressed already, once, in each coding, when it is built).
+    app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
     )
-    app.add_middleware(ProblemCORSMiddleware, **cors_options(settings))
+    app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     observe = metrics.observe if settings.metrics_enabled else None
-    app.add_middleware(RequestContextMiddleware, observe=observe)
+    app.add_middleware(RequestContextMiddleware, access_log=access_log, observe=observe)
     openapi.install(app)
-    app.state.allowed_methods = openapi.allowed_methods(app.openapi)
     stop_tracing = start_tracing("clinic-api", engine, app)
-    if stop_tracing is None:
-        # A traced app keeps every request in the stack the instrumentation wraps (it expects
-        # Starlette's own stack, and would leave the app untraced in front of the lane).
-        app.lane = partial(
-            CachedLane,
-            cache=app.state.response_cache,
-            guard=guard,
-            settings=settings,
-            cors=cors_options(settings),
-            observe=observe,
-        )
     return app
 
 

@@ -11,12 +11,17 @@ from starlette.responses import Response
 
 from api.deps import KeyRingDep, LocaleDep, PaginationDep, SettingsDep, read_only_session
 from api.links import ContentLinkBuilder, page_links
-from api.response_cache import Exclude, article_key, list_key, serve_cached
+from api.response_cache import Exclude, article_key, serve_cached
 from schemas.articles import ArticleList, ArticleListMeta, ArticlePublic, SectionWithContext
 from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TOKEN_PATTERN
-from schemas.queries import FIELDS_DESCRIPTION, FieldList, summary_exclusions
-from schemas.text import Instant, Line
+from schemas.queries import (
+    FIELDS_DESCRIPTION,
+    FieldList,
+    normalised_fields,
+    summary_exclusions,
+)
+from schemas.text import Instant, Line, rfc3339
 from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
 from services.content import articles, changes, previews
 
@@ -90,14 +95,18 @@ async def list_articles(
     (`meta.total_is_estimate`)."""
     filters = articles.ArticleFilters(
         locale=locale,
-        therapies=tuple(dict.fromkeys(therapy or ())),
-        conditions=tuple(dict.fromkeys(condition or ())),
+        therapies=tuple(sorted(set(therapy or ()))),
+        conditions=tuple(sorted(set(condition or ()))),
         q=q,
         updated_since=updated_since,
         sort=sort,
     )
+    fields = normalised_fields(fields) if fields else None
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
     links = ContentLinkBuilder(settings.public_base_url)
+    # The body echoes its query in its links: made of the normalised parameters, so that every
+    # spelling of one query is one cache entry and one set of links.
+    query = _list_query(request, filters, fields)
 
     def build(session: Session) -> ArticleList:
         cursor = changes.current_cursor(session=session)  # before the page: replays cover it
@@ -119,10 +128,29 @@ async def list_articles(
             locale=locale,
             data=found.items,
             meta=meta,
-            links=page_links(request.url.path, request.query_params, meta),
+            links=page_links(request.url.path, query, meta),
         )
 
-    return await serve_cached(request, list_key(request.url.query, locale), build, exclude)
+    key = ("list", locale, query, pagination.page, pagination.page_size)
+    return await serve_cached(request, key, build, exclude)
+
+
+def _list_query(
+    request: Request, filters: articles.ArticleFilters, fields: str | None
+) -> tuple[tuple[str, str], ...]:
+    """A list's filters as its links repeat them, in one order and one spelling each."""
+    negotiated = request.state.negotiated
+    explicit = () if negotiated.from_header else (("locale", negotiated.locale),)
+    since = filters.updated_since
+    return (
+        *explicit,
+        *(("therapy", t) for t in filters.therapies),
+        *(("condition", c) for c in filters.conditions),
+        *((("q", filters.q),) if filters.q is not None else ()),
+        *((("sort", filters.sort.value),) if filters.sort is not None else ()),
+        *((("updated_since", rfc3339(since)),) if since is not None else ()),
+        *((("fields", fields),) if fields is not None else ()),
+    )
 
 
 @router.get(

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.openapi import HTTP_METHODS
 from api.problems import problem_response
 from core.errors import DomainError, ValidationFailedError
 
@@ -68,7 +69,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         return _malformed_json(request)
     if exc.status_code == 405:
         # Starlette names the methods of the first route on the path only.
-        allow = request.app.state.allowed_methods(request.url.path)
+        allow = allowed_methods(request)
         if allow:
             headers["Allow"] = allow
     return problem_response(
@@ -79,6 +80,18 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         instance=request.url.path,
         headers=headers,
     )
+
+
+def allowed_methods(request: Request) -> str | None:
+    """`Allow` for the request's path: every method its operations document (Starlette names
+    the methods of the first route on the path only); HEAD wherever GET is."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    item = request.app.openapi()["paths"].get(template, {}) if template else {}
+    methods = [m.upper() for m in HTTP_METHODS if m in item]
+    if "GET" in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods) or None
 
 
 # What FastAPI answers (400) when it cannot decode a JSON body, e.g. bytes that are not UTF-8.
@@ -102,8 +115,7 @@ async def _validation(request: Request, exc: Exception) -> Response:
     if found and all(e["type"] == "json_invalid" for e in found):
         return _malformed_json(request)  # not a field's problem: the body is not JSON text
     errors = [
-        {"field": field_name(e["loc"]), "message": e["msg"], "type": e["type"]}
-        for e in found
+        {"field": field_name(e["loc"]), "message": e["msg"], "type": e["type"]} for e in found
     ]
     return problem_response(
         status=422,

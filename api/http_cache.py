@@ -5,10 +5,6 @@ import gzip
 import hashlib
 from collections.abc import Callable, Container, Hashable
 from dataclasses import dataclass, field
-from typing import Any
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from core.config import Settings
 
@@ -74,9 +70,9 @@ class CachedBody:
     identity: Representation
     encoded: dict[str, Representation] = field(default_factory=dict)
     language: str | None = None  # Content-Language, for a body in one locale
-    # Whole answers made of this body, by what the request said (api/cached_lane.py): they go
-    # when the body leaves the cache.
-    replies: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Replies made of this body, by what the request said (api/response_cache.cached_reply):
+    # they go when the body leaves the cache.
+    replies: dict[Hashable, "Reply"] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, body: bytes, language: str | None = None) -> "CachedBody":
@@ -93,6 +89,11 @@ class CachedBody:
             },
             language,
         )
+
+    @property
+    def size(self) -> int:
+        """The bytes of every representation held."""
+        return len(self.identity.body) + sum(len(r.body) for r in self.encoded.values())
 
     def choose(self, accept_encoding: str | None) -> Representation:
         """The representation to send to a client that sent `accept_encoding`."""
@@ -178,7 +179,7 @@ def reply(
 ) -> Reply:
     """Status, headers and body for a cached public GET: the representation the client
     accepts, or a 304 (without Content-Encoding: it has no body) when it holds any of them.
-    The one place both the cache-hit middleware and a route on a miss answer from."""
+    The one place cached answers are made (api/response_cache.cached_reply)."""
     chosen = cached.choose(accept_encoding)
     headers = cached.headers(chosen, cache_control, vary_language=vary_language)
     if cached.matches(if_none_match):
@@ -188,19 +189,3 @@ def reply(
         (b"content-length", str(len(chosen.body)).encode()),
     ]
     return 200, headers, chosen.body
-
-
-def cached_bytes(
-    request: Request, cached: CachedBody, settings: Settings, *, vary_language: bool = False
-) -> Response:
-    """Serve ready JSON bytes in the encoding the client prefers, with its ETag, or 304."""
-    status, headers, body = reply(
-        cached,
-        if_none_match=request.headers.get("if-none-match"),
-        accept_encoding=request.headers.get("accept-encoding"),
-        cache_control=cache_control(settings),
-        vary_language=vary_language,
-    )
-    return Response(
-        content=body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}
-    )

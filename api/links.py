@@ -2,7 +2,7 @@
 inside webhook payloads (the dispatcher is handed `event_links`)."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -102,12 +102,13 @@ def with_replaced(path: str, query: QueryParams, **values: object) -> str:
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
-def page_links(path: str, query: QueryParams, meta: PageMeta) -> PageLinks:
-    """self/first/last/next/prev links for a page-numbered list, keeping its filters."""
+def page_links(path: str, filters: Sequence[tuple[str, str]], meta: PageMeta) -> PageLinks:
+    """self/first/last/next/prev links for a page-numbered list: its filters, then its page
+    size and the page."""
     last = max(1, -(-meta.total // meta.page_size))
 
     def link(page: int) -> str:
-        return with_replaced(path, query, page=page, page_size=meta.page_size)
+        return f"{path}?{urlencode([*filters, ('page_size', meta.page_size), ('page', page)])}"
 
     return PageLinks(
         self=link(meta.page),

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,7 +16,6 @@ from db.errors import is_unavailable
 log = logging.getLogger("clinic.http")
 # Seconds a client is told to wait before retrying while the database is away.
 RETRY_AFTER_UNAVAILABLE = 2
-ACCESS_LOG = AccessLog("clinic.http")
 # Told of each finished request: method, route template (or None), status, seconds.
 Observer = Callable[[str, str | None, int, float], None]
 
@@ -60,11 +60,22 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+_ADDED_NAMES = frozenset(n for n, _ in _SECURITY_HEADERS) | {
+    b"content-security-policy",
+    b"cache-control",
+}
+
+
 def secured(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
     """`headers` with the security headers and the CSP for `path` they lack, and
     `Cache-Control: no-store` unless they chose caching."""
     secured = list(headers)
-    present = {name.lower() for name, _ in secured}
+    present = {n for n, _ in secured if n in _ADDED_NAMES}  # names come lower-cased (ASGI)
+    if not present:  # the usual case: every header to add, in one step
+        csp = DOCS_CSP_BYTES if path.startswith(DOCS_PATHS) else STRICT_CSP_BYTES
+        secured += _SECURITY_HEADERS
+        secured += ((b"content-security-policy", csp), (b"cache-control", b"no-store"))
+        return secured
     secured += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
     if b"content-security-policy" not in present:
         secured.append(
@@ -133,11 +144,11 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
+        framing = _framing(scope)
+        if framing.length is not None and framing.length > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return
-        if scope["method"] not in _BODYLESS and _encoded_body(scope):
+        if scope["method"] not in _BODYLESS and framing.encoded:
             await problem_response(
                 status=415,
                 title="Unsupported Media Type",
@@ -147,7 +158,7 @@ class RequestGuardMiddleware:
                 headers={"Accept-Encoding": "identity"},  # RFC 7694
             )(scope, receive, send)
             return
-        if _has_body(scope, declared):
+        if framing.has_body:
             try:
                 async with asyncio.timeout(self.body_timeout):
                     first = await _read_capped(receive, self.max_body_bytes)
@@ -214,32 +225,36 @@ class RequestGuardMiddleware:
         )(scope, receive, send)
 
 
-def _has_body(scope: Scope, declared: int | None) -> bool:
-    """Whether the request says a body follows (a length over 0, or chunks)."""
-    if declared is not None:
-        return declared > 0
-    return any(
-        name == b"transfer-encoding" and value.strip().lower() != b"identity"
-        for name, value in scope.get("headers", [])
-    )
+@dataclass(frozen=True)
+class _Framing:
+    """What a request's headers say of its body."""
+
+    length: int | None  # Content-Length, when it is a number
+    chunked: bool  # a Transfer-Encoding other than identity
+    encoded: bool  # a Content-Encoding (gzip…) the API does not decode
+
+    @property
+    def has_body(self) -> bool:
+        """Whether a body follows (a length over 0, or chunks)."""
+        return self.length > 0 if self.length is not None else self.chunked
 
 
-def _encoded_body(scope: Scope) -> bool:
-    """Whether the request declares a body coding (gzip…) that the API does not decode."""
-    for name, value in scope.get("headers", []):
-        if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
-            return True
-    return False
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
+def _framing(scope: Scope) -> _Framing:
+    """The body framing, read in one pass over the headers (the first Content-Length)."""
+    length: int | None = None
+    seen_length = chunked = encoded = False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and not seen_length:
+            seen_length = True
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = chunked or value.strip().lower() != b"identity"
+        elif name == b"content-encoding":
+            encoded = encoded or value.strip().lower() not in (b"", b"identity")
+    return _Framing(length, chunked, encoded)
 
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -248,11 +263,14 @@ REQUEST_ID_HEADER = b"x-request-id"
 class RequestContextMiddleware:
     """Gives each request an id (the client's `X-Request-ID` when plausible, else a new one),
     echoes it in the response, tags every log line written meanwhile with it, and writes one
-    access line per request: method, path, route, status, duration. Never bodies or queries.
-    `observe` (metrics) is told of each finished request."""
+    line per request to `access_log`: method, path, route, status, duration. Never bodies or
+    queries. `observe` (metrics) is told of each finished request."""
 
-    def __init__(self, app: ASGIApp, observe: Observer | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, access_log: AccessLog, observe: Observer | None = None
+    ) -> None:
         self.app = app
+        self.access_log = access_log
         self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -260,8 +278,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        offered = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
-        request_id = accepted_request_id(offered.decode("latin-1") if offered else None)
+        offered = None
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                offered = value.decode("latin-1")
+                break
+        request_id = accepted_request_id(offered)
         status = 500
 
         async def tagged_send(message: Message) -> None:
@@ -280,7 +302,7 @@ class RequestContextMiddleware:
             finally:
                 duration = time.perf_counter() - start
                 route = route_template(scope)
-                ACCESS_LOG.write(
+                self.access_log.write(
                     request_id, scope["method"], scope["path"], route, status, duration
                 )
                 if self.observe is not None:

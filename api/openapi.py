@@ -8,8 +8,7 @@ details, the CRM event, webhook payloads); the outbound `webhooks`; request sche
 without the `null` branch a query string cannot carry."""
 
 import json
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -301,26 +300,3 @@ def _drop_defaults(schema: Json) -> None:
         if "default" in prop:
             prop["description"] = _with_default(prop.get("description"), prop)
             del prop["default"]
-
-
-def allowed_methods(openapi: Callable[[], Json]) -> Callable[[str], str | None]:
-    """`Allow` for a path, from the documented operations (None for undocumented paths)."""
-    table: list[tuple[re.Pattern[str], str]] | None = None
-
-    def allow(path: str) -> str | None:
-        nonlocal table
-        if table is None:
-            table = []
-            for template, item in openapi()["paths"].items():
-                pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-                names = [m.upper() for m in HTTP_METHODS if m in item]
-                if "GET" in names:
-                    names.insert(names.index("GET") + 1, "HEAD")
-                table.append((re.compile(pattern), ", ".join(names)))
-            table.sort(key=lambda row: "[^/]+" in row[0].pattern)  # literal paths first
-        for compiled, methods in table:
-            if compiled.fullmatch(path):
-                return methods
-        return None
-
-    return allow

@@ -1,21 +1,31 @@
 """Strict query strings: a parameter an operation does not document is a 400 naming it, and
-so is a single-valued one sent twice. Checked before the response cache, so a cached answer
-and a routed one agree, and `?_=123` never makes a cache entry of its own."""
+so is a single-valued one sent twice.
 
-import re
+An app-wide dependency: every route runs it first, against the operation the router matched
+(its documented parameters are the one declaration). A refused query string never reaches
+the response cache either: the cache answers only the request forms a route has accepted, so
+`?_=123` never makes an entry of its own. Paths and methods nobody documents are not its
+business (they get their 404 or 405)."""
+
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi import Request
 
-from api.problems import problem_response
+from core.errors import DomainError
 
 _SHOWN = 10  # names echoed in one problem
 _NAME_MAX = 64
+
+
+class QueryRefusedError(DomainError):
+    """A query string with a parameter its operation does not take, or takes once."""
+
+    status = 400
+    title = "Bad Request"
 
 
 @dataclass(frozen=True)
@@ -26,28 +36,49 @@ class Operation:
     repeatable: frozenset[str]
 
 
-Table = list[tuple[re.Pattern[str], dict[str, Operation]]]
+Operations = dict[tuple[str, str], Operation]
 
 
-def operations(document: dict[str, Any]) -> Table:
-    """Path patterns (literal paths first) with each method's query parameters."""
-    table: Table = []
+def operations(document: dict[str, Any]) -> Operations:
+    """Each documented operation's query parameters, by path template and method."""
+    table: Operations = {}
     for template, item in document["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
-        methods: dict[str, Operation] = {}
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-            methods[method.upper()] = Operation(
+            table[(template, method.upper())] = Operation(
                 names=frozenset(p["name"] for p in query),
                 repeatable=frozenset(
                     p["name"] for p in query if p.get("schema", {}).get("type") == "array"
                 ),
             )
-        table.append((pattern, methods))
-    table.sort(key=lambda row: "[^/]+" in row[0].pattern)
     return table
+
+
+class QueryGuard:
+    """The dependency: refuses the request's query string when its operation would not take
+    it (the table is read once, from the app's OpenAPI document)."""
+
+    def __init__(self) -> None:
+        self._table: Operations | None = None
+
+    def _operation(self, request: Request) -> Operation | None:
+        route = request.scope.get("route")
+        if route is None:
+            return None
+        if self._table is None:
+            document: Callable[[], dict[str, Any]] = request.app.openapi
+            self._table = operations(document())
+        return self._table.get((route.path_format, request.method))
+
+    async def __call__(self, request: Request) -> None:
+        query: bytes = request.scope["query_string"]
+        if not query:
+            return
+        operation = self._operation(request)
+        if operation is not None:
+            check(query.decode("latin-1"), operation)
 
 
 def _shown(names: list[str]) -> list[str]:
@@ -55,87 +86,37 @@ def _shown(names: list[str]) -> list[str]:
     return [n if len(n) <= _NAME_MAX else n[:_NAME_MAX] + "…" for n in unique]
 
 
-class QueryGuard:
-    """Which query strings the documented operations refuse: undocumented and repeated
-    single-valued parameters. Paths and methods nobody documents are not its business (they
-    get their 404 or 405)."""
-
-    def __init__(self, openapi: Callable[[], dict[str, Any]]) -> None:
-        self.openapi = openapi
-        self._table: Table | None = None
-
-    def _operation(self, path: str, method: str) -> Operation | None:
-        if self._table is None:
-            self._table = operations(self.openapi())
-        for pattern, methods in self._table:
-            if pattern.fullmatch(path):
-                return methods.get(method)
-        return None
-
-    def refusal(self, scope: Scope) -> Response | None:
-        """The 400 problem for this request's query string, if it is refused (HEAD is read as
-        GET)."""
-        query: bytes = scope.get("query_string", b"")
-        if not query:
-            return None
-        method = "GET" if scope["method"] == "HEAD" else scope["method"]
-        operation = self._operation(scope["path"], method)
-        if operation is None:
-            return None
-        return _check(query.decode("latin-1"), operation, scope["path"])
-
-
-class QueryGuardMiddleware:
-    """Answers a refused query string (QueryGuard) with its 400 problem, before the app."""
-
-    def __init__(self, app: ASGIApp, guard: QueryGuard) -> None:
-        self.app = app
-        self.guard = guard
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = self.guard.refusal(scope) if scope["type"] == "http" else None
-        if problem is not None:
-            await problem(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _check(query: str, operation: Operation, path: str) -> Response | None:
+def check(query: str, operation: Operation) -> None:
+    """Raise QueryRefusedError naming the parameters `operation` does not take in `query`."""
     names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
     unknown = _shown([n for n in names if n not in operation.names])
     if unknown:
-        return _problem(
+        raise _refused(
             "unknown_query_parameter",
             f"Unknown query parameter(s): {', '.join(unknown)}. This operation takes: "
             f"{', '.join(sorted(operation.names)) or 'none'}.",
             unknown,
             "unknown_parameter",
             "Unknown query parameter.",
-            path,
         )
     repeated = _shown(
         [n for n, count in Counter(names).items() if count > 1 and n not in operation.repeatable]
     )
     if repeated:
-        return _problem(
+        raise _refused(
             "repeated_query_parameter",
             f"Query parameter(s) sent more than once: {', '.join(repeated)}.",
             repeated,
             "repeated_parameter",
             "Takes one value.",
-            path,
         )
-    return None
 
 
-def _problem(
-    code: str, detail: str, names: list[str], kind: str, message: str, path: str
-) -> Response:
-    return problem_response(
-        status=400,
-        title="Bad Request",
+def _refused(
+    code: str, detail: str, names: list[str], kind: str, message: str
+) -> QueryRefusedError:
+    return QueryRefusedError(
+        detail,
         code=code,
-        detail=detail,
-        instance=path,
         errors=[{"field": f"query.{n}", "message": message, "type": kind} for n in names],
     )

@@ -1,26 +1,38 @@
-"""Serialized public responses, cached per process and dropped when content changes.
+"""Serialized public responses, cached per process and dropped when content changes, and the
+layer that answers from them just in front of the router.
 
 A background task reads the content version (one tiny query every `refresh_seconds`), so a
 change made by any process is served everywhere within that interval; the cached path itself
-never touches the database or the threadpool."""
+never touches the database or the threadpool.
+
+Bodies are kept by the key their route gives them, built from its validated, normalised
+parameters (`?updated_since=2026-11-01T00:00:00Z` and `…+00:00` are one entry), and the whole
+cache is bounded by bytes (`CLINIC_RESPONSE_CACHE_MB`). The layer does not parse a query
+string itself: it answers a request whose exact form (path, query string, Accept-Language) a
+route has already mapped to a key, and learns that mapping from the route on the request's
+first pass. So a request no route accepted (a refused query, a preview, a 404) is never
+answered from the cache, and every cross-cutting layer outside it (request id, access log,
+metrics, security headers, CORS, compression, HEAD) treats a hit and a miss alike."""
 
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import read_only_session
-from api.http_cache import CachedBody, cached_bytes
+from api.http_cache import CachedBody, Reply, reply
 from api.locales import Negotiated
 from core.metrics import observe_cache
 from schemas.articles import ArticleRef
@@ -28,40 +40,79 @@ from schemas.articles import ArticleRef
 log = logging.getLogger("clinic.cache")
 # What model_dump leaves out: field names, nested as pydantic takes them.
 Exclude = dict[str, Any] | set[str] | None
+Version = tuple[int, date]
+# What a cached answer depends on besides its body: the path, the query string and
+# Accept-Language choose the body; Accept-Encoding and If-None-Match choose the reply.
+Signature = tuple[str, bytes, bytes | None]
+_SIGNATURE_MAX = 1024  # longer requests are answered, their form not remembered
+_ALIASES_MAX = 4096  # request forms whose key is remembered (at most ~4 MiB)
+_REPLIES_MAX = 64  # replies kept with one body
+_ENTRY_OVERHEAD = 1024  # bytes counted for an entry's key, headers and bookkeeping
+# Where a route tells the layer which key answered this request (request.state).
+_CACHED_AS = "cached_as"
+
+
+@dataclass(frozen=True)
+class Alias:
+    """Which cached body answers a request form, the route that named it, and whether
+    Accept-Language chose its locale (then the answer varies on that header)."""
+
+    key: Hashable
+    route: Any
+    vary_language: bool
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: Version
+    body: CachedBody
+
+
+def _size(entry: _Entry) -> int:
+    return entry.body.size + _ENTRY_OVERHEAD
 
 
 class ResponseCache:
-    """An LRU of serialized responses, valid for one content version and one UTC day."""
+    """An LRU of serialized responses bounded by bytes, valid for one content version and one
+    UTC day, and the request forms (`Alias`) routes have mapped to its keys."""
 
     def __init__(
         self,
         read_version: Callable[[], int],
         *,
         read_locales: Callable[[], frozenset[str]] = frozenset,
-        max_entries: int = 4096,
+        max_bytes: int = 64 * 1024 * 1024,
         refresh_seconds: float = 0.5,
         counting: bool = False,
+        cache_control: str = "public, max-age=60",
     ):
         self.read_version = read_version
         self.read_locales = read_locales
         # The locales with published content, read with each new content version.
         self.locales: frozenset[str] | None = None
-        self.max_entries = max_entries
         self.refresh_seconds = refresh_seconds
-        self.counting = counting  # each look-up of a route counted (the metrics are on)
-        self.version: tuple[int, date] | None = None  # None: not known yet, so no caching
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, date], CachedBody]] = OrderedDict()
+        self.counting = counting  # each look-up counted (the metrics are on)
+        self.cache_control = cache_control
+        self.version: Version | None = None  # None: not known yet, so no caching
+        self._entries: LRUCache[Hashable, _Entry] = LRUCache(max_bytes, getsizeof=_size)
+        self._aliases: LRUCache[Signature, Alias] = LRUCache(_ALIASES_MAX)
 
-    def _read_version(self) -> tuple[int, date]:
+    def _read_version(self) -> Version:
         return (self.read_version(), datetime.now(UTC).date())
 
     async def refresh(self) -> None:
-        """Re-read the content version; a change empties the cache."""
+        """Re-read the content version; a change empties the cache (the locales requests
+        negotiate among may have changed too, and with them what a request form means)."""
         version = await asyncio.to_thread(self._read_version)
         if version != self.version:
             locales = await asyncio.to_thread(self.read_locales)
-            self._entries.clear()
+            self.clear()
             self.version, self.locales = version, locales
+
+    def clear(self) -> None:
+        """Let every body and request form go (a new version does)."""
+        self._entries.clear()
+        self._aliases.clear()
 
     async def available_locales(self) -> frozenset[str]:
         """The locales with published content (read now if not known yet)."""
@@ -88,16 +139,32 @@ class ResponseCache:
         except Exception:  # the database may be briefly away; serve uncached meanwhile
             log.warning("content version check failed; caching paused")
             self.version = None
-            self._entries.clear()
+            self.clear()
+
+    def held(self) -> list[Hashable]:
+        """The keys of the bodies held now."""
+        return list(self._entries)
+
+    @property
+    def bytes_held(self) -> int:
+        """What the held bodies count against the bound."""
+        return int(self._entries.currsize)
 
     def peek(self, key: Hashable) -> CachedBody | None:
         """The current cached body for `key`, if any (no building)."""
-        version = self.version
-        hit = self._entries.get(key) if version is not None else None
-        if hit is None or hit[0] != version:
+        entry = self._entries.get(key) if self.version is not None else None
+        if entry is None or entry.version != self.version:
             return None
-        self._entries.move_to_end(key)
-        return hit[1]
+        return entry.body
+
+    def alias(self, signature: Signature) -> Alias | None:
+        """Which key a route mapped this request form to, if one did under this version."""
+        return self._aliases.get(signature)
+
+    def remember(self, signature: Signature, alias: Alias) -> None:
+        """Map a request form to the key its route answered it from."""
+        if self.version is not None:
+            self._aliases[signature] = alias
 
     async def get_or_build(
         self,
@@ -117,9 +184,8 @@ class ResponseCache:
             return hit
         cached = await run_in_threadpool(lambda: _serialize(build(), language, exclude))
         if version is not None and version == self.version:
-            self._entries[key] = (version, cached)
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            with contextlib.suppress(ValueError):  # one body over the whole bound: not kept
+                self._entries[key] = _Entry(version, cached)
         return cached
 
 
@@ -138,10 +204,90 @@ def article_key(slug: str, locale: str, form: str | None = None) -> Hashable:
     return ("article", slug, locale, form)
 
 
-def list_key(query: str, locale: str) -> tuple[str, str, str]:
-    """Cache key of an article list: the exact query string (its links echo it) and the
-    negotiated locale (never the raw Accept-Language)."""
-    return ("list", query, locale)
+def _request_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Accept-Language, Accept-Encoding and If-None-Match (the first of each, as routes read
+    them), in one pass."""
+    language = encoding = inm = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            encoding = value if encoding is None else encoding
+        elif name == b"if-none-match":
+            inm = value if inm is None else inm
+        elif name == b"accept-language":
+            language = value if language is None else language
+    return language, encoding, inm
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def cached_reply(
+    cached: CachedBody,
+    *,
+    cache_control: str,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    vary_language: bool,
+) -> Reply:
+    """The reply to one request from `cached`, made once per (encoding, validator, vary) and
+    kept with the body (it goes when the body leaves the cache)."""
+    memo = (accept_encoding, if_none_match, vary_language)
+    made: Reply | None = cached.replies.get(memo)
+    if made is None:
+        made = reply(
+            cached,
+            if_none_match=if_none_match,
+            accept_encoding=accept_encoding,
+            cache_control=cache_control,
+            vary_language=vary_language,
+        )
+        if len(cached.replies) >= _REPLIES_MAX:
+            cached.replies.clear()
+        cached.replies[memo] = made
+    return made
+
+
+class ResponseCacheMiddleware:
+    """Answers a GET from the cache when a route has already mapped its exact form to a body
+    the cache holds; else passes it to the router and learns the mapping the route reports."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        language, encoding, inm = _request_headers(scope)
+        signature: Signature = (scope["path"], scope["query_string"], language)
+        known = self.cache.alias(signature)
+        cached = None if known is None else self.cache.peek(known.key)
+        if known is None or cached is None:
+            await self.app(scope, receive, send)
+            self._learn(scope, signature)
+            return
+        if self.cache.counting:  # a hit; a miss is the route's look-up, counted there
+            observe_cache(True)
+        scope["route"] = known.route  # the access line and metrics name it, as routed
+        status, headers, body = cached_reply(
+            cached,
+            cache_control=self.cache.cache_control,
+            accept_encoding=_text(encoding),
+            if_none_match=_text(inm),
+            vary_language=known.vary_language,
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _learn(self, scope: Scope, signature: Signature) -> None:
+        state = scope.get("state")
+        alias = state.get(_CACHED_AS) if isinstance(state, dict) else None
+        if not isinstance(alias, Alias):
+            return
+        if len(signature[0]) + len(signature[1]) + len(signature[2] or b"") <= _SIGNATURE_MAX:
+            self.cache.remember(signature, alias)
 
 
 async def serve_cached(
@@ -151,8 +297,9 @@ async def serve_cached(
     exclude: Exclude = None,
 ) -> Response:
     """Answer a public GET from the cache (200 with ETag, or 304), building it on a miss.
-    `key` must name everything the body depends on (`exclude` included)."""
-    app = request.app
+    `key` must name everything the body depends on (`exclude` included), in normalised form:
+    the layer in front answers every later request of this exact form from the same body."""
+    cache: ResponseCache = request.app.state.response_cache
 
     def run() -> BaseModel:
         with read_only_session(request) as session:
@@ -161,8 +308,16 @@ async def serve_cached(
     negotiated = getattr(request.state, "negotiated", None)
     if not isinstance(negotiated, Negotiated):
         negotiated = None  # a read that does not depend on the locale
-    cached = await app.state.response_cache.get_or_build(
-        key, run, negotiated.locale if negotiated else None, exclude
-    )
+    cached = await cache.get_or_build(key, run, negotiated.locale if negotiated else None, exclude)
     vary = negotiated is not None and negotiated.from_header
-    return cached_bytes(request, cached, app.state.settings, vary_language=vary)
+    setattr(request.state, _CACHED_AS, Alias(key, request.scope.get("route"), vary))
+    status, headers, body = cached_reply(
+        cached,
+        cache_control=cache.cache_control,
+        accept_encoding=request.headers.get("accept-encoding"),
+        if_none_match=request.headers.get("if-none-match"),
+        vary_language=vary,
+    )
+    return Response(
+        content=body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}
+    )

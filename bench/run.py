@@ -142,10 +142,11 @@ def rss_mib(pid: int) -> float:
 
 
 def record_fixtures(base: str, paths: list[str], target: Path) -> dict[str, str]:
-    """Fetch each GET once from the app; the baseline will serve exactly these bytes."""
+    """Fetch each GET once from the app, asked as wrk asks (no Accept-Encoding: the identity
+    body); the baseline will serve exactly these bytes."""
     fixtures = {}
     etags = {}
-    with httpx.Client(base_url=base) as client:
+    with httpx.Client(base_url=base, headers={"Accept-Encoding": "identity"}) as client:
         for path in paths:
             r = client.get(path)
             r.raise_for_status()

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     cache_max_age: int = Field(default=60, ge=0)
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
+    # The public responses each process keeps ready, in MiB of bodies (all their encodings).
+    response_cache_mb: int = Field(default=64, ge=1, le=65536)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     # Seconds a request body has to arrive in whole, once its headers have: the app reads it
     # before any route runs, so a slow sender holds no session or lock meanwhile; late is a 408.

@@ -37,6 +37,12 @@ FIELDS_DESCRIPTION = (
 )
 
 
+def normalised_fields(fields: str) -> str:
+    """A `fields=` value in one spelling: each name once, in the summary's order."""
+    named = set(fields.split(","))
+    return ",".join(n for n in SUMMARY_FIELDS if n in named)
+
+
 def summary_exclusions(fields: str) -> set[str]:
     """The summary fields a `fields=` value leaves out."""
     wanted = {*fields.split(","), *ALWAYS_LISTED}

@@ -207,3 +207,8 @@ def _in_utc_range(value: datetime) -> datetime:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc_range)]
+
+
+def rfc3339(moment: datetime) -> str:
+    """`moment` in UTC, in the one RFC 3339 spelling links repeat (`2026-11-01T00:00:00Z`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

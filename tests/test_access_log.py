@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.config import PROJECT_ROOT
-from core.logging import AccessLog, JsonFormatter
+from core.logging import AccessLog, ClinicHandler, JsonFormatter
 
 
 class _CountingStream(io.StringIO):
@@ -34,10 +34,7 @@ def _only_our_handler() -> Iterator[_CountingStream]:
     root = logging.getLogger()
     saved, level = root.handlers[:], root.level
     out = _CountingStream()
-    handler = logging.StreamHandler(out)
-    handler._clinic = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter())
-    root.handlers[:] = [handler]
+    root.handlers[:] = [ClinicHandler(out, JsonFormatter())]
     root.setLevel(logging.INFO)
     try:
         yield out
@@ -110,12 +107,9 @@ def test_a_line_break_in_a_path_stays_inside_its_line():
 # answers many requests in one turn (64 here, under the 256 the log lets wait).
 _WORKER = """
 import asyncio, logging, sys
-from core.logging import AccessLog, JsonFormatter
+from core.logging import AccessLog, ClinicHandler, JsonFormatter
 
-handler = logging.StreamHandler(sys.stderr)
-handler._clinic = True
-handler.setFormatter(JsonFormatter())
-logging.getLogger().handlers[:] = [handler]
+logging.getLogger().handlers[:] = [ClinicHandler(sys.stderr, JsonFormatter())]
 logging.getLogger().setLevel(logging.INFO)
 log = AccessLog("clinic.http")
 worker = sys.argv[1]

@@ -201,13 +201,13 @@ def test_a_hostile_accept_language_cannot_fill_the_response_cache(client):
     cache = client.app.state.response_cache
     client.get(KETAMINE)
     client.get(KETAMINE, headers={"Accept-Language": "es"})
-    before = len(cache._entries)
+    before = len(cache.held())
     for n in range(200):
         header = f"x{n:03d}-{'a' * 8};q=0.{n % 10}, es-{n:03d};q=0.5, zz"
         r = client.get(KETAMINE, headers={"Accept-Language": header})
         assert r.json()["locale"] == "es"
-    assert len(cache._entries) == before
-    keys = [k for k in cache._entries if k[:2] == ("article", "iv-ketamine-for-ptsd")]
+    assert len(cache.held()) == before
+    keys = [k for k in cache.held() if k[:2] == ("article", "iv-ketamine-for-ptsd")]
     assert sorted(k[2] for k in keys) == ["en", "es"]
 
 

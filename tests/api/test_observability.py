@@ -8,6 +8,7 @@ import pytest
 from tests.api.test_webhooks import DRIVEN, manage, subscribe  # noqa: F401  (a fixture)
 from tests.conftest import lead_body
 from tests.dispatch import drain
+from tests.prometheus_text import sample
 from tests.webhook_receiver import Receiver, serve_receiver
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -58,16 +59,6 @@ def test_metrics_are_not_served_unless_enabled(client):
     assert "/metrics" not in client.get("/openapi.json").json()["paths"]
 
 
-def _sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus text exposition (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", re.MULTILINE)
-    for found_labels, value in pattern.findall(text):
-        if all(part in found_labels.split(",") for part in wanted.split(",") if part):
-            return float(value)
-    return 0.0
-
-
 @pytest.fixture
 def metered(make_client):
     return make_client(
@@ -102,7 +93,7 @@ def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage)
     assert c.get("/metrics").headers["content-type"].startswith("text/plain")
 
     def grew(name: str, **labels: str) -> float:
-        return _sample(after, name, **labels) - _sample(before, name, **labels)
+        return sample(after, name, **labels) - sample(before, name, **labels)
 
     route = "/v1/articles/{slug}"
     assert grew("clinic_http_requests_total", route=route, status="200") == 3
@@ -116,9 +107,9 @@ def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage)
     assert grew("clinic_leads_total", outcome="rate_limited") >= 1
     assert grew("clinic_webhook_deliveries_total", outcome="delivered") == 1
     assert grew("clinic_webhook_dispatch_lag_seconds_count") == 1
-    assert _sample(pending, "clinic_outbox_pending_deliveries") == 1
-    assert _sample(pending, "clinic_outbox_oldest_pending_age_seconds") >= 0
-    assert _sample(after, "clinic_outbox_pending_deliveries") == 0
+    assert sample(pending, "clinic_outbox_pending_deliveries") == 1
+    assert sample(pending, "clinic_outbox_oldest_pending_age_seconds") >= 0
+    assert sample(after, "clinic_outbox_pending_deliveries") == 0
     assert "/v1/articles/nope-nope" not in after  # paths never become labels
 
 
@@ -140,13 +131,13 @@ def test_metric_labels_stay_bounded_and_head_keeps_its_route(metered):
         assert c.request(verb, "/v1/therapies").status_code == 405
     after = c.get("/metrics").text
     assert (
-        _sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/therapies")
-        - (_sample(before, "clinic_http_requests_total", method="HEAD", route="/v1/therapies"))
+        sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/therapies")
+        - (sample(before, "clinic_http_requests_total", method="HEAD", route="/v1/therapies"))
         == 1
     )
-    assert _sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/articles/{slug}")
+    assert sample(after, "clinic_http_requests_total", method="HEAD", route="/v1/articles/{slug}")
     assert "PROPFIND" not in after and "BREW" not in after
-    assert _sample(after, "clinic_http_requests_total", method="other", status="405") >= 2
+    assert sample(after, "clinic_http_requests_total", method="other", status="405") >= 2
 
 
 def test_a_paused_endpoint_is_no_backlog(metered, manage):  # noqa: F811
@@ -156,7 +147,7 @@ def test_a_paused_endpoint_is_no_backlog(metered, manage):  # noqa: F811
         paused = c.post(f"/v1/admin/webhook-endpoints/{endpoint['id']}/pause", headers=manage)
         assert paused.status_code == 200, paused.text
         assert c.post("/v1/consultation-requests", json=lead_body()).status_code == 201
-        assert _sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 0
+        assert sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 0
         resumed = c.post(f"/v1/admin/webhook-endpoints/{endpoint['id']}/resume", headers=manage)
         assert resumed.status_code == 200
-        assert _sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 1
+        assert sample(c.get("/metrics").text, "clinic_outbox_pending_deliveries") == 1
