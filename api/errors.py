@@ -65,8 +65,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
-    if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:  # bytes that are not text
-        return _malformed_json(request)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return _malformed_json(request)  # FastAPI could not read the body as text
     if exc.status_code == 405:
         # Starlette names the methods of the first route on the path only.
         allow = allowed_methods(request)
@@ -92,10 +92,6 @@ def allowed_methods(request: Request) -> str | None:
     if "GET" in methods:
         methods.insert(methods.index("GET") + 1, "HEAD")
     return ", ".join(methods) or None
-
-
-# What FastAPI answers (400) when it cannot decode a JSON body, e.g. bytes that are not UTF-8.
-FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def _malformed_json(request: Request) -> Response:
