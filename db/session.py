@@ -1,15 +1,26 @@
-"""Engine and session factory; SQLite gets WAL, foreign keys and a busy timeout."""
+"""Engine and session factory; SQLite gets WAL, foreign keys and a busy timeout.
+
+SQLite's write model, one for every writer of every process (requests, the dispatcher, the
+CLI, tests): a unit of work starts with `BEGIN IMMEDIATE`, which takes SQLite's one write lock
+before the work reads anything, or waits for it in SQLite's busy handler up to `busy_timeout`
+(10 s). So a unit of work that reads, then writes what it read (the next revision, a status
+move) is never interleaved with another, and can never fail half-way for want of the lock (a
+deferred transaction that read first can: SQLITE_BUSY_SNAPSHOT). Every transaction begins so,
+but those of `for_reading` (read sessions, the readiness probe), which begin DEFERRED: no
+reader waits for a writer (WAL). There is no lock of our own in
+front of SQLite's: a writer waits in a worker thread, never on the event loop. The driver's
+own transaction handling is off (SQLAlchemy's documented recipe for pysqlite), so that
+SQLAlchemy's `begin` event says how each transaction begins. PostgreSQL needs none of this:
+its units of work lock the rows they change."""
 
 import asyncio
-import threading
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -24,6 +35,10 @@ from db.models import (
 )
 
 T = TypeVar("T")
+_BUSY_TIMEOUT_SECONDS = 10.0
+# The execution option that says how a SQLite transaction begins (ignored elsewhere).
+_BEGIN_OPTION = "clinic_sqlite_begin"
+_READS = {_BEGIN_OPTION: "DEFERRED"}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -52,30 +67,33 @@ def make_engine(database_url: str) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            # isolation_level=None: the driver begins nothing itself (`_begin` does).
+            connect_args={
+                "check_same_thread": False,
+                "timeout": _BUSY_TIMEOUT_SECONDS,
+                "isolation_level": None,
+            },
             pool_size=10,
             hide_parameters=True,  # errors must not quote a lead's fields into the logs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
     )
 
 
-_THREAD_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
-# Per engine and event loop: an asyncio lock belongs to the loop it was first used on, and a
-# harness may run an app's lifespan (which starts its background writers) on another loop
-# than its requests. A server runs one loop per process: one lock.
-_ASYNC_LOCKS: (
-    "weakref.WeakKeyDictionary[Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "
-    "asyncio.Lock]]"
-) = weakref.WeakKeyDictionary()
+def _begin(connection: Connection) -> None:
+    """How a SQLite transaction begins: IMMEDIATE, but DEFERRED for reads (`for_reading`)."""
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
-# SQLite allows one writer; threads that collide wait in its busy handler, which sleeps in
-# growing steps and turns a burst of writes into seconds of latency. A lock per process queues
-# them instead. Requests queue on an asyncio lock, so that waiting ties up no worker thread;
-# the CLI, the dispatcher's threads and tests queue on a thread lock. PostgreSQL needs neither.
+
+def for_reading(engine: Engine) -> Engine:
+    """`engine` for reads only: on SQLite its transactions begin DEFERRED, and never wait for
+    a writer (WAL)."""
+    return engine.execution_options(**_READS)
 
 
 @contextmanager
@@ -92,21 +110,17 @@ def _transaction(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error: with `request_unit_of_work`
-    and `run_unit_of_work`, the only places that commit. The CLI, the dispatcher and tests use
-    this one."""
-    lock = _THREAD_LOCKS.setdefault(engine, threading.Lock()) if _is_sqlite(engine) else None
-    with lock or nullcontext(), _transaction(engine) as session:
+    and `run_unit_of_work`, the only places that commit. The CLI and tests use this one."""
+    with _transaction(engine) as session:
         yield session
 
 
 async def run_unit_of_work(engine: Engine, work: Callable[[Session], T]) -> T:
     """`work` in a unit of work of its own, done whole in one worker thread (open, work,
     commit or roll back, close): for a request whose work all blocks, one thread hop instead
-    of one per step. Requests queue for SQLite's writer as `request_unit_of_work`'s do."""
-    lock = _async_lock(engine)
-    async with lock or nullcontext():
-        # anyio's worker threads: the pool sync routes run in, so capacity is as before.
-        return await anyio.to_thread.run_sync(_work_in_transaction, engine, work)
+    of one per step."""
+    # anyio's worker threads: the pool sync routes run in, so capacity is as before.
+    return await anyio.to_thread.run_sync(_work_in_transaction, engine, work)
 
 
 async def run_read_only(engine: Engine, work: Callable[[Session], T]) -> T:
@@ -128,30 +142,16 @@ def _work_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
 @asynccontextmanager
 async def request_unit_of_work(engine: Engine) -> AsyncIterator[Session]:
     """The unit of work of one HTTP request; the blocking commit runs in a worker thread."""
-    lock = _async_lock(engine)
-    async with lock or nullcontext():
-        session = Session(engine, expire_on_commit=False)
-        try:
-            yield session
-        except BaseException:
-            await asyncio.to_thread(session.rollback)
-            raise
-        else:
-            await asyncio.to_thread(session.commit)
-        finally:
-            await asyncio.to_thread(session.close)
-
-
-def _async_lock(engine: Engine) -> asyncio.Lock | None:
-    """The SQLite writer lock of this process's running loop (None for PostgreSQL)."""
-    if not _is_sqlite(engine):
-        return None
-    by_loop = _ASYNC_LOCKS.setdefault(engine, weakref.WeakKeyDictionary())
-    return by_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-
-
-def _is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        await asyncio.to_thread(session.rollback)
+        raise
+    else:
+        await asyncio.to_thread(session.commit)
+    finally:
+        await asyncio.to_thread(session.close)
 
 
 # The tables only a content import writes, and the search documents (migration 0010).
@@ -189,5 +189,5 @@ def analyze_content(session: Session) -> None:
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads only (cached builds, streamed exports): it never commits."""
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(for_reading(engine), expire_on_commit=False) as session:
         yield session

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from db.migrate import current_revision
+from db.session import for_reading
 from schemas.vocabulary import Readiness
 
 
@@ -19,10 +20,11 @@ class ReadinessReport:
 
 def check(*, engine: Engine, expected: str | None) -> ReadinessReport:
     """Ask the database; any failure to answer means not ready."""
+    reader = for_reading(engine)  # the probe never waits for a writer
     try:
-        with engine.connect() as connection:
+        with reader.connect() as connection:
             connection.execute(text("SELECT 1"))
-        current = current_revision(engine)
+        current = current_revision(reader)
     except Exception:  # the probe must answer, whatever the database does
         return ReadinessReport(Readiness.DATABASE_UNAVAILABLE, expected=expected)
     if current != expected:

@@ -25,14 +25,7 @@ def _sqlite_for_migrations(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         dbapi_connection.execute("PRAGMA foreign_keys=OFF")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # IMMEDIATE: a second migrator waits here (busy timeout) instead of failing when it
-        # tries to write after reading the old revision.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _check_foreign_keys(connection: Connection) -> None:
@@ -49,6 +42,9 @@ def run_migrations_online() -> None:
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         _sqlite_for_migrations(engine)
+    # Begun as any unit of work (db/session.py): BEGIN IMMEDIATE on SQLite, so that a second
+    # migrator waits for the first instead of failing when it writes after reading the old
+    # revision; the driver begins nothing itself, so SQLite's DDL is transactional too.
     with engine.connect() as connection:
         context.configure(
             connection=connection,
