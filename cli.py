@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from core.crypto import encode_key, key_ring, new_key
 from core.errors import ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
@@ -25,12 +26,25 @@ from services.access import api_keys, audit
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
 
 
+def settings_or_exit() -> Settings:
+    """The settings, or exit 2 naming each CLINIC_* variable that is wrong (no traceback: the
+    operator's fix is in the environment, not the code)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            name = f"CLINIC_{where.upper()}: " if where else ""
+            typer.echo(f"configuration error: {name}{error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
 @cli.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
     from db import migrate as migrations
 
-    settings = get_settings()
+    settings = settings_or_exit()
     migrations.upgrade(settings.database_url)
     typer.echo(f"database at migration {migrations.head_revision()}")
 
@@ -48,7 +62,7 @@ def import_content_command(
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
     from services.content.importer import import_content
 
-    settings = get_settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     folder = content_dir or settings.content_dir
     try:
@@ -89,7 +103,7 @@ def create_api_key(
 ) -> None:
     """Create an API key and print it once, alone on the last line."""
     lifetime = _duration(expires_in) if expires_in else None
-    engine = make_engine(get_settings().database_url)
+    engine = make_engine(settings_or_exit().database_url)
     try:
         with unit_of_work(engine) as session:
             key, token = api_keys.create_key(
@@ -128,7 +142,7 @@ def _duration(text: str) -> timedelta:
 @cli.command("list-api-keys")
 def list_api_keys() -> None:
     """List keys (never the keys themselves)."""
-    engine = make_engine(get_settings().database_url)
+    engine = make_engine(settings_or_exit().database_url)
     with unit_of_work(engine) as session:
         for key in api_keys.list_keys(session=session):
             state = ApiKeyState.REVOKED if key.revoked_at else ApiKeyState.ACTIVE
@@ -141,7 +155,7 @@ def revoke_api_key(
     key: Annotated[str, typer.Argument(help="The key's id or prefix.")],
 ) -> None:
     """Revoke a key by id or prefix; it stops working at once."""
-    engine = make_engine(get_settings().database_url)
+    engine = make_engine(settings_or_exit().database_url)
     try:
         with unit_of_work(engine) as session:
             row = api_keys.revoke(session=session, key_ref=key)
@@ -172,7 +186,7 @@ def export_leads(
     audited like one made over the API."""
     from services.leads import staff
 
-    settings = get_settings()
+    settings = settings_or_exit()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
     filters = staff.LeadFilters(status=status, include=frozenset(include or ()))
@@ -203,7 +217,7 @@ def rotate_data_key() -> None:
     from services.leads import vault
     from services.webhooks import endpoints as webhook_endpoints
 
-    settings = get_settings()
+    settings = settings_or_exit()
     ring = key_ring(settings)
     engine = make_engine(settings.database_url)
     moved = endpoints = 0
@@ -234,7 +248,7 @@ def prune_idempotency_keys() -> None:
     from db.models import utcnow
     from services.leads import idempotency
 
-    settings = get_settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     with unit_of_work(engine) as session:
@@ -249,16 +263,14 @@ def worker() -> None:
     (SIGTERM/SIGINT); run as many as you need."""
     from api.links import event_links_builder
     from api.tracing import start_tracing
-    from services.leads.retention import prune_periodically
     from services.webhooks.attempts import DispatchConfig
-    from services.webhooks.dispatcher import Dispatcher
+    from services.webhooks.dispatcher import delivering
 
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
-    dispatcher = Dispatcher(engine, config)
     stop_tracing = start_tracing("clinic-worker", engine)
     if settings.metrics_enabled and settings.worker_metrics_port:
         from prometheus_client import start_http_server
@@ -271,9 +283,8 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         ttl = timedelta(hours=settings.idempotency_ttl_hours)
-        await asyncio.gather(
-            dispatcher.run(stop), prune_periodically(engine, ttl=ttl, stop=stop)
-        )
+        async with delivering(engine, config, idempotency_ttl=ttl):
+            await stop.wait()
 
     typer.echo("webhook worker started")
     asyncio.run(main())
@@ -292,7 +303,7 @@ def serve(
     with uvicorn."""
     import uvicorn
 
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     if settings.auto_migrate:
         migrate()
@@ -340,7 +351,7 @@ def openapi(
 
     # The document does not depend on the database or the key: an in-memory database and a
     # throwaway key keep this command from touching ./data.
-    settings = get_settings().model_copy(
+    settings = settings_or_exit().model_copy(
         update={"database_url": "sqlite://", "data_key": SecretStr(encode_key(new_key()))}
     )
     document = orjson.dumps(

@@ -47,12 +47,10 @@ from core.net import parse_networks
 from db.migrate import head_revision
 from db.session import make_engine, read_session
 from services.content import state, translations
-from services.events import outbox
 from services.leads.catalog import IntakeCatalog
 from services.leads.rate_limit import RateLimiter
-from services.leads.retention import prune_periodically
 from services.webhooks.attempts import DispatchConfig
-from services.webhooks.dispatcher import Dispatcher
+from services.webhooks.dispatcher import delivering
 
 API_DESCRIPTION = """
 Headless content and patient-lead API for a clinic offering IV ketamine, Stellate Ganglion Block
@@ -188,25 +186,16 @@ def content_locales(engine: Engine) -> frozenset[str]:
 
 @asynccontextmanager
 async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> AsyncIterator[None]:
-    """The in-process webhook dispatcher, woken by commits that wrote events."""
+    """The in-process webhook dispatcher, unless workers deliver (CLINIC_ENV=production, or
+    CLINIC_WEBHOOK_DISPATCHER_ENABLED=false)."""
     if not settings.webhook_dispatcher_enabled:
         yield
         return
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=ring)
-    dispatcher = Dispatcher(engine, config)
-    stop = asyncio.Event()
-    task = asyncio.create_task(dispatcher.run(stop))
-    # Where webhooks are dispatched, expired Idempotency-Key records are pruned too.
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    pruning = asyncio.create_task(prune_periodically(engine, ttl=ttl, stop=stop))
-    unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)
-    try:
+    async with delivering(engine, config, idempotency_ttl=ttl):
         yield
-    finally:
-        unsubscribe()
-        stop.set()
-        await asyncio.gather(task, pruning)  # both stop; neither is left pending
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +16,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLINIC_", extra="ignore")
 
+    # `production` turns the safe defaults of a deployment on: workers deliver webhooks and a
+    # migrate job migrates (unless set otherwise), and it refuses to start without what
+    # several processes need to share: PostgreSQL, and Redis for the rate limit.
+    env: Literal["development", "production"] = "development"
     name: str = "Clinic Content API"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'clinic.db'}"
     content_dir: Path = PROJECT_ROOT / "content"
@@ -92,6 +96,28 @@ class Settings(BaseSettings):
         if value.strip().lower() != "none":
             parse_many(value)  # raises ValueError on bad notation
         return value
+
+
+    @model_validator(mode="after")
+    def _production(self) -> "Settings":
+        if self.env != "production":
+            return self
+        chosen = self.model_fields_set
+        if "webhook_dispatcher_enabled" not in chosen:
+            self.webhook_dispatcher_enabled = False  # `cli worker` processes deliver
+        if "auto_migrate" not in chosen:
+            self.auto_migrate = False  # a migrate job runs once per release
+        problems = []
+        if not self.database_url.startswith(("postgresql", "postgres:")):
+            problems.append("CLINIC_DATABASE_URL must name PostgreSQL")
+        if self.redis_url is None and self.leads_rate_limit.strip().lower() != "none":
+            problems.append(
+                "CLINIC_REDIS_URL must be set: each process would otherwise count the lead "
+                "rate limit on its own"
+            )
+        if problems:
+            raise ValueError("CLINIC_ENV=production: " + "; ".join(problems))
+        return self
 
 
 @lru_cache

@@ -4,10 +4,11 @@ records every attempt as soon as it is over. On PostgreSQL it also wakes on NOTI
 
 import asyncio
 import logging
-import time
 import uuid
 from collections import Counter
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from sqlalchemy import Engine
 
 from core.logging import describe_exception
 from db.session import run_unit_of_work
+from services.events import outbox
 from services.events.outbox import NOTIFY_CHANNEL
+from services.leads.retention import prune_periodically
 from services.webhooks.attempts import (
     DispatchConfig,
     Job,
@@ -30,6 +33,8 @@ from services.webhooks.sending import send
 from services.webhooks.transport import webhook_client
 
 log = logging.getLogger("clinic.webhooks")
+# Seconds before a lost LISTEN connection is opened again.
+LISTEN_RETRY_SECONDS = 1.0
 
 
 class Dispatcher:
@@ -75,10 +80,8 @@ class Dispatcher:
         return [self._start(client, job) for job in jobs]
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
-        """Record an attempt as every writer of this process writes: one at a time on SQLite,
-        queued on the event loop (db.session.run_unit_of_work), never holding a worker
-        thread while it waits (a request holding SQLite's write lock could then wait for a
-        thread to commit in, behind attempts waiting for its lock)."""
+        """Record an attempt in a unit of work of its own, done whole in one worker thread
+        (db.session.run_unit_of_work)."""
         result = await run_unit_of_work(
             self.engine, lambda session: record_attempt(session, job, outcome, self.cfg)
         )
@@ -114,34 +117,35 @@ class Dispatcher:
             total += sent
         return total
 
-    def _listen(self, stop: asyncio.Event) -> None:
-        """PostgreSQL: wake on NOTIFY from commits in any process (runs in a thread)."""
-        url = self.engine.url.set(drivername="postgresql")
-        while not stop.is_set():
+    async def _listen(self) -> None:
+        """PostgreSQL: wake on NOTIFY from commits in any process, on one async connection
+        of its own; a lost connection is opened again a second later (the poll covers the
+        meantime). Runs until cancelled."""
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while True:
             try:
-                with psycopg.connect(
-                    url.render_as_string(hide_password=False), autocommit=True
-                ) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    while not stop.is_set():
-                        for _ in conn.notifies(timeout=0.2, stop_after=1):
-                            self.wake()
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    async for _ in conn.notifies():
+                        self._wake.set()
             except psycopg.Error:
                 log.warning("webhook LISTEN connection lost; polling until it is back")
-                time.sleep(1)
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set."""
         self._loop = asyncio.get_running_loop()
         listener = None
         if self.engine.dialect.name == "postgresql":
-            listener = asyncio.create_task(asyncio.to_thread(self._listen, stop))
+            listener = asyncio.create_task(self._listen())
         try:
             await self._loop_until(stop)
         finally:
             stop.set()
             if listener is not None:
-                await listener
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
 
     async def _loop_until(self, stop: asyncio.Event) -> None:
         client = webhook_client(timeout=self.cfg.timeout, allow_private=self.cfg.allow_private)
@@ -175,3 +179,24 @@ class Dispatcher:
             )
             for waiter in pending:
                 waiter.cancel()
+
+
+@asynccontextmanager
+async def delivering(
+    engine: Engine, cfg: DispatchConfig, *, idempotency_ttl: timedelta
+) -> AsyncIterator[None]:
+    """A dispatcher, woken by this process's commits that wrote events, and the pruning of
+    expired Idempotency-Key records (done where webhooks are delivered), running until the
+    block ends; both are stopped and awaited then. `cli worker` and the API's in-process
+    dispatcher both run this."""
+    dispatcher = Dispatcher(engine, cfg)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    pruning = asyncio.create_task(prune_periodically(engine, ttl=idempotency_ttl, stop=stop))
+    unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        stop.set()
+        await asyncio.gather(task, pruning)  # both stop; neither is left pending

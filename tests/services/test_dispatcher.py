@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from api.links import event_links_builder
@@ -17,8 +18,11 @@ from schemas.vocabulary import DeliveryStatus, EndpointStatus
 from schemas.webhooks import WebhookEndpointCreate
 from services.events import outbox
 from services.webhooks import attempts, endpoints, sending
+from services.webhooks.dispatcher import Dispatcher
 from services.webhooks.endpoints import new_secret
 from tests.vault_helpers import ring
+from tests.waiting import eventually
+from tests.webhook_receiver import Receiver, serve_receiver
 
 CFG = attempts.DispatchConfig(
     timeout=1,
@@ -40,9 +44,10 @@ def engine(migrated):
     e.dispose()
 
 
-def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> None:
+def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> str:
+    """An endpoint at `url` and `events` events for it; returns the endpoint's secret."""
     with unit_of_work(engine) as s:
-        endpoints.create(
+        _, secret = endpoints.create(
             session=s,
             data=WebhookEndpointCreate(url=url),
             allow_private=True,
@@ -54,6 +59,7 @@ def _queue(engine, events: int = 1, url: str = "http://127.0.0.1:9/hook") -> Non
             outbox.emit(
                 session=s, type="article.updated", data={"id": str(n), "slug": "a", "locale": "en"}
             )
+    return secret
 
 
 def _delivery(engine) -> WebhookDelivery:
@@ -160,3 +166,48 @@ def test_a_claim_takes_no_endpoint_beyond_its_concurrency(engine):
     # Each event went to both endpoints once the second was subscribed: 2 to the quick one.
     assert sum(n for e, n in by_endpoint.items() if e != slow) == 2
     assert attempts.claim_due(engine, cfg, busy={slow: 4}, limit=10) == []  # full, rest leased
+
+
+def test_a_commit_in_another_process_wakes_a_dispatcher_through_notify(engine):
+    """PostgreSQL: the dispatcher listens on one async connection; an event committed where no
+    in-process wake reaches it (here: no `delivering`, no commit hook) is delivered long
+    before the next poll (an hour away)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    cfg = dataclasses.replace(CFG, poll_seconds=3600)
+    with serve_receiver(Receiver()) as receiver:
+        receiver.secrets.append(_queue(engine, events=1, url=receiver.url))
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            running = asyncio.create_task(Dispatcher(engine, cfg).run(stop))
+            try:
+                # The first event went out at start; the dispatcher now waits for the poll,
+                # or a NOTIFY once its LISTEN connection is up.
+                await asyncio.to_thread(receiver.wait_for, lambda r: len(r.unique()) == 1)
+                await asyncio.to_thread(eventually, lambda: _listening(engine) == 1)
+                with unit_of_work(engine) as s:
+                    outbox.emit(
+                        session=s,
+                        type="article.updated",
+                        data={"id": "late", "slug": "a", "locale": "en"},
+                    )
+                await asyncio.to_thread(receiver.wait_for, lambda r: len(r.unique()) == 2)
+            finally:
+                stop.set()
+                await running
+            assert _listening(engine) == 0  # the connection closes with the dispatcher
+
+        asyncio.run(scenario())
+
+
+def _listening(engine) -> int:
+    with Session(engine) as s:
+        return int(
+            s.exec(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                )
+            ).one()[0]
+        )

@@ -1,0 +1,86 @@
+"""CLINIC_ENV=production: the safe defaults of a deployment, and a clear refusal to start
+without what several processes need to share."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from core.config import PROJECT_ROOT, Settings
+
+DEPLOYED = {
+    "CLINIC_ENV": "production",
+    "CLINIC_DATABASE_URL": "postgresql://clinic@db.internal:5432/clinic",
+    "CLINIC_REDIS_URL": "redis://redis.internal:6379/0",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("CLINIC_"):
+            monkeypatch.delenv(name)
+
+    def set_all(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_all
+
+
+def test_production_leaves_delivery_to_workers_and_migration_to_its_job(environment):
+    environment(**DEPLOYED)
+    settings = Settings()
+    assert settings.webhook_dispatcher_enabled is False
+    assert settings.auto_migrate is False
+    environment(CLINIC_ENV="development")
+    assert Settings().webhook_dispatcher_enabled and Settings().auto_migrate
+
+
+def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
+    environment(**DEPLOYED, CLINIC_WEBHOOK_DISPATCHER_ENABLED="true", CLINIC_AUTO_MIGRATE="1")
+    settings = Settings()
+    assert settings.webhook_dispatcher_enabled is True and settings.auto_migrate is True
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        ({"CLINIC_DATABASE_URL": "sqlite:///data/clinic.db"}, "CLINIC_DATABASE_URL"),
+        ({"CLINIC_REDIS_URL": None}, "CLINIC_REDIS_URL"),
+    ],
+)
+def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):
+    environment(**DEPLOYED)
+    for name, value in unset.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
+
+
+def test_without_a_rate_limit_production_needs_no_redis(environment, monkeypatch):
+    environment(**DEPLOYED, CLINIC_LEADS_RATE_LIMIT="none")
+    monkeypatch.delenv("CLINIC_REDIS_URL")
+    assert Settings().redis_url is None
+
+
+def test_the_cli_names_what_is_wrong_without_a_traceback():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_")}
+    env["CLINIC_ENV"] = "production"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "serve"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "configuration error" in done.stderr
+    assert "CLINIC_DATABASE_URL" in done.stderr and "CLINIC_REDIS_URL" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
