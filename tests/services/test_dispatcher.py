@@ -202,12 +202,12 @@ def test_a_commit_in_another_process_wakes_a_dispatcher_through_notify(engine):
 
 
 def _listening(engine) -> int:
-    with Session(engine) as s:
+    with engine.connect() as connection:
         return int(
-            s.exec(
+            connection.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
                 )
-            ).one()[0]
+            ).scalar_one()
         )
