@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from api.links import change_href, changes_next
 from api.response_cache import serve_cached
-from schemas.changes import CHANGE_CURSOR_PATTERN, ChangeLinks, ChangeList, ChangeMeta
-from schemas.common import problem_responses
+from schemas.changes import ChangeLinks, ChangeList, ChangeMeta
+from schemas.common import ID_CURSOR_PATTERN, problem_responses
 from services.content import changes
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
@@ -28,7 +28,7 @@ async def list_changes(
     since: Annotated[
         str | None,
         Query(
-            pattern=CHANGE_CURSOR_PATTERN,
+            pattern=ID_CURSOR_PATTERN,
             description="A cursor from `meta.next_cursor`, an entry's `cursor` or "
             "`GET /v1/articles`' `meta.changes_cursor`; the start of the history when left "
             "out. One older than the history kept answers 410 `cursor_expired`: resync.",

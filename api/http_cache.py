@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import Callable, Container, Hashable
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
+
 from core.config import Settings
 
 try:  # the `brotli` extra, installed by the lock files; gzip alone without it
@@ -15,6 +17,9 @@ try:  # the `brotli` extra, installed by the lock files; gzip alone without it
 except ImportError:  # pragma: no cover - depends on the install
     HAS_BROTLI = False
 
+# Replies kept with one cached body (api/response_cache.cached_reply): a few encodings, each
+# plain or conditional, with or without Vary: Accept-Language.
+REPLIES_KEPT = 64
 # Below this a compressed body saves less than the headers that announce it.
 COMPRESS_FROM = 1024
 
@@ -72,7 +77,9 @@ class CachedBody:
     language: str | None = None  # Content-Language, for a body in one locale
     # Replies made of this body, by what the request said (api/response_cache.cached_reply):
     # they go when the body leaves the cache.
-    replies: dict[Hashable, "Reply"] = field(default_factory=dict, compare=False, repr=False)
+    replies: "LRUCache[Hashable, Reply]" = field(
+        default_factory=lambda: LRUCache(REPLIES_KEPT), compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, body: bytes, language: str | None = None) -> "CachedBody":

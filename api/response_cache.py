@@ -46,7 +46,6 @@ Version = tuple[int, date]
 Signature = tuple[str, bytes, bytes | None]
 _SIGNATURE_MAX = 1024  # longer requests are answered, their form not remembered
 _ALIASES_MAX = 4096  # request forms whose key is remembered (at most ~4 MiB)
-_REPLIES_MAX = 64  # replies kept with one body
 _ENTRY_OVERHEAD = 1024  # bytes counted for an entry's key, headers and bookkeeping
 # Where a route tells the layer which key answered this request (request.state).
 _CACHED_AS = "cached_as"
@@ -242,8 +241,6 @@ def cached_reply(
             cache_control=cache_control,
             vary_language=vary_language,
         )
-        if len(cached.replies) >= _REPLIES_MAX:
-            cached.replies.clear()
         cached.replies[memo] = made
     return made
 

@@ -7,9 +7,6 @@ from pydantic import BaseModel, Field
 
 from schemas.vocabulary import ChangeType
 
-# 16 hex digits (a signed 64-bit id): every string of this form is a position in the feed.
-CHANGE_CURSOR_PATTERN = r"^[0-7][0-9a-f]{15}$"
-
 
 class ChangePublic(BaseModel):
     """One change to public content. Apply entries in order: an article entry upserts (or,

@@ -4,6 +4,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A cursor over a list ordered by an integer id (services/cursors.py): 16 hex digits.
+ID_CURSOR_PATTERN = r"^[0-7][0-9a-f]{15}$"
+
 
 class FieldError(BaseModel):
     """One invalid field in a 422 problem."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from api.auth import LeadsRead
 from api.deps import SessionDep
 from api.links import next_cursor_link
-from schemas.common import problem_responses
+from schemas.common import ID_CURSOR_PATTERN, problem_responses
 from schemas.leads import AuditList, CursorMeta
 from services.access import audit
 
@@ -28,15 +28,14 @@ def list_audit_entries(
     _principal: LeadsRead,
     lead_id: uuid.UUID | None = None,
     cursor: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="From `meta.next_cursor`.")
+        str | None, Query(pattern=ID_CURSOR_PATTERN, description="From `meta.next_cursor`.")
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditList:
     """Who read, changed, exported or erased which lead, newest first."""
-    items, next_id = audit.list_entries(
-        session=session, before_id=cursor, page_size=page_size, lead_id=lead_id
+    items, next_cursor = audit.list_entries(
+        session=session, cursor=cursor, page_size=page_size, lead_id=lead_id
     )
-    next_cursor = str(next_id) if next_id else None
     return AuditList(
         data=items,
         meta=CursorMeta(page_size=page_size, next_cursor=next_cursor),

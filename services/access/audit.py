@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from db.lead_models import AuditEntry
 from schemas.leads import AuditEntryPublic
 from schemas.vocabulary import AuditAction
+from services.cursors import decode_id, encode_id
 
 
 def record(
@@ -23,16 +24,17 @@ def record(
 
 
 def list_entries(
-    *, session: Session, before_id: int | None, page_size: int, lead_id: uuid.UUID | None = None
-) -> tuple[list[AuditEntryPublic], int | None]:
-    """A page of entries, newest first, and the cursor of the next page."""
+    *, session: Session, cursor: str | None, page_size: int, lead_id: uuid.UUID | None = None
+) -> tuple[list[AuditEntryPublic], str | None]:
+    """A page of entries, newest first, and the cursor of the next page (entries before the
+    last of this one)."""
     stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(page_size + 1)
-    if before_id is not None:
-        stmt = stmt.where(col(AuditEntry.id) < before_id)
+    if cursor is not None:
+        stmt = stmt.where(col(AuditEntry.id) < decode_id(cursor, field="cursor"))
     if lead_id is not None:
         stmt = stmt.where(AuditEntry.lead_id == lead_id)
     rows = list(session.exec(stmt))
     more = len(rows) > page_size
     rows = rows[:page_size]
     items = [AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows]
-    return items, (rows[-1].id if more and rows else None)
+    return items, (encode_id(rows[-1].id) if more and rows and rows[-1].id else None)

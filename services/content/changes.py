@@ -1,7 +1,6 @@
 """The public change feed: every change to public content, in commit order, recorded in the
 transaction of the change, read with an opaque cursor, and pruned after a retention window."""
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from core.errors import GoneError, ValidationFailedError
+from core.errors import GoneError
 from db.models import (
     Article,
     Condition,
@@ -19,27 +18,14 @@ from db.models import (
     as_utc,
     utcnow,
 )
-from schemas.changes import CHANGE_CURSOR_PATTERN, ChangePublic
+from schemas.changes import ChangePublic
 from schemas.vocabulary import TOMBSTONES, ArticleStatus, ChangeType
 from services.content.events import article_event_type
 from services.content.state import STATE_ID
+from services.cursors import decode_id, encode_id
 
 _LOCKED = "content_changes_locked"
 _ENTERED_PAGES = "content_changes_pages"
-
-
-def encode_cursor(change_id: int) -> str:
-    """The cursor after the change `change_id` (0: before the first): 16 hex digits."""
-    return f"{change_id:016x}"
-
-
-def decode_cursor(cursor: str) -> int:
-    """The change id a cursor stands for; another form fails validation on `since`."""
-    if not re.fullmatch(CHANGE_CURSOR_PATTERN, cursor):
-        raise ValidationFailedError(
-            [{"field": "since", "type": "invalid_cursor", "message": "Invalid cursor."}]
-        )
-    return int(cursor, 16)
 
 
 def serialize(*, session: Session) -> None:
@@ -167,7 +153,7 @@ def list_changes(*, session: Session, since: str | None, limit: int) -> ChangePa
     """Up to `limit` entries after `since` (from the start of the history when None), oldest
     first. A cursor from before the retained history, or from no history of this server,
     is gone: the client must resync."""
-    after = decode_cursor(since) if since is not None else 0
+    after = decode_id(since, field="since") if since is not None else 0
     state = session.get(ContentState, STATE_ID)
     horizon = state.changes_pruned_through if state else 0
     if after < horizon:
@@ -190,7 +176,7 @@ def list_changes(*, session: Session, since: str | None, limit: int) -> ChangePa
     last = rows[-1].id if rows else None
     return ChangePage(
         items=items,
-        next_cursor=encode_cursor(last) if last is not None else encode_cursor(after),
+        next_cursor=encode_id(last) if last is not None else encode_id(after),
         has_more=more,
     )
 
@@ -200,14 +186,14 @@ def current_cursor(*, session: Session) -> str:
     feed from it, misses nothing."""
     state = session.get(ContentState, STATE_ID)
     newest = session.exec(select(func.max(ContentChange.id))).one() or 0
-    return encode_cursor(max(newest, state.changes_pruned_through if state else 0))
+    return encode_id(max(newest, state.changes_pruned_through if state else 0))
 
 
 def _public(row: ContentChange) -> ChangePublic:
     change = ChangeType(row.type)
     assert row.id is not None
     return ChangePublic(
-        cursor=encode_cursor(row.id),
+        cursor=encode_id(row.id),
         type=change,
         deleted=change in TOMBSTONES,
         id=row.article_id,

@@ -9,11 +9,11 @@ answered from the snapshot of exactly that version, so the very lead after an im
 new content: a snapshot is never stale, only replaced."""
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from cachetools import LRUCache
 from sqlmodel import Session, select
 
 from db.models import Condition, Disclaimer, Therapy
@@ -25,36 +25,8 @@ from services.leads.consent import ConsentWording
 # leads come from far fewer; one that was forgotten costs its few queries again.
 ARTICLES_KEPT = 2048
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class _Recent(Generic[K, V]):
-    """A map of at most `size` entries that forgets the least recently used first. It is filled
-    by the worker threads leads run in, so its few dict operations take a lock (never held
-    while a value is computed)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
-        """The value under `key`, made (and kept) when absent."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()  # two threads may both make it: the same value, kept once
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
 Shown = tuple[dict[str, Any], ...] | None
+_ABSENT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -67,7 +39,10 @@ class CatalogSnapshot:
     conditions: frozenset[str]
     disclaimer_versions: frozenset[tuple[str, int]]  # (key, version), every locale, old ones too
     consent_wordings: Mapping[str, Mapping[str, ConsentWording]]  # version → locale → wording
-    _shown: _Recent[tuple[str, str], Shown] = field(repr=False, compare=False)
+    # The answers per (article, locale), least recently used forgotten first. Leads fill it
+    # from worker threads: its few operations take the lock (never held while one is made).
+    _shown: LRUCache[tuple[str, str], Shown] = field(repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def consent(self, version: str, *, locale: str, default_locale: str) -> ConsentWording | None:
         """The wording of consent `version` as a form in `locale` showed it (None: unknown)."""
@@ -81,11 +56,14 @@ class CatalogSnapshot:
         """`articles.disclaimers_shown` at this version, asked of `session` once per article
         and locale; each caller gets its own copies to store."""
 
-        def ask() -> Shown:
+        key = (slug, locale)
+        with self._lock:
+            shown = self._shown.get(key, _ABSENT)
+        if shown is _ABSENT:  # two threads may both ask: the same answer, kept once
             found = articles.disclaimers_shown(session=session, slug=slug, locale=locale)
-            return None if found is None else tuple(found)
-
-        shown = self._shown.get_or_make((slug, locale), ask)
+            shown = None if found is None else tuple(found)
+            with self._lock:
+                self._shown[key] = shown
         return None if shown is None else [dict(d) for d in shown]
 
 
@@ -118,5 +96,5 @@ def _load(session: Session, version: int, articles_kept: int) -> CatalogSnapshot
         conditions=frozenset(session.exec(select(Condition.slug))),
         disclaimer_versions=frozenset((key, number) for key, number in disclaimers),
         consent_wordings=consent.wordings(session=session),
-        _shown=_Recent(articles_kept),
+        _shown=LRUCache(articles_kept),
     )

@@ -19,6 +19,7 @@ from db.session import unit_of_work
 from main import create_app
 from services.content import changes
 from services.content.importer import import_content
+from services.cursors import encode_id
 from tests.conftest import DEMO_CONTENT, settings_for
 from tests.content_helpers import import_folder
 
@@ -306,7 +307,7 @@ def test_prune_keeps_the_window(seeded):
         assert changes.prune(session=session, keep=timedelta(days=1)) == 0
         later = datetime.now(UTC) + timedelta(days=2)
         assert changes.prune(session=session, keep=timedelta(days=1), now=later) == total
-        assert changes.current_cursor(session=session) == changes.encode_cursor(total)
+        assert changes.current_cursor(session=session) == encode_id(total)
     engine.dispose()
 
 
