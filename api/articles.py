@@ -18,7 +18,7 @@ from schemas.previews import PREVIEW_TOKEN_PATTERN
 from schemas.queries import (
     FIELDS_DESCRIPTION,
     FieldList,
-    normalised_fields,
+    normalized_fields,
     summary_exclusions,
 )
 from schemas.text import Instant, Line, rfc3339
@@ -101,7 +101,7 @@ async def list_articles(
         updated_since=updated_since,
         sort=sort,
     )
-    fields = normalised_fields(fields) if fields else None
+    fields = normalized_fields(fields) if fields else None
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
     links = ContentLinkBuilder(settings.public_base_url)
     # The body echoes its query in its links: made of the normalised parameters, so that every

@@ -45,7 +45,7 @@ def _context(request: Request, settings: Settings) -> intake.SubmissionContext:
     )
 
 
-LeadWriter = GroupCommit[intake.Submission, intake.Outcome]
+LeadWriter = GroupCommit[intake.Submission, intake.SubmissionOutcome]
 
 
 def lead_writer(
@@ -54,7 +54,9 @@ def lead_writer(
     """The app's intake: leads submitted together are stored together (db/group_commit)."""
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
 
-    def store(session: Session, submissions: Sequence[intake.Submission]) -> list[intake.Outcome]:
+    def store(
+        session: Session, submissions: Sequence[intake.Submission]
+    ) -> list[intake.SubmissionOutcome]:
         return intake.intake_many(
             session=session,
             ring=ring,

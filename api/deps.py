@@ -19,7 +19,7 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
 
 
-async def get_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -39,7 +39,7 @@ def read_only_session(request: Request) -> AbstractContextManager[Session]:
 
 # scope="function": commit before the response leaves, so a 2xx always means "stored".
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 async def get_key_ring(request: Request) -> KeyRing:

@@ -37,7 +37,7 @@ FIELDS_DESCRIPTION = (
 )
 
 
-def normalised_fields(fields: str) -> str:
+def normalized_fields(fields: str) -> str:
     """A `fields=` value in one spelling: each name once, in the summary's order."""
     named = set(fields.split(","))
     return ",".join(n for n in SUMMARY_FIELDS if n in named)

@@ -5,7 +5,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from core.config import PROJECT_ROOT
+from tests.waiting import eventually
 
 
 def free_port() -> int:
@@ -92,28 +92,30 @@ class ServerProcess:
     def wait_until_ready(self, timeout: float = 60, attempts: int = 3) -> None:
         """Block until the server answers; start it again on another port if it lost its own."""
         for _ in range(attempts):
-            if self._ready(time.monotonic() + timeout):
+            if self._ready(timeout):
                 return
             self.start()
         raise RuntimeError(f"the server did not start; see {self.log_path or 'its output'}")
 
-    def _ready(self, deadline: float) -> bool:
+    def _ready(self, timeout: float) -> bool:
         """True once ready; False if the process exited first (its port was taken)."""
-        assert self.proc is not None
+        proc = self.proc
+        assert proc is not None
         # one client for the whole poll: each new httpx client loads the CA bundle (~50 ms CPU)
         with httpx.Client(timeout=1) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    return False
+
+            def answers() -> bool:
                 try:
-                    answered = client.get(self.base + self.ready_path).status_code == 200
+                    return client.get(self.base + self.ready_path).status_code == 200
                 except httpx.TransportError:
-                    answered = False
-                if answered and _listens(self.proc.pid, self.port):
-                    return True
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {self.log_path}")
-                time.sleep(0.05)
+                    return False
+
+            eventually(
+                lambda: proc.poll() is not None or (answers() and _listens(proc.pid, self.port)),
+                timeout,
+                f"for the server to start; see {self.log_path or 'its output'}",
+            )
+        return proc.poll() is None
 
     def stop(self) -> None:
         """Terminate the process and wait for it."""

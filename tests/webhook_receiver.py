@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.waiting import eventually
+
 
 @dataclass
 class Received:
@@ -48,11 +50,7 @@ class Receiver:
 
     def wait_for(self, predicate: Callable[["Receiver"], bool], timeout: float = 20) -> None:
         """Block until `predicate(self)` holds."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; received {len(self.received)}")
-            time.sleep(0.02)
+        eventually(lambda: predicate(self), timeout, f"(received {len(self.received)} so far)")
 
     async def handle(self, request: Request) -> Response:
         """Verify with standardwebhooks, record, answer as told."""
@@ -97,11 +95,12 @@ class _ReceiverServer:
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.01)
+        thread = self.thread
+        eventually(
+            lambda: self.server.started or not thread.is_alive(), 10, "for the receiver to start"
+        )
+        if not self.server.started:
+            raise RuntimeError("receiver did not start")
         atexit.register(self.stop)
 
     async def handle(self, request: Request) -> Response:

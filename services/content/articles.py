@@ -44,7 +44,7 @@ from services.content.disclaimers import (
 )
 from services.content.hero import ContentLinks, PublicHero, json_ld_image, public_hero
 from services.content.json_ld import article_json_ld
-from services.content.term_words import in_locale
+from services.content.term_words import localized
 from services.content.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
@@ -92,7 +92,7 @@ def terms_of(session: Session, ids: Sequence[uuid.UUID], locale: str) -> dict[An
 
     def ref(term: Therapy | Condition) -> TermRef:
         return TermRef(
-            slug=term.slug, name=in_locale({"name": term.name}, term.translations, locale)["name"]
+            slug=term.slug, name=localized({"name": term.name}, term.translations, locale)["name"]
         )
 
     for aid, therapy in session.exec(

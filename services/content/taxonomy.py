@@ -17,12 +17,12 @@ from schemas.vocabulary import ArticleStatus, RegulatoryStatus
 from services.content import articles as article_service
 from services.content.disclaimers import active_disclaimers, group_refs
 from services.content.hero import ContentLinks, public_hero
-from services.content.term_words import in_locale
+from services.content.term_words import localized
 
 
 def _therapy(row: Therapy, links: ContentLinks, locale: str) -> TherapyPublic:
     hero = public_hero(row.hero_image, links)
-    words = in_locale(
+    words = localized(
         {
             "name": row.name,
             "description": row.description,
@@ -40,7 +40,7 @@ def _therapy(row: Therapy, links: ContentLinks, locale: str) -> TherapyPublic:
 
 
 def _condition(row: Condition, locale: str) -> ConditionPublic:
-    words = in_locale({"name": row.name, "description": row.description}, row.translations, locale)
+    words = localized({"name": row.name, "description": row.description}, row.translations, locale)
     return ConditionPublic(slug=row.slug, **words, crisis_risk=row.crisis_risk)
 
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def in_locale(
+def localized(
     words: Mapping[str, str], translations: Mapping[str, Mapping[str, str]], locale: str
 ) -> dict[str, str]:
     """`words` (name, description…) with those `translations` gives for `locale` in place."""
@@ -17,7 +17,7 @@ def in_locale(
 
 def translation(translations: Mapping[str, T], locale: str) -> T | None:
     """The translation for `locale`, else for its language (`es-MX` → `es`), else None: the
-    one rule a locale finds its words by (consent texts too, `services.leads.consent.in_locale`)."""
+    one rule a locale finds its words by (consent texts too: `services.leads.consent`)."""
     found = translations.get(locale)
     if found is None and "-" in locale:
         found = translations.get(locale.split("-")[0])

@@ -46,7 +46,7 @@ class CatalogSnapshot:
 
     def consent(self, version: str, *, locale: str, default_locale: str) -> ConsentWording | None:
         """The wording of consent `version` as a form in `locale` showed it (None: unknown)."""
-        return consent.in_locale(
+        return consent.for_locale(
             self.consent_wordings.get(version, {}), locale=locale, default_locale=default_locale
         )
 

@@ -22,7 +22,7 @@ class ConsentWording:
     sms_text: str
 
 
-def in_locale(by_locale: Mapping[str, T], *, locale: str, default_locale: str) -> T | None:
+def for_locale(by_locale: Mapping[str, T], *, locale: str, default_locale: str) -> T | None:
     """What `by_locale` holds for a form in `locale`: that locale's, else its base language's
     (`es-MX` → `es`), else the default locale's. The one rule consent texts are found by, for
     `GET /v1/consent-texts/current` and for the version a lead names alike."""
@@ -34,7 +34,9 @@ def current_consent(*, session: Session, locale: str, default_locale: str) -> Co
     """The consent version forms in `locale` must show now (the default locale's wording when
     `locale` has none)."""
     rows = session.exec(select(ConsentText).where(col(ConsentText.current))).all()
-    row = in_locale({row.locale: row for row in rows}, locale=locale, default_locale=default_locale)
+    row = for_locale(
+        {row.locale: row for row in rows}, locale=locale, default_locale=default_locale
+    )
     if row is None:
         raise NotFoundError("No consent text has been published.", code="consent_text_not_found")
     return ConsentTextPublic(
@@ -44,7 +46,7 @@ def current_consent(*, session: Session, locale: str, default_locale: str) -> Co
 
 def wordings(*, session: Session) -> dict[str, dict[str, ConsentWording]]:
     """Every version's wording (current or superseded), by version and then locale: a lead
-    names its version with `in_locale`'s fallback (leads refer to old versions too)."""
+    names its version with `for_locale`'s fallback (leads refer to old versions too)."""
     out: dict[str, dict[str, ConsentWording]] = {}
     rows = session.exec(
         select(ConsentText.version, ConsentText.locale, ConsentText.text, ConsentText.sms_text)

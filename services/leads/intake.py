@@ -21,7 +21,7 @@ from services.leads.catalog import CatalogSnapshot, IntakeCatalog
 from services.leads.checks import SubmissionContext as SubmissionContext  # part of the intake's API
 from services.leads.checks import check
 from services.leads.events import lead_created_row
-from services.leads.vault import Personal, SealedLead, normalise_email
+from services.leads.vault import Personal, SealedLead, normalize_email
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Submission:
     idempotency_key: str | None = None
 
 
-Outcome = IntakeResult | DomainError
+SubmissionOutcome = IntakeResult | DomainError
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _new_lead(
     personal = Personal(
         first_name=data.first_name,
         last_name=data.last_name,
-        email=normalise_email(str(data.email)),
+        email=normalize_email(str(data.email)),
         phone=checked.phone,
         preferred_time=data.preferred_time or None,
         message=data.message or None,
@@ -207,7 +207,7 @@ def intake_many(
     submissions: Sequence[Submission],
     idempotency_ttl: timedelta,
     catalog: IntakeCatalog | None = None,
-) -> list[Outcome]:
+) -> list[SubmissionOutcome]:
     """Store each submission once per Idempotency-Key, all in the caller's transaction, or
     name the lead that an earlier request with the same key and body created. Returns one
     outcome per submission, in order: its result, or the DomainError that refuses it alone
@@ -247,11 +247,11 @@ class _Batch:
     known: CatalogSnapshot
     records: Mapping[str, idempotency.Record]
     now: datetime = field(default_factory=utcnow)
-    outcomes: list[Outcome | _NewLead | _Follows] = field(default_factory=list)
+    outcomes: list[SubmissionOutcome | _NewLead | _Follows] = field(default_factory=list)
     # key → (index, fingerprint) of the new leads taken
     claimed: dict[str, tuple[int, idempotency.Fingerprint]] = field(default_factory=dict)
 
-    def take(self, submission: Submission) -> Outcome | _NewLead | _Follows:
+    def take(self, submission: Submission) -> SubmissionOutcome | _NewLead | _Follows:
         """What becomes of the next submission, before any key is claimed."""
         values = submission.data.model_dump(mode="json")
         key = submission.idempotency_key
@@ -309,7 +309,7 @@ class _Batch:
             if earlier is not None:
                 self.outcomes[index] = _replayed(self.session, earlier)
 
-    def settled(self, index: int) -> Outcome:
+    def settled(self, index: int) -> SubmissionOutcome:
         """The outcome of submission `index` once the keys are claimed."""
         outcome = self.outcomes[index]
         if isinstance(outcome, _Follows):

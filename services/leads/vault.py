@@ -56,19 +56,19 @@ _REPORTED: set[uuid.UUID] = set()
 _REPORTED_MAX = 10_000
 
 
-def normalise_email(email: str) -> str:
+def normalize_email(email: str) -> str:
     """The form an email is indexed under."""
     return email.strip().lower()
 
 
 def email_index(*, ring: KeyRing, email: str) -> str:
     """The blind index a lead's email is stored under."""
-    return ring.blind_index(normalise_email(email))
+    return ring.blind_index(normalize_email(email))
 
 
 def email_indexes(*, ring: KeyRing, email: str) -> list[str]:
     """Every index the email may be stored under (several while a key rotation runs)."""
-    return ring.blind_indexes(normalise_email(email))
+    return ring.blind_indexes(normalize_email(email))
 
 
 def _context(lead_id: uuid.UUID, purpose: bytes) -> bytes:

@@ -91,7 +91,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptOutcome:
     """What one HTTP attempt produced."""
 
     status_code: int | None
@@ -179,12 +179,12 @@ def claim(
 
 def build_jobs(
     engine: Engine, ids: Sequence[uuid.UUID], cfg: DispatchConfig
-) -> tuple[list[Job], list[tuple[Job, Outcome]]]:
+) -> tuple[list[Job], list[tuple[Job, AttemptOutcome]]]:
     """The jobs of claimed deliveries (reads only), and those that could not be built, as
     the failed attempts to record: say a secret sealed under a key this process lacks. Such a
     delivery fails alone, never the batch."""
     jobs: list[Job] = []
-    broken: list[tuple[Job, Outcome]] = []
+    broken: list[tuple[Job, AttemptOutcome]] = []
     for delivery_id in ids:
         try:
             with read_session(engine) as session:
@@ -197,7 +197,7 @@ def build_jobs(
             with read_session(engine) as session:
                 endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
             job = Job(delivery_id, endpoint_id, msg_id="", url="", secrets=[], body="")
-            broken.append((job, Outcome(None, describe_exception(exc)[:500], 0.0)))
+            broken.append((job, AttemptOutcome(None, describe_exception(exc)[:500], 0.0)))
     return jobs, broken
 
 
@@ -238,7 +238,7 @@ def _opened(session: Session, cfg: DispatchConfig, evt: WebhookEvent) -> dict[st
     return opened if opened is not None else erased_data(evt.data["id"])
 
 
-def next_delay(attempts: int, cfg: DispatchConfig, outcome: Outcome) -> timedelta | None:
+def next_delay(attempts: int, cfg: DispatchConfig, outcome: AttemptOutcome) -> timedelta | None:
     """The wait before the next attempt, or None once the schedule is used up."""
     if attempts > len(cfg.schedule):
         return None
@@ -246,7 +246,7 @@ def next_delay(attempts: int, cfg: DispatchConfig, outcome: Outcome) -> timedelt
     return max(base, outcome.retry_after or timedelta())
 
 
-def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> None:
+def record(engine: Engine, job: Job, outcome: AttemptOutcome, cfg: DispatchConfig) -> None:
     """`record_attempt` in a unit of work of its own, then `report` it (tests, one-off
     callers; the dispatcher queues its writes like every other writer of the process)."""
     with unit_of_work(engine) as session:
@@ -255,7 +255,7 @@ def record(engine: Engine, job: Job, outcome: Outcome, cfg: DispatchConfig) -> N
 
 
 def record_attempt(
-    session: Session, job: Job, outcome: Outcome, cfg: DispatchConfig
+    session: Session, job: Job, outcome: AttemptOutcome, cfg: DispatchConfig
 ) -> DeliveryOutcome | None:
     """Store the attempt and move the delivery (and its endpoint) on, in the caller's
     transaction; what it came to, or None when the endpoint was deleted meanwhile."""
@@ -303,7 +303,7 @@ def record_attempt(
     )
 
 
-def report(job: Job, outcome: Outcome, result: DeliveryOutcome | None) -> None:
+def report(job: Job, outcome: AttemptOutcome, result: DeliveryOutcome | None) -> None:
     """Count and log a recorded attempt (once its transaction has committed)."""
     if result is None:
         return

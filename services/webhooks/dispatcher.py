@@ -21,9 +21,9 @@ from services.events import outbox
 from services.events.outbox import NOTIFY_CHANNEL
 from services.leads.retention import prune_periodically
 from services.webhooks.attempts import (
+    AttemptOutcome,
     DispatchConfig,
     Job,
-    Outcome,
     build_jobs,
     claim,
     record_attempt,
@@ -79,7 +79,7 @@ class Dispatcher:
             await self._record(job, outcome)
         return [self._start(client, job) for job in jobs]
 
-    async def _record(self, job: Job, outcome: Outcome) -> None:
+    async def _record(self, job: Job, outcome: AttemptOutcome) -> None:
         """Record an attempt in a unit of work of its own, done whole in one worker thread
         (db.session.run_unit_of_work)."""
         result = await run_unit_of_work(

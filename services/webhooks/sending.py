@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from core.errors import BlockedAddressError
 from core.logging import describe_exception
 from db.models import utcnow
-from services.webhooks.attempts import DispatchConfig, Job, Outcome
+from services.webhooks.attempts import AttemptOutcome, DispatchConfig, Job
 from services.webhooks.transport import is_pinned
 
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -49,27 +49,29 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
     return None
 
 
-async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> Outcome:
+async def send(client: httpx.AsyncClient, job: Job, cfg: DispatchConfig) -> AttemptOutcome:
     """One signed POST, done or given up within `cfg.deadline`; never raises. Unless private
     URLs are allowed, `client` must come from `webhook_client`: it checks the addresses it
     connects to (see transport.py)."""
     start = time.perf_counter()
     if not cfg.allow_private and not is_pinned(client):
-        return Outcome(None, "refused: this client does not check addresses", _ms(start))
+        return AttemptOutcome(None, "refused: this client does not check addresses", _ms(start))
     try:
         async with asyncio.timeout(cfg.deadline):
             return await _post(client, job, start)
     except TimeoutError:
-        return Outcome(None, f"deadline: no whole answer within {cfg.deadline:g} s", _ms(start))
+        return AttemptOutcome(
+            None, f"deadline: no whole answer within {cfg.deadline:g} s", _ms(start)
+        )
     except BlockedAddressError:
-        return Outcome(None, "blocked: the URL resolves to a private address", _ms(start))
+        return AttemptOutcome(None, "blocked: the URL resolves to a private address", _ms(start))
     except httpx.HTTPError as exc:
-        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(start))
+        return AttemptOutcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(start))
     except Exception as exc:  # one bad delivery must fail alone, never the whole batch
-        return Outcome(None, describe_exception(exc)[:500], _ms(start))
+        return AttemptOutcome(None, describe_exception(exc)[:500], _ms(start))
 
 
-async def _post(client: httpx.AsyncClient, job: Job, start: float) -> Outcome:
+async def _post(client: httpx.AsyncClient, job: Job, start: float) -> AttemptOutcome:
     """The POST and its answer, of which at most ANSWER_READ_LIMIT bytes are read."""
     request = client.build_request(
         "POST", job.url, content=job.body.encode(), headers=sign_headers(job, utcnow())
@@ -83,7 +85,7 @@ async def _post(client: httpx.AsyncClient, job: Job, start: float) -> Outcome:
                 break  # the rest is never read: closing drops the connection
     finally:
         await response.aclose()
-    return Outcome(response.status_code, None, _ms(start), _retry_after(response))
+    return AttemptOutcome(response.status_code, None, _ms(start), _retry_after(response))
 
 
 def _ms(start: float) -> float:

@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from tests.api.test_webhooks import DRIVEN, manage, subscribe  # noqa: F401  (a fixture)
 from tests.conftest import lead_body
 from tests.dispatch import drain
 from tests.prometheus_text import sample
 from tests.webhook_receiver import Receiver, serve_receiver
+from tests.webhook_setup import DRIVEN, subscribe
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -42,7 +42,7 @@ def test_browsers_on_other_origins_may_send_and_read_the_request_id(client):
     assert "X-Request-ID" in exposed
 
 
-def test_a_webhook_carries_the_id_of_the_request_that_caused_it(make_client, manage):  # noqa: F811
+def test_a_webhook_carries_the_id_of_the_request_that_caused_it(make_client, manage):
     c = make_client(**DRIVEN)
     with serve_receiver(Receiver()) as receiver:
         subscribe(c, manage, receiver)
@@ -68,7 +68,7 @@ def metered(make_client):
     )
 
 
-def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage):  # noqa: F811
+def test_metrics_count_requests_by_route_cache_and_lead_outcome(metered, manage):
     c = metered
     before = c.get("/metrics").text
     for _ in range(3):
@@ -140,7 +140,7 @@ def test_metric_labels_stay_bounded_and_head_keeps_its_route(metered):
     assert sample(after, "clinic_http_requests_total", method="other", status="405") >= 2
 
 
-def test_a_paused_endpoint_is_no_backlog(metered, manage):  # noqa: F811
+def test_a_paused_endpoint_is_no_backlog(metered, manage):
     c = metered
     with serve_receiver(Receiver()) as receiver:
         endpoint = subscribe(c, manage, receiver)

@@ -19,29 +19,7 @@ from tests.dispatch import drain
 from tests.vault_helpers import ring
 from tests.waiting import eventually
 from tests.webhook_receiver import Receiver, serve_receiver
-
-# The app's own dispatcher delivers in the background, fast.
-FAST = {
-    "webhook_dispatcher_enabled": True,
-    "leads_rate_limit": "none",
-    "webhook_retry_schedule": [0.2, 0.2, 0.2, 0.2, 0.2],
-    "webhook_poll_seconds": 0.05,
-    "webhook_timeout_seconds": 2,
-}
-# No dispatcher: the test sends due deliveries itself (tests.dispatch.drain), or none at all.
-DRIVEN = {**FAST, "webhook_dispatcher_enabled": False}
-HOOKS = "/v1/admin/webhook-endpoints"
-
-
-@pytest.fixture
-def receiver():
-    with serve_receiver(Receiver()) as r:
-        yield r
-
-
-@pytest.fixture
-def manage(issue_key):
-    return {"Authorization": f"Bearer {issue_key('webhooks:manage', 'leads:read', 'leads:write')}"}
+from tests.webhook_setup import DRIVEN, FAST, HOOKS, subscribe
 
 
 def _make_due(db) -> None:
@@ -55,15 +33,6 @@ def _make_due(db) -> None:
         )
         s.commit()
     engine.dispose()
-
-
-def subscribe(c, manage, receiver, **fields):
-    r = c.post(HOOKS, json={"url": receiver.url, **fields}, headers=manage)
-    assert r.status_code == 201, r.text
-    assert r.headers["location"] == f"{HOOKS}/{r.json()['id']}"
-    assert c.get(r.headers["location"], headers=manage).json()["id"] == r.json()["id"]
-    receiver.secrets.append(r.json()["secret"])
-    return r.json()
 
 
 def test_endpoint_management_and_secrets(make_client, manage, receiver, issue_key):

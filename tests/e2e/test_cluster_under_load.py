@@ -35,7 +35,7 @@ from db.webhook_models import WebhookDelivery, WebhookEvent
 from tests.conftest import DEMO_CONTENT, PG_URL, lead_body
 from tests.databases import PostgresDatabases
 from tests.servers import ServerProcess, kill_group, redis_answers, serving
-from tests.waiting import eventually
+from tests.waiting import eventually, eventually_async
 from tests.webhook_receiver import Receiver, serve_receiver
 
 LEADS = 2000
@@ -218,8 +218,7 @@ class Cluster:
 
 async def _chaos(cluster: Cluster, tally: Tally, report: dict[str, object]) -> None:
     """Midway: SIGKILL one API worker process and one webhook worker; bring them back."""
-    while tally.done < KILL_AFTER:
-        await asyncio.sleep(0.02)
+    await eventually_async(lambda: tally.done >= KILL_AFTER, 600, "for the load to reach the kill")
     assert cluster.api.proc is not None
     supervisor = cluster.api.proc.pid
     before = _api_children(supervisor)
@@ -231,10 +230,11 @@ async def _chaos(cluster: Cluster, tally: Tally, report: dict[str, object]) -> N
     cluster.start_worker()  # the worker's restart is ours; uvicorn's supervisor restarts its own
     report.update(killed_api=victim, killed_worker=worker.pid, killed_at=tally.done)
     report["api_before"] = before
-    deadline = time.monotonic() + 60
-    while len(_api_children(supervisor) - {victim}) < 2:
-        assert time.monotonic() < deadline, "uvicorn did not restart its killed worker"
-        await asyncio.sleep(0.05)
+    await eventually_async(
+        lambda: len(_api_children(supervisor) - {victim}) >= 2,
+        60,
+        "for uvicorn to restart its killed worker",
+    )
 
 
 async def _load(cluster: Cluster, base: str, metrics: Path, report: dict[str, object]) -> Tally:

@@ -9,10 +9,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 from sqlmodel import Session, col, select
-from starlette.responses import Response
 
 from db.lead_models import ConsultationRequest, IdempotencyRecord
 from db.webhook_models import WebhookEvent
@@ -184,36 +184,18 @@ def test_two_processes_taking_over_an_expired_key_store_one_new_lead(seeded, tmp
     assert sum(1 for _, _, r in answers if "idempotent-replayed" not in r.headers) == 1
 
 
-def test_a_leads_sql_is_traced_inside_its_requests_trace(seeded, tmp_path, monkeypatch):
+def _statement(span: dict[str, Any]) -> str:
+    return str(span["attributes"].get("db.statement", ""))
+
+
+def test_a_leads_sql_is_traced_inside_its_requests_trace(seeded, tmp_path):
     """With tracing on, the statements that store a lead belong to the trace of the POST that
     sent it (as before the group commit): the writer task runs in an empty context, so they
     become root spans of traces of their own."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
-    from tests.e2e import test_tracing
+    from tests.otlp_collector import SERVER, collecting
     from tests.waiting import eventually
 
-    class TraceIds(test_tracing.Collector):
-        async def traces(self, request):
-            body = await request.body()
-            for rs in ExportTraceServiceRequest.FromString(body).resource_spans:
-                for ss in rs.scope_spans:
-                    for span in ss.spans:
-                        attrs = {a.key: test_tracing._value(a.value) for a in span.attributes}
-                        self.spans.append(
-                            {
-                                "name": span.name,
-                                "kind": span.kind,
-                                "trace": span.trace_id.hex(),
-                                "statement": str(attrs.get("db.statement", "")),
-                            }
-                        )
-            return Response(status_code=200)
-
-    monkeypatch.setattr(test_tracing, "Collector", TraceIds)
-    with test_tracing.collecting() as (collector, endpoint):
+    with collecting() as (collector, endpoint):
         env = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
             "OTEL_SERVICE_NAME": "clinic-under-test",
@@ -225,14 +207,14 @@ def test_a_leads_sql_is_traced_inside_its_requests_trace(seeded, tmp_path, monke
             assert lead.status_code == 201
         eventually(
             lambda: any(
-                "INSERT INTO consultationrequest" in s["statement"] for s in collector.spans
+                "INSERT INTO consultationrequest" in _statement(s) for s in collector.spans
             ),
             what="the lead's INSERT span",
         )
     (post,) = [
         s["trace"]
         for s in collector.spans
-        if s["kind"] == test_tracing.SERVER and s["name"] == "POST /v1/consultation-requests"
+        if s["kind"] == SERVER and s["name"] == "POST /v1/consultation-requests"
     ]
-    inserts = [s for s in collector.spans if "INSERT INTO consultationrequest" in s["statement"]]
+    inserts = [s for s in collector.spans if "INSERT INTO consultationrequest" in _statement(s)]
     assert [s["trace"] for s in inserts] == [post]

@@ -25,6 +25,7 @@ from db.webhook_models import WebhookEvent
 from tests.conftest import lead_body
 from tests.servers import redis_answers, uvicorn_process, uvicorn_servers
 from tests.vault_helpers import opened_leads
+from tests.waiting import eventually
 
 PATH = "/v1/consultation-requests"
 
@@ -261,9 +262,7 @@ class Burst:
     def start(self, base: str) -> None:
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run(base)))
         self.thread.start()
-        deadline = time.monotonic() + 30
-        while len(self.created) < 300 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        eventually(lambda: len(self.created) >= 300, 60, "for the first 300 leads")
 
     def end(self) -> None:
         self.stop.set()

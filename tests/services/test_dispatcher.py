@@ -89,13 +89,13 @@ def test_paused_endpoints_are_not_claimed(engine):
 def test_success_failure_and_gone_are_recorded(engine):
     _queue(engine)
     [job] = attempts.claim_due(engine, CFG)
-    attempts.record(engine, job, attempts.Outcome(500, None, 3.0), CFG)
+    attempts.record(engine, job, attempts.AttemptOutcome(500, None, 3.0), CFG)
     failed = _delivery(engine)
     assert failed.status == DeliveryStatus.PENDING and failed.attempts == 1
     assert failed.next_attempt_at > utcnow() + timedelta(seconds=7)  # 10 s -20 % jitter
-    attempts.record(engine, job, attempts.Outcome(204, None, 2.0), CFG)
+    attempts.record(engine, job, attempts.AttemptOutcome(204, None, 2.0), CFG)
     assert _delivery(engine).status == DeliveryStatus.SUCCEEDED
-    attempts.record(engine, job, attempts.Outcome(410, None, 2.0), CFG)
+    attempts.record(engine, job, attempts.AttemptOutcome(410, None, 2.0), CFG)
     with Session(engine) as s:
         endpoint = s.exec(select(WebhookEndpoint)).one()
         assert endpoint.status == EndpointStatus.DISABLED and "410" in (
@@ -108,7 +108,7 @@ def test_the_schedule_running_out_fails_the_delivery(engine):
     _queue(engine)
     [job] = attempts.claim_due(engine, CFG)
     for _ in range(3):
-        attempts.record(engine, job, attempts.Outcome(None, "refused", 1.0), CFG)
+        attempts.record(engine, job, attempts.AttemptOutcome(None, "refused", 1.0), CFG)
     assert _delivery(engine).status == DeliveryStatus.FAILED
 
 
@@ -122,7 +122,7 @@ def test_a_url_httpx_cannot_use_fails_that_delivery_only():
         body="{}",
     )
 
-    async def send() -> attempts.Outcome:
+    async def send() -> attempts.AttemptOutcome:
         async with httpx.AsyncClient() as client:
             return await sending.send(client, job, CFG)
 

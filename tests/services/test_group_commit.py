@@ -49,7 +49,7 @@ class Recorder:
 
     def __call__(
         self, session: Session, items: Sequence[intake.Submission]
-    ) -> list[intake.Outcome]:
+    ) -> list[intake.SubmissionOutcome]:
         keys = [item.idempotency_key for item in items]
         self.batches.append(keys)
         if POISON in keys:
@@ -63,7 +63,7 @@ def test_requests_submitted_together_share_units_of_work_and_keep_their_own_answ
     work = Recorder()
     writer = GroupCommit(engine, work, max_batch=8)
 
-    async def submit_all() -> list[intake.Outcome]:
+    async def submit_all() -> list[intake.SubmissionOutcome]:
         return await asyncio.gather(*(writer.submit(_submission(f"k{i}")) for i in range(30)))
 
     outcomes = asyncio.run(submit_all())
@@ -129,7 +129,7 @@ class FailsFirstBatch:
 
     def __call__(
         self, session: Session, items: Sequence[intake.Submission]
-    ) -> list[intake.Outcome]:
+    ) -> list[intake.SubmissionOutcome]:
         outcomes = intake.intake_many(
             session=session, ring=ring(), submissions=items, idempotency_ttl=timedelta(days=1)
         )

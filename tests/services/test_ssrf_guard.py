@@ -8,7 +8,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from services.webhooks.endpoints import new_secret, resolve_public
 from services.webhooks.transport import webhook_client
 from tests.servers import free_port
 from tests.vault_helpers import ring
+from tests.waiting import eventually
 from tests.webhook_receiver import Receiver, serve_receiver
 
 BLOCKED = [
@@ -172,8 +172,8 @@ def _loopback_only(ip) -> bool:
     return str(ip) == "127.0.0.1"
 
 
-def _send(job: attempts.Job, **client_options) -> attempts.Outcome:
-    async def run() -> attempts.Outcome:
+def _send(job: attempts.Job, **client_options) -> attempts.AttemptOutcome:
+    async def run() -> attempts.AttemptOutcome:
         client = webhook_client(
             timeout=CFG.timeout, allow_private=CFG.allow_private, **client_options
         )
@@ -214,7 +214,7 @@ def test_the_dispatcher_blocks_a_private_address_at_send_time():
 
 
 def test_a_client_that_does_not_pin_is_refused_when_private_urls_are_not_allowed():
-    async def run() -> attempts.Outcome:
+    async def run() -> attempts.AttemptOutcome:
         async with httpx.AsyncClient() as plain:
             return await sending.send(plain, _job("https://example.com/h", new_secret()), CFG)
 
@@ -268,10 +268,7 @@ def _tls_receiver(receiver: Receiver, certificates: Path, name: str) -> Iterator
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "TLS receiver did not start"
-        time.sleep(0.02)
+    eventually(lambda: server.started, 10, "for the TLS receiver to start")
     try:
         yield port
     finally:

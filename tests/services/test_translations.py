@@ -11,7 +11,7 @@ from core.errors import ContentError
 from db.lead_models import ConsentText
 from db.models import Article, Disclaimer
 from services.content.rules import load_bundle
-from services.content.term_words import in_locale
+from services.content.term_words import localized
 from services.leads import consent
 from tests.conftest import DEMO_CONTENT
 from tests.content_helpers import content_problems, import_folder
@@ -174,8 +174,8 @@ def test_a_spanish_article_about_depression_must_be_tagged_with_it(content):
 def test_a_regional_locale_takes_its_languages_words():
     words = {"name": "Depression", "description": "Low mood."}
     translations = {"es": {"name": "Depresión", "description": "Ánimo bajo."}}
-    assert in_locale(words, translations, "es-MX")["name"] == "Depresión"
-    assert in_locale(words, {**translations, "es-MX": {"name": "Depre"}}, "es-MX")["name"] == (
+    assert localized(words, translations, "es-MX")["name"] == "Depresión"
+    assert localized(words, {**translations, "es-MX": {"name": "Depre"}}, "es-MX")["name"] == (
         "Depre"
     )
-    assert in_locale(words, translations, "fr") == words
+    assert localized(words, translations, "fr") == words
