@@ -23,7 +23,7 @@ from schemas.queries import (
 )
 from schemas.text import Instant, Line, rfc3339
 from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
-from services.content import articles, changes, previews
+from services.content import articles, changes, listing, previews
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
@@ -93,7 +93,7 @@ async def list_articles(
     """Published articles in the negotiated locale, as summaries (no section bodies): newest
     first, or with `q` the most relevant first. A search counts its hits exactly up to 1,000
     (`meta.total_is_estimate`)."""
-    filters = articles.ArticleFilters(
+    filters = listing.ArticleFilters(
         locale=locale,
         therapies=tuple(sorted(set(therapy or ()))),
         conditions=tuple(sorted(set(condition or ()))),
@@ -110,7 +110,7 @@ async def list_articles(
 
     def build(session: Session) -> ArticleList:
         cursor = changes.current_cursor(session=session)  # before the page: replays cover it
-        found = articles.list_published(
+        found = listing.list_published(
             session=session,
             filters=filters,
             page=pagination.page,
@@ -136,7 +136,7 @@ async def list_articles(
 
 
 def _list_query(
-    request: Request, filters: articles.ArticleFilters, fields: str | None
+    request: Request, filters: listing.ArticleFilters, fields: str | None
 ) -> tuple[tuple[str, str], ...]:
     """A list's filters as its links repeat them, in one order and one spelling each."""
     negotiated = request.state.negotiated

@@ -23,6 +23,9 @@ def record(
     session.add(AuditEntry(api_key_id=actor, action=action, lead_id=lead_id, detail=detail or {}))
 
 
+AUDIT_ID_MAX = 2**31 - 1
+
+
 def list_entries(
     *, session: Session, cursor: str | None, page_size: int, lead_id: uuid.UUID | None = None
 ) -> tuple[list[AuditEntryPublic], str | None]:
@@ -30,7 +33,9 @@ def list_entries(
     last of this one)."""
     stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(page_size + 1)
     if cursor is not None:
-        stmt = stmt.where(col(AuditEntry.id) < decode_id(cursor, field="cursor"))
+        # Ids are 32-bit (the column's type): a cursor past them all starts at the newest.
+        last = min(decode_id(cursor, field="cursor") - 1, AUDIT_ID_MAX)
+        stmt = stmt.where(col(AuditEntry.id) <= last)
     if lead_id is not None:
         stmt = stmt.where(AuditEntry.lead_id == lead_id)
     rows = list(session.exec(stmt))

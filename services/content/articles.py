@@ -1,4 +1,5 @@
-"""Published articles: queries and the one builder that attaches the required disclaimers."""
+"""Published articles: finding one (or its preview, or one section) and the one builder that
+attaches the required disclaimers. Lists of them are services/content/listing.py."""
 
 import uuid
 from collections import defaultdict
@@ -7,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from core.errors import ComplianceHoldError, NotFoundError
@@ -23,7 +23,6 @@ from db.models import (
 from schemas.articles import (
     ArticlePublic,
     ArticleRef,
-    ArticleSummary,
     CallToAction,
     MedicalReview,
     Reference,
@@ -34,12 +33,11 @@ from schemas.articles import (
     Translation,
 )
 from schemas.taxonomy import TermRef
-from schemas.vocabulary import ArticleSort, ArticleStatus
-from services.content import compliance, search
+from schemas.vocabulary import ArticleStatus
+from services.content import compliance
 from services.content.disclaimers import (
     active_disclaimers,
     group_full,
-    group_refs,
     required_disclaimers,
 )
 from services.content.hero import ContentLinks, PublicHero, json_ld_image, public_hero
@@ -48,27 +46,6 @@ from services.content.term_words import localized
 from services.content.translations import alternates, translations_of
 
 PUBLISHED = ArticleStatus.PUBLISHED
-
-
-@dataclass(frozen=True)
-class ArticleFilters:
-    """Filters for the public article list."""
-
-    locale: str
-    therapies: tuple[str, ...] = ()  # any of them
-    conditions: tuple[str, ...] = ()  # any of them
-    q: str | None = None
-    updated_since: datetime | None = None  # inclusive
-    sort: ArticleSort | None = None  # None: relevance with `q`, newest without
-
-
-@dataclass(frozen=True)
-class ArticlePage:
-    """One page of summaries and how many articles the filters match."""
-
-    items: list[ArticleSummary]
-    total: int
-    total_is_estimate: bool = False
 
 
 @dataclass
@@ -122,7 +99,7 @@ def _review(article: Article) -> MedicalReview:
     )
 
 
-def _common(
+def common_fields(
     article: Article,
     terms: Terms,
     links: ContentLinks,
@@ -308,7 +285,7 @@ def _whole(
     refs = references(article)
     hero = public_hero(article.hero_image, links)
     versions = translations_of(session, {article.translation_group})[article.translation_group]
-    common = _common(article, terms, links, versions, hero)
+    common = common_fields(article, terms, links, versions, hero)
     ld = article_json_ld(
         title=article.title,
         summary=article.summary,
@@ -378,74 +355,3 @@ def get_section(*, session: Session, slug: str, locale: str, key: str) -> Sectio
 
 def _section(s: ArticleSection) -> SectionPublic:
     return SectionPublic.model_validate(s, from_attributes=True)
-
-
-def list_published(
-    *, session: Session, filters: ArticleFilters, page: int, page_size: int, links: ContentLinks
-) -> ArticlePage:
-    """One page of published article summaries (newest first, or by relevance to `q`)."""
-    conditions: list[Any] = [Article.status == PUBLISHED, Article.locale == filters.locale]
-    if filters.therapies:
-        conditions.append(
-            exists().where(
-                col(ArticleTherapy.article_id) == col(Article.id),
-                col(ArticleTherapy.therapy_id) == col(Therapy.id),
-                col(Therapy.slug).in_(filters.therapies),
-            )
-        )
-    if filters.conditions:
-        conditions.append(
-            exists().where(
-                col(ArticleCondition.article_id) == col(Article.id),
-                col(ArticleCondition.condition_id) == col(Condition.id),
-                col(Condition.slug).in_(filters.conditions),
-            )
-        )
-    if filters.updated_since is not None:
-        conditions.append(col(Article.updated_at) >= filters.updated_since)
-    offset = (page - 1) * page_size
-    if filters.q:
-        hits = search.find(
-            session=session,
-            q=filters.q,
-            conditions=conditions,
-            newest_first=filters.sort == ArticleSort.NEWEST,
-            offset=offset,
-            limit=page_size,
-        )
-        found = {
-            a.id: a for a in session.exec(select(Article).where(col(Article.id).in_(hits.ids)))
-        }
-        articles = [found[i] for i in hits.ids]
-        total, estimate = hits.total, hits.total_is_estimate
-        extracts = search.snippets(session=session, q=filters.q, ids=hits.ids)
-    else:
-        total = session.exec(select(func.count()).select_from(Article).where(*conditions)).one()
-        articles = list(
-            session.exec(
-                select(Article)
-                .where(*conditions)
-                .order_by(*search.NEWEST_FIRST)
-                .offset(offset)
-                .limit(page_size)
-            ).all()
-        )
-        estimate, extracts = False, {}
-    terms = terms_of(session, [a.id for a in articles], filters.locale)
-    active = active_disclaimers(session=session)
-    versions = translations_of(session, {a.translation_group for a in articles})
-    items = [
-        ArticleSummary(
-            **_common(
-                a,
-                terms[a.id],
-                links,
-                versions[a.translation_group],
-                public_hero(a.hero_image, links),
-            ),
-            disclaimers=group_refs(carried_disclaimers(a, terms[a.id], active)),
-            snippet=extracts.get(a.id),
-        )
-        for a in articles
-    ]
-    return ArticlePage(items, int(total), estimate)

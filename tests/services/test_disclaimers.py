@@ -5,8 +5,9 @@ from sqlmodel import Session, select
 
 from api.links import ContentLinkBuilder
 from db.models import Article
-from services.content.articles import ArticleFilters, get_published, list_published
+from services.content.articles import get_published
 from services.content.disclaimers import rule_matches
+from services.content.listing import ArticleFilters, list_published
 from tests.conftest import DEMO_CONTENT
 
 
