@@ -93,13 +93,15 @@ async def list_articles(
     """Published articles in the negotiated locale, as summaries (no section bodies): newest
     first, or with `q` the most relevant first. A search counts its hits exactly up to 1,000
     (`meta.total_is_estimate`)."""
+    q = " ".join(q.split()) or None if q is not None else None  # spaces do not search
     filters = listing.ArticleFilters(
         locale=locale,
         therapies=tuple(sorted(set(therapy or ()))),
         conditions=tuple(sorted(set(condition or ()))),
         q=q,
         updated_since=updated_since,
-        sort=sort,
+        # The default order is none to name: relevance with `q`; without it, newest always.
+        sort=sort if q is not None and sort != ArticleSort.RELEVANCE else None,
     )
     fields = normalized_fields(fields) if fields else None
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None

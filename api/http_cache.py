@@ -17,9 +17,9 @@ try:  # the `brotli` extra, installed by the lock files; gzip alone without it
 except ImportError:  # pragma: no cover - depends on the install
     HAS_BROTLI = False
 
-# Replies kept with one cached body (api/response_cache.cached_reply): a few encodings, each
-# plain or conditional, with or without Vary: Accept-Language.
-REPLIES_KEPT = 64
+# Replies kept with one cached body (api/response_cache.cached_reply): one per representation,
+# plain or 304, with or without Vary: Accept-Language (12 with brotli and gzip).
+REPLIES_KEPT = 16
 # Below this a compressed body saves less than the headers that announce it.
 COMPRESS_FROM = 1024
 
@@ -178,18 +178,17 @@ Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 def reply(
     cached: CachedBody,
+    chosen: Representation,
     *,
-    if_none_match: str | None,
-    accept_encoding: str | None,
+    not_modified: bool,
     cache_control: str,
     vary_language: bool = False,
 ) -> Reply:
-    """Status, headers and body for a cached public GET: the representation the client
-    accepts, or a 304 (without Content-Encoding: it has no body) when it holds any of them.
-    The one place cached answers are made (api/response_cache.cached_reply)."""
-    chosen = cached.choose(accept_encoding)
+    """Status, headers and body for a cached public GET: `chosen` (the representation the
+    client accepts), or a 304 (without Content-Encoding: it has no body) when the client holds
+    any of them. The one place cached answers are made (api/response_cache.cached_reply)."""
     headers = cached.headers(chosen, cache_control, vary_language=vary_language)
-    if cached.matches(if_none_match):
+    if not_modified:
         return 304, [h for h in headers if h[0] != b"content-encoding"], b""
     headers += [
         (b"content-type", b"application/json"),

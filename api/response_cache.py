@@ -229,15 +229,19 @@ def cached_reply(
     if_none_match: str | None,
     vary_language: bool,
 ) -> Reply:
-    """The reply to one request from `cached`, made once per (encoding, validator, vary) and
-    kept with the body (it goes when the body leaves the cache)."""
-    memo = (accept_encoding, if_none_match, vary_language)
+    """The reply to one request from `cached`, made once per outcome (the representation
+    chosen, 304 or not, Vary: Accept-Language or not) and kept with the body; keyed by the
+    outcome, never by the request's header text, so that what a body keeps stays a few
+    replies however many spellings clients send (it goes when the body leaves the cache)."""
+    chosen = cached.choose(accept_encoding)
+    not_modified = cached.matches(if_none_match)
+    memo = (chosen.encoding, not_modified, vary_language)
     made: Reply | None = cached.replies.get(memo)
     if made is None:
         made = reply(
             cached,
-            if_none_match=if_none_match,
-            accept_encoding=accept_encoding,
+            chosen,
+            not_modified=not_modified,
             cache_control=cache_control,
             vary_language=vary_language,
         )

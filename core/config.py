@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     crm_inbound_secret: str | None = None
     crm_inbound_tolerance_seconds: int = Field(default=300, ge=1)
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `CLINIC_REDIS_URL=` in an .env file means "none", not a Redis at "".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -110,10 +116,15 @@ class Settings(BaseSettings):
         problems = []
         if not self.database_url.startswith(("postgresql", "postgres:")):
             problems.append("CLINIC_DATABASE_URL must name PostgreSQL")
-        if self.redis_url is None and self.leads_rate_limit.strip().lower() != "none":
+        if not self.redis_url and self.leads_rate_limit.strip().lower() != "none":
             problems.append(
                 "CLINIC_REDIS_URL must be set: each process would otherwise count the lead "
                 "rate limit on its own"
+            )
+        if self.data_key is None:
+            problems.append(
+                "CLINIC_DATA_KEY must be set (python -m cli new-data-key makes one): a key "
+                "file on one machine's disk cannot be shared"
             )
         if problems:
             raise ValueError("CLINIC_ENV=production: " + "; ".join(problems))

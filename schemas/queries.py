@@ -38,9 +38,10 @@ FIELDS_DESCRIPTION = (
 
 
 def normalized_fields(fields: str) -> str:
-    """A `fields=` value in one spelling: each name once, in the summary's order."""
+    """A `fields=` value in one spelling: each name once, in the summary's order, without the
+    fields always listed (`id` alone when it names nothing else)."""
     named = set(fields.split(","))
-    return ",".join(n for n in SUMMARY_FIELDS if n in named)
+    return ",".join(n for n in SUMMARY_FIELDS if n in named and n not in ALWAYS_LISTED) or "id"
 
 
 def summary_exclusions(fields: str) -> set[str]:

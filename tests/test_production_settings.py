@@ -9,11 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from core.config import PROJECT_ROOT, Settings
+from core.crypto import encode_key, new_key
 
 DEPLOYED = {
     "CLINIC_ENV": "production",
     "CLINIC_DATABASE_URL": "postgresql://clinic@db.internal:5432/clinic",
     "CLINIC_REDIS_URL": "redis://redis.internal:6379/0",
+    "CLINIC_DATA_KEY": encode_key(new_key()),
 }
 
 
@@ -50,6 +52,10 @@ def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
     [
         ({"CLINIC_DATABASE_URL": "sqlite:///data/clinic.db"}, "CLINIC_DATABASE_URL"),
         ({"CLINIC_REDIS_URL": None}, "CLINIC_REDIS_URL"),
+        # An .env line `CLINIC_REDIS_URL=` (red team): counted per process all the same.
+        ({"CLINIC_REDIS_URL": " "}, "CLINIC_REDIS_URL"),
+        # A key file on one machine's disk is no key for several (red team: a traceback).
+        ({"CLINIC_DATA_KEY": None}, "CLINIC_DATA_KEY"),
     ],
 )
 def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):
@@ -82,5 +88,6 @@ def test_the_cli_names_what_is_wrong_without_a_traceback():
     )
     assert done.returncode == 2
     assert "configuration error" in done.stderr
-    assert "CLINIC_DATABASE_URL" in done.stderr and "CLINIC_REDIS_URL" in done.stderr
+    for name in ("CLINIC_DATABASE_URL", "CLINIC_REDIS_URL", "CLINIC_DATA_KEY"):
+        assert name in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

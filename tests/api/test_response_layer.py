@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from api.response_cache import ResponseCache
+from api.response_cache import ResponseCache, article_key
 from tests.prometheus_text import sample
 
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
@@ -131,6 +131,47 @@ def test_every_spelling_of_one_list_query_is_one_entry(make_client):
         "/v1/articles?therapy=iv-ketamine&therapy=sgb&updated_since=2026-01-01T00%3A00%3A00Z"
         "&page_size=20&page=1"
     )
+
+
+def test_equivalent_fields_orders_and_spaces_are_one_entry(make_client):
+    """Red team (Security III retest): `fields=` naming an always-listed field, the default
+    `sort`, and spaces around `q` made entries of their own."""
+    c = make_client()
+    cache = _cache(c)
+    groups = [
+        ["fields=title,summary", "fields=id,title,summary", "fields=summary,disclaimers,title"],
+        [
+            "therapy=iv-ketamine",
+            "therapy=iv-ketamine&sort=newest",
+            "sort=relevance&therapy=iv-ketamine",
+        ],
+        ["q=fear", "q=fear%20", "q=%20fear&sort=relevance"],
+    ]
+    for group in groups:
+        before = len(cache.held())
+        bodies = {c.get(f"/v1/articles?{query}").content for query in group}
+        assert len(bodies) == 1 and len(cache.held()) == before + 1, group
+    newest = c.get("/v1/articles?q=fear&sort=newest")
+    assert newest.status_code == 200 and "sort=newest" in newest.json()["links"]["self"]
+
+
+def test_a_body_keeps_a_few_replies_whatever_its_clients_send(make_client):
+    """Red team (Security III retest): replies were kept per If-None-Match and Accept-Encoding
+    text, outside the byte bound: 19,200 requests grew a server by 256 MB. They are kept per
+    outcome (representation, 304 or not, Vary), a dozen at most."""
+    c = make_client()
+    cache = _cache(c)
+    assert c.get(ARTICLE).status_code == 200
+    key = article_key("iv-ketamine-for-ptsd", "en")
+    assert key in cache.held()
+    for n in range(200):
+        headers = {
+            "If-None-Match": f'"{n}-' + "a" * 2000 + '"',
+            "Accept-Encoding": f"gzip;q=0.{n % 9 + 1}, x{n}",
+        }
+        assert c.get(ARTICLE, headers=headers).status_code == 200
+    body = cache.peek(key)
+    assert body is not None and len(body.replies) <= 12
 
 
 def test_the_cache_is_bounded_by_bytes(make_client):
