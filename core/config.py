@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.crypto import CryptoKeyError, decode_key
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,11 +83,22 @@ class Settings(BaseSettings):
     crm_inbound_secret: str | None = None
     crm_inbound_tolerance_seconds: int = Field(default=300, ge=1)
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "data_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `CLINIC_REDIS_URL=` in an .env file means "none", not a Redis at "".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("data_key", "data_key_previous")
+    @classmethod
+    def _keys_decode(cls, value: SecretStr | list[SecretStr] | None) -> object:
+        # A malformed key is a configuration error named at start-up, not a traceback later.
+        for key in value if isinstance(value, list) else [value] if value else []:
+            try:
+                decode_key(key.get_secret_value())
+            except CryptoKeyError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -56,6 +56,10 @@ def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
         ({"CLINIC_REDIS_URL": " "}, "CLINIC_REDIS_URL"),
         # A key file on one machine's disk is no key for several (red team: a traceback).
         ({"CLINIC_DATA_KEY": None}, "CLINIC_DATA_KEY"),
+        # Blank or malformed (red-team recheck: a traceback from deep in start-up).
+        ({"CLINIC_DATA_KEY": " "}, "CLINIC_DATA_KEY"),
+        ({"CLINIC_DATA_KEY": "notbase64!!"}, "data_key"),
+        ({"CLINIC_DATA_KEY": "AAAA"}, "data_key"),
     ],
 )
 def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):
