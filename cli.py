@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from core.config import Settings, get_settings
 from core.crypto import encode_key, key_ring, new_key
@@ -31,6 +32,9 @@ def settings_or_exit() -> Settings:
     operator's fix is in the environment, not the code)."""
     try:
         return get_settings()
+    except SettingsError as exc:  # a value the environment source cannot parse (a list...)
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])

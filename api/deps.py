@@ -67,7 +67,8 @@ async def get_locale(
     ] = None,
 ) -> str:
     """The negotiated locale (kept in `request.state.negotiated` for the response headers)."""
-    available = await request.app.state.response_cache.available_locales()
+    available, version = await request.app.state.response_cache.available_locales()
+    request.state.locales_version = version  # what a cached answer's key was worked out under
     negotiated = negotiate(
         explicit=locale,
         header=request.headers.get("accept-language"),

@@ -58,12 +58,14 @@ _CACHED_AS = "cached_as"
 
 @dataclass(frozen=True)
 class Alias:
-    """Which cached body answers a request form, the route that named it, and whether
-    Accept-Language chose its locale (then the answer varies on that header)."""
+    """Which cached body answers a request form, the route that named it, whether
+    Accept-Language chose its locale (then the answer varies on that header), and the content
+    version the route worked the key out under (its locale among that version's locales)."""
 
     key: Hashable
     route: Any
     vary_language: bool
+    version: Version | None
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,12 @@ class ResponseCache:
         self._entries.clear()
         self._aliases.clear()
 
-    async def available_locales(self) -> frozenset[str]:
-        """The locales with published content (read now if not known yet)."""
+    async def available_locales(self) -> tuple[frozenset[str], Version | None]:
+        """The locales with published content (read now if not known yet), and the version
+        they are of (None: not known)."""
         if self.locales is None:
-            return await asyncio.to_thread(self.read_locales)
-        return self.locales
+            return await asyncio.to_thread(self.read_locales), None
+        return self.locales, self.version
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the version fresh until stopped, from `refresh_seconds` after its caller's
@@ -168,8 +171,10 @@ class ResponseCache:
         return self._aliases.get(signature)
 
     def remember(self, signature: Signature, alias: Alias) -> None:
-        """Map a request form to the key its route answered it from."""
-        if self.version is not None:
+        """Map a request form to the key its route answered it from, unless the route worked
+        the key out under an older version: a request that negotiated its locale before an
+        import added one must not map the new locale's readers to the old answer."""
+        if self.version is not None and alias.version == self.version:
             self._aliases[signature] = alias
 
     async def get_or_build(
@@ -308,6 +313,7 @@ async def serve_cached(
     `key` must name everything the body depends on (`exclude` included), in normalised form:
     the layer in front answers every later request of this exact form from the same body."""
     cache: ResponseCache = request.app.state.response_cache
+    started = cache.version
 
     def run() -> BaseModel:
         with read_only_session(request) as session:
@@ -318,7 +324,9 @@ async def serve_cached(
         negotiated = None  # a read that does not depend on the locale
     cached = await cache.get_or_build(key, run, negotiated.locale if negotiated else None, exclude)
     vary = negotiated is not None and negotiated.from_header
-    setattr(request.state, _CACHED_AS, Alias(key, request.scope.get("route"), vary))
+    # The version the key was worked out under: the locales' when the route negotiated one.
+    version = getattr(request.state, "locales_version", started)
+    setattr(request.state, _CACHED_AS, Alias(key, request.scope.get("route"), vary, version))
     status, headers, body = cached_reply(
         cached,
         cache_control=cache.cache_control,

@@ -16,7 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Runtime configuration; every field can be set as CLINIC_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="CLINIC_", extra="ignore")
+    # hide_input_in_errors: a malformed key or URL must not be echoed into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="CLINIC_", extra="ignore", hide_input_in_errors=True
+    )
 
     # `production` turns the safe defaults of a deployment on: workers deliver webhooks and a
     # migrate job migrates (unless set otherwise), and it refuses to start without what

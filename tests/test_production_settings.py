@@ -73,6 +73,16 @@ def test_production_refuses_what_processes_cannot_share(environment, monkeypatch
         Settings()
 
 
+def test_a_malformed_key_is_not_echoed_in_the_error(environment, monkeypatch):
+    """Review finding: pydantic quoted the input, so a near-miss key reached the logs."""
+    environment(**DEPLOYED)
+    near_miss = "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLXRvby1zaG9ydA=="
+    monkeypatch.setenv("CLINIC_DATA_KEY", near_miss)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert near_miss not in str(caught.value) and "secret" not in str(caught.value)
+
+
 def test_without_a_rate_limit_production_needs_no_redis(environment, monkeypatch):
     environment(**DEPLOYED, CLINIC_LEADS_RATE_LIMIT="none")
     monkeypatch.delenv("CLINIC_REDIS_URL")

@@ -128,8 +128,11 @@ class Dispatcher:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     async for _ in conn.notifies():
                         self._wake.set()
-            except psycopg.Error:
-                log.warning("webhook LISTEN connection lost; polling until it is back")
+            except Exception as exc:  # any failure: the poll covers until it is back
+                log.warning(
+                    "webhook LISTEN connection lost; polling until it is back",
+                    extra={"error": describe_exception(exc)},
+                )
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -199,4 +202,7 @@ async def delivering(
     finally:
         unsubscribe()
         stop.set()
-        await asyncio.gather(task, pruning)  # both stop; neither is left pending
+        # Both stop; neither is left pending, even when the other failed.
+        for failed in await asyncio.gather(task, pruning, return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.error("webhook delivery stopped", extra={"error": describe_exception(failed)})

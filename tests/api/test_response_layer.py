@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from api.response_cache import ResponseCache, article_key
+from api.response_cache import Alias, ResponseCache, article_key
 from tests.prometheus_text import sample
 
 ARTICLE = "/v1/articles/iv-ketamine-for-ptsd"
@@ -179,6 +179,21 @@ def test_a_body_keeps_a_few_replies_whatever_its_clients_send(make_client):
     assert cache.bytes_held == held_at_first
     kept = sum(len(n) + len(v) + 64 for _, headers, _ in body.replies.values() for n, v in headers)
     assert kept < cache.bytes_held - body.size
+
+
+def test_a_form_worked_out_under_an_older_version_is_not_remembered(make_client):
+    """Review finding: a request that negotiated its locale before an import added one
+    finished after the refresh, and mapped the new locale's readers to the old answer."""
+    c = make_client()
+    cache = _cache(c)
+    current = cache.version
+    assert current is not None
+    form = ("/v1/articles/iv-ketamine-for-ptsd", b"", b"de")
+    older = (current[0] - 1, current[1])
+    cache.remember(form, Alias(article_key("iv-ketamine-for-ptsd", "en"), None, True, older))
+    assert cache.alias(form) is None
+    cache.remember(form, Alias(article_key("iv-ketamine-for-ptsd", "en"), None, True, current))
+    assert cache.alias(form) is not None
 
 
 def test_the_cache_is_bounded_by_bytes(make_client):
