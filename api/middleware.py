@@ -311,7 +311,7 @@ class RequestContextMiddleware:
 
 def route_template(scope: Scope) -> str | None:
     """The path template the router matched (`/v1/articles/{slug}`), or None when it matched
-    nothing (a cached answer, a 404)."""
+    nothing (a 404); a cached answer carries the route that first answered its form."""
     route = scope.get("route")
     return getattr(route, "path", None)
 

@@ -45,7 +45,9 @@ Version = tuple[int, date]
 # Accept-Language choose the body; Accept-Encoding and If-None-Match choose the reply.
 Signature = tuple[str, bytes, bytes | None]
 _SIGNATURE_MAX = 1024  # longer requests are answered, their form not remembered
-_ALIASES_MAX = 4096  # request forms whose key is remembered (at most ~4 MiB)
+# Request forms whose key is remembered: each form is at most 1 KiB, its key a few KiB more
+# for a long list query (kept after its body left the cache): tens of MiB at the very most.
+_ALIASES_MAX = 4096
 # Bytes counted for an entry beside its bodies: its key and objects (~2 KiB), and each reply it
 # may keep (~1.2 KiB of headers: one per representation, 304 or not, Vary or not), counted
 # at their most so that replies made later are inside the bound (a red-team retest measured
