@@ -254,7 +254,7 @@ def prune_idempotency_keys() -> None:
 
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
-    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    ttl = settings.idempotency_ttl
     with unit_of_work(engine) as session:
         removed = idempotency.prune_expired(session=session, now=utcnow(), ttl=ttl)
     engine.dispose()
@@ -286,7 +286,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        ttl = settings.idempotency_ttl
         async with delivering(engine, config, idempotency_ttl=ttl):
             await stop.wait()
 

@@ -4,7 +4,6 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from functools import partial
 
 from fastapi import Depends, FastAPI
@@ -195,7 +194,7 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
         return
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=ring)
-    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    ttl = settings.idempotency_ttl
     async with delivering(engine, config, idempotency_ttl=ttl):
         yield
 

@@ -93,7 +93,8 @@ async def list_articles(
     """Published articles in the negotiated locale, as summaries (no section bodies): newest
     first, or with `q` the most relevant first. A search counts its hits exactly up to 1,000
     (`meta.total_is_estimate`)."""
-    q = " ".join(q.split()) or None if q is not None else None  # spaces do not search
+    q = " ".join(q.split()) if q else None  # spaces do not search
+    q = q or None
     filters = listing.ArticleFilters(
         locale=locale,
         therapies=tuple(sorted(set(therapy or ()))),

@@ -1,7 +1,6 @@
 """Public lead intake: the consultation request form and the consent text it shows."""
 
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -52,7 +51,7 @@ def lead_writer(
     engine: Engine, *, ring: KeyRing, catalog: IntakeCatalog, settings: Settings
 ) -> LeadWriter:
     """The app's intake: leads submitted together are stored together (db/group_commit)."""
-    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    ttl = settings.idempotency_ttl
 
     def store(
         session: Session, submissions: Sequence[intake.Submission]
@@ -76,7 +75,7 @@ def lead_admission(
 ) -> LeadAdmission:
     """The app's admission: requests that arrive together are admitted together, in one
     read-only session (services/leads/admission.py), before any of them reaches the writer."""
-    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    ttl = settings.idempotency_ttl
 
     def admit(
         session: Session, candidates: Sequence[admission.Candidate]

@@ -1,6 +1,7 @@
 """One Settings object, read from CLINIC_* environment variables."""
 
 import ipaddress
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
             parse_many(value)  # raises ValueError on bad notation
         return value
 
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        """How long an Idempotency-Key is remembered (CLINIC_IDEMPOTENCY_TTL_HOURS)."""
+        return timedelta(hours=self.idempotency_ttl_hours)
 
     @model_validator(mode="after")
     def _production(self) -> "Settings":
