@@ -15,7 +15,7 @@ from pydantic_settings import SettingsError
 
 from core.config import Settings, get_settings
 from core.crypto import encode_key, key_ring, new_key
-from core.errors import ContentError, NotFoundError, ValidationFailedError
+from core.errors import ConflictError, ContentError, NotFoundError, ValidationFailedError
 from core.logging import configure_logging
 from db.session import make_engine, read_session, unit_of_work
 from schemas.vocabulary import ApiKeyState, AuditAction, HiddenLeads, LeadStatus
@@ -104,6 +104,10 @@ def create_api_key(
     expires_in: Annotated[
         str | None, typer.Option(help="Lifetime such as 90d, 12h or 30m (default: no expiry).")
     ] = None,
+    reviewer: Annotated[
+        uuid.UUID | None,
+        typer.Option(help="The reviewer a content:review key acts for (see list-reviewers)."),
+    ] = None,
 ) -> None:
     """Create an API key and print it once, alone on the last line."""
     lifetime = _duration(expires_in) if expires_in else None
@@ -115,6 +119,7 @@ def create_api_key(
                 name=name,
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()],
                 expires_in=lifetime,
+                reviewer_id=reviewer,
             )
             audit.record(
                 session=session,
@@ -141,6 +146,68 @@ def _duration(text: str) -> timedelta:
     if unit not in units or not number.isdigit() or int(number) < 1:
         raise typer.BadParameter("use a whole number and d, h or m, e.g. 90d")
     return timedelta(**{units[unit]: int(number)})
+
+
+@cli.command("add-reviewer")
+def add_reviewer(
+    name: Annotated[str, typer.Option(help="As articles should name them, e.g. 'Ana Ruiz'.")],
+    credentials: Annotated[str, typer.Option(help="e.g. MD, DO, NP, PharmD.")],
+    specialty: Annotated[str, typer.Option(help="e.g. Psychiatry.")],
+    npi: Annotated[str | None, typer.Option(help="National Provider Identifier.")] = None,
+    licence_state: Annotated[str | None, typer.Option(help="Two letters, e.g. CA.")] = None,
+    licence_number: Annotated[str | None, typer.Option()] = None,
+    profile_url: Annotated[str | None, typer.Option()] = None,
+    placeholder: Annotated[bool, typer.Option(help="A demo record, never a real person.")] = False,
+) -> None:
+    """Add a clinician to the reviewer registry; prints the new id alone on the last line."""
+    from schemas.reviewers import ReviewerCreate
+    from services.content import reviewers
+
+    try:
+        data = ReviewerCreate(
+            name=name,
+            credentials=credentials,
+            specialty=specialty,
+            npi=npi,
+            licence_state=licence_state,
+            licence_number=licence_number,
+            profile_url=profile_url,
+            placeholder=placeholder,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(
+                f"error: --{str(error['loc'][0]).replace('_', '-')}: {error['msg']}", err=True
+            )
+        raise typer.Exit(code=2) from None
+    engine = make_engine(settings_or_exit().database_url)
+    try:
+        with unit_of_work(engine) as session:
+            record = reviewers.add(session=session, data=data)
+            reviewer_id = record.id
+    except ConflictError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"added reviewer '{data.name}', {data.credentials} ({data.specialty})")
+    typer.echo(str(reviewer_id))
+
+
+@cli.command("list-reviewers")
+def list_reviewers() -> None:
+    """Every reviewer: id, name, credentials, specialty, NPI, and whether a placeholder."""
+    from services.content import reviewers
+
+    engine = make_engine(settings_or_exit().database_url)
+    try:
+        with read_session(engine) as session:
+            for r in reviewers.every(session=session):
+                flag = " placeholder" if r.placeholder else ""
+                npi = f" npi {r.npi}" if r.npi else ""
+                typer.echo(f"{r.id}  {r.name}, {r.credentials} ({r.specialty}){npi}{flag}")
+    finally:
+        engine.dispose()
 
 
 @cli.command("list-api-keys")

@@ -24,6 +24,7 @@ from api import (
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import previews as admin_previews
+from api.admin import reviewers as admin_reviewers
 from api.admin import webhooks as admin_webhooks
 from api.compression import JsonCompressionMiddleware
 from api.cors import CORSMiddleware, cors_options
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_leads.router,
         admin_audit.router,
         admin_previews.router,
+        admin_reviewers.router,
         admin_webhooks.router,
         integrations.router,
         health.router,

@@ -21,15 +21,17 @@ _bearer = HTTPBearer(
 )
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
-    """A dependency that authenticates the caller and checks one scope."""
+def require_scope(scope: str, *alternatives: str) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks that its key holds `scope` (or
+    one of the `alternatives`)."""
+    accepted = (scope, *alternatives)
 
     def dependency(
         session: SessionDep,
         # The scope is named in the operation's security requirement (OAS 3.1 allows role
         # names for any scheme), so the contract says which scope each operation needs.
         credentials: Annotated[
-            HTTPAuthorizationCredentials | None, Security(_bearer, scopes=[scope])
+            HTTPAuthorizationCredentials | None, Security(_bearer, scopes=list(accepted))
         ],
     ) -> Principal:
         if credentials is None:
@@ -40,19 +42,23 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         )
         if principal is None:
             raise UnauthorizedError("The API key is not valid.", code="invalid_api_key")
-        if scope not in principal.scopes:
+        if principal.scopes.isdisjoint(accepted):
+            wanted = " or ".join(f"'{s}'" for s in accepted)
             raise ForbiddenError(
-                f"This API key lacks the '{scope}' scope.", code="insufficient_scope"
+                f"This API key lacks the {wanted} scope.", code="insufficient_scope"
             )
         return principal
 
-    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    dependency.__name__ = "require_" + "_or_".join(s.replace(":", "_") for s in accepted)
     return dependency
 
 
 LeadsRead = Annotated[Principal, Depends(require_scope("leads:read"))]
 LeadsWrite = Annotated[Principal, Depends(require_scope("leads:write"))]
 ContentWrite = Annotated[Principal, Depends(require_scope("content:write"))]
+ContentReview = Annotated[Principal, Depends(require_scope("content:review"))]
+# Reading the editorial state: writers and reviewers both need it.
+ContentEditor = Annotated[Principal, Depends(require_scope("content:write", "content:review"))]
 # One callable, so a router that requires it and a route that names the caller share one check
 # (FastAPI runs a dependency once per request).
 require_webhooks_manage = require_scope("webhooks:manage")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from db import editorial_models  # noqa: F401  (the reviewer table an API key names)
 from db.models import utcnow
 
 
@@ -104,6 +105,8 @@ class ApiKey(SQLModel, table=True):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # The clinician this key acts for (scope `content:review`): approvals name that record.
+    reviewer_id: uuid.UUID | None = Field(default=None, foreign_key="reviewer.id")
 
 
 class AuditEntry(SQLModel, table=True):

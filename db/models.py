@@ -115,9 +115,20 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The revision the row holds (what is public, or the draft a preview shows) ...
     revision: int = 1
+    # ... and the newest revision written: ahead of `revision` while an edit of a published
+    # article waits for review (services.content.editorial).
+    latest_revision: int = 1
     content_hash: str = Field(max_length=64)
+    # The file the import last wrote it from; "" for an article written over HTTP.
     source_path: str = Field(max_length=300)
+    # The approval (db.editorial_models.ArticleReview) of the published revision.
+    approval_id: uuid.UUID | None = None
+    # A publish waiting for its time: which revision, when, and which key asked.
+    scheduled_revision: int | None = None
+    scheduled_at: datetime | None = Field(default=None, index=True)
+    scheduled_by: uuid.UUID | None = None
 
 
 class ArticleSection(SQLModel, table=True):
@@ -138,7 +149,8 @@ class ArticleSection(SQLModel, table=True):
 
 
 class ArticleRevision(SQLModel, table=True):
-    """A snapshot of an article as it was when a revision was imported."""
+    """One revision of an article's content, as imported or written over HTTP; never changed
+    afterwards. Approvals name its content hash."""
 
     __table_args__ = (UniqueConstraint("article_id", "revision", name="uq_revision_article"),)
 
@@ -148,6 +160,10 @@ class ArticleRevision(SQLModel, table=True):
     status: str = Field(max_length=20)
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # sha256 of the editorial content (services.content.revisions); "" before migration 0017.
+    content_hash: str = Field(default="", max_length=64)
+    source: str = Field(default="import", max_length=10)  # "import" or "http"
+    author_key_id: uuid.UUID | None = None  # the API key that wrote it over HTTP
 
 
 class MediaRendition(SQLModel, table=True):

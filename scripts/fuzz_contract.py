@@ -95,7 +95,14 @@ def main() -> int:
         env = server_env(f"sqlite:///{tmp / 'fuzz.db'}")
         cli(env, "migrate")
         cli(env, "import-content")
-        token = cli(env, "create-api-key", "--name", "fuzz", "--scopes", ",".join(SCOPES))
+        reviewer = cli(
+            env, "add-reviewer", "--name", "Fuzz Reviewer", "--credentials", "MD",
+            "--specialty", "Psychiatry", "--placeholder",
+        ).strip().splitlines()[-1]  # fmt: skip
+        token = cli(
+            env, "create-api-key", "--name", "fuzz", "--scopes", ",".join(SCOPES),
+            "--reviewer", reviewer,
+        )  # fmt: skip
         token = token.strip().splitlines()[-1]
         log = tmp / "server.log"
         with uvicorn_process(

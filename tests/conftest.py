@@ -6,6 +6,7 @@ database (`CREATE DATABASE ... TEMPLATE`) beside the one TEST_DATABASE_URL names
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -154,12 +155,34 @@ def issue_key(seeded: Database) -> Callable[..., str]:
     from db.session import unit_of_work
     from services.access.api_keys import create_key
 
-    def factory(*scopes: str, name: str = "test") -> str:
+    def factory(*scopes: str, name: str = "test", reviewer: uuid.UUID | None = None) -> str:
         engine = seeded.engine()
         with unit_of_work(engine) as session:
-            _, token = create_key(session=session, name=name, scopes=list(scopes))
+            _, token = create_key(
+                session=session, name=name, scopes=list(scopes), reviewer_id=reviewer
+            )
         engine.dispose()
         return token
+
+    return factory
+
+
+@pytest.fixture
+def add_reviewer(seeded: Database) -> Callable[..., uuid.UUID]:
+    """Add a clinician to this test's reviewer registry; returns the record's id."""
+    from db.session import unit_of_work
+    from schemas.reviewers import ReviewerCreate
+    from services.content import reviewers
+
+    def factory(name: str = "Ana Ruiz", **fields: object) -> uuid.UUID:
+        data = ReviewerCreate.model_validate(
+            {"name": name, "credentials": "MD", "specialty": "Psychiatry", **fields}
+        )
+        engine = seeded.engine()
+        with unit_of_work(engine) as session:
+            reviewer_id = reviewers.add(session=session, data=data).id
+        engine.dispose()
+        return reviewer_id
 
     return factory
 

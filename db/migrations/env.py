@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import SQLModel
 
-from db import lead_models, models, webhook_models  # noqa: F401  (register the tables)
+from db import editorial_models, lead_models, models, webhook_models  # noqa: F401  (register the tables)
 from db.migrate import include_object
 from db.session import make_engine
 

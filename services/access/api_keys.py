@@ -11,10 +11,12 @@ from datetime import timedelta
 from sqlmodel import Session, col, or_, select
 
 from core.errors import NotFoundError, ValidationFailedError
+from db.editorial_models import Reviewer
 from db.lead_models import ApiKey
 from db.models import utcnow
 
-SCOPES = ("content:write", "leads:read", "leads:write", "webhooks:manage")
+SCOPES = ("content:review", "content:write", "leads:read", "leads:write", "webhooks:manage")
+CONTENT_REVIEW = "content:review"
 # The one scope that releases a lead's personal and health data, whatever route answers.
 LEADS_READ = "leads:read"
 TOKEN_PREFIX = "clk"  # noqa: S105  (a label, not a secret)
@@ -29,6 +31,8 @@ class Principal:
     key_id: uuid.UUID
     name: str
     scopes: frozenset[str]
+    # The clinician a `content:review` key acts for; None for every other key.
+    reviewer_id: uuid.UUID | None = None
 
     @property
     def reads_leads(self) -> bool:
@@ -41,9 +45,16 @@ def _hash(token: str) -> str:
 
 
 def create_key(
-    *, session: Session, name: str, scopes: list[str], expires_in: timedelta | None = None
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    expires_in: timedelta | None = None,
+    reviewer_id: uuid.UUID | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the token, which is never stored or shown again."""
+    """Create a key; returns the row and the token, which is never stored or shown again.
+
+    A `content:review` key acts for one reviewer of the registry, and only such a key may."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes or not name.strip():
         raise ValidationFailedError(
@@ -55,6 +66,7 @@ def create_key(
                 }
             ]
         )
+    _check_reviewer(session, scopes, reviewer_id)
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -63,10 +75,24 @@ def create_key(
         key_hash=_hash(token),
         scopes=sorted(set(scopes)),
         expires_at=utcnow() + expires_in if expires_in else None,
+        reviewer_id=reviewer_id,
     )
     session.add(key)
     session.flush()
     return key, token
+
+
+def _check_reviewer(session: Session, scopes: list[str], reviewer_id: uuid.UUID | None) -> None:
+    reviewing = CONTENT_REVIEW in scopes
+    if reviewing and reviewer_id is None:
+        message = f"a '{CONTENT_REVIEW}' key must be bound to a reviewer (--reviewer <id>)"
+    elif not reviewing and reviewer_id is not None:
+        message = f"only a '{CONTENT_REVIEW}' key is bound to a reviewer"
+    elif reviewer_id is not None and session.get(Reviewer, reviewer_id) is None:
+        message = f"no reviewer {reviewer_id} (see `cli list-reviewers`)"
+    else:
+        return
+    raise ValidationFailedError([{"field": "reviewer", "type": "reviewer", "message": message}])
 
 
 def authenticate(*, session: Session, token: str) -> Principal | None:
@@ -85,7 +111,9 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)
-    return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
+    return Principal(
+        key_id=key.id, name=key.name, scopes=frozenset(key.scopes), reviewer_id=key.reviewer_id
+    )
 
 
 def list_keys(*, session: Session) -> list[ApiKey]:

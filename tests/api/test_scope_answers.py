@@ -21,7 +21,7 @@ from httpx import Response
 from sqlmodel import Session, col, select
 
 from db.lead_models import AuditEntry
-from services.access.api_keys import SCOPES
+from services.access.api_keys import CONTENT_REVIEW, SCOPES
 from tests.conftest import lead_body
 
 HOOKS = "/v1/admin/webhook-endpoints"
@@ -51,11 +51,18 @@ PERSONAL = frozenset(
         "consent_text",
     }
 )
-# Every set of scopes a key can hold (a key holds at least one): 15 keys.
+# Every set of the scopes that touch leads or webhooks a key can hold (a key holds at least
+# one): 15 keys; and a reviewer's key alone and with every scope (`content:review` opens no
+# lead data, so its other 15 combinations say nothing new).
+_LEAD_SIDE = [s for s in SCOPES if s != CONTENT_REVIEW]
 SCOPE_SETS = [
-    frozenset(combo)
-    for n in range(1, len(SCOPES) + 1)
-    for combo in itertools.combinations(SCOPES, n)
+    *(
+        frozenset(combo)
+        for n in range(1, len(_LEAD_SIDE) + 1)
+        for combo in itertools.combinations(_LEAD_SIDE, n)
+    ),
+    frozenset({CONTENT_REVIEW}),
+    frozenset(SCOPES),
 ]
 
 
@@ -65,7 +72,7 @@ class Case:
 
     method: str
     path: str  # {lead}, {endpoint} and {delivery} are filled per case
-    scope: str
+    scope: str | tuple[str, ...]  # a key needs one of these
     reads_leads: bool = False
     body: dict[str, Any] | None = None
 
@@ -84,6 +91,7 @@ OPERATIONS: dict[str, Case] = {
     "create_preview": Case(
         "POST", "/v1/admin/previews", "content:write", body={"slug": "ketamine-for-chronic-pain"}
     ),
+    "list_reviewers": Case("GET", "/v1/admin/reviewers", ("content:write", "content:review")),
     "list_webhook_endpoints": Case("GET", HOOKS, "webhooks:manage"),
     "create_webhook_endpoint": Case(
         "POST",
@@ -135,12 +143,28 @@ def personal_fields(response: Response, markers: dict[str, str]) -> set[str]:
     return named | {field for field, marker in markers.items() if marker in response.text}
 
 
+def _accepted(case: Case) -> tuple[str, ...]:
+    return (case.scope,) if isinstance(case.scope, str) else case.scope
+
+
 @pytest.fixture
-def world(make_client, issue_key) -> tuple[TestClient, Callable[[], dict[str, str]]]:
+def key_for(issue_key, add_reviewer) -> Callable[..., str]:
+    """A key with these scopes (bound to a reviewer when it reviews)."""
+    reviewer = add_reviewer("Scope Reviewer")
+
+    def factory(*scopes: str, name: str = "case") -> str:
+        bound = reviewer if CONTENT_REVIEW in scopes else None
+        return str(issue_key(*sorted(scopes), name=name, reviewer=bound))
+
+    return factory
+
+
+@pytest.fixture
+def world(make_client, key_for) -> tuple[TestClient, Callable[[], dict[str, str]]]:
     """A client, and a maker of one case's lead, endpoint and delivery (set up by a key that
     holds every scope)."""
     c = make_client(leads_rate_limit="none", webhook_dispatcher_enabled=False)
-    admin = {"Authorization": f"Bearer {issue_key(*SCOPES, name='setup')}"}
+    admin = {"Authorization": f"Bearer {key_for(*SCOPES, name='setup')}"}
 
     def make() -> dict[str, str]:
         n = uuid.uuid4().hex[:10]
@@ -213,18 +237,18 @@ def test_the_table_names_every_admin_operation(client):
             ].values()
             if o.get("operationId") == name
         )
-        assert op["security"] == [{"ApiKey": [case.scope]}]
+        assert op["security"] == [{"ApiKey": list(_accepted(case))}]
 
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
-def test_an_answer_carries_personal_data_only_to_a_key_that_reads_leads(name, world, issue_key):
+def test_an_answer_carries_personal_data_only_to_a_key_that_reads_leads(name, world, key_for):
     c, make = world
     case = OPERATIONS[name]
     seen: dict[frozenset[str], tuple[int, set[str]]] = {}
     for scopes in SCOPE_SETS:
         ids = make()
         markers = {k.removeprefix("marker:"): v for k, v in ids.items() if k.startswith("marker:")}
-        token = issue_key(*sorted(scopes), name="case")
+        token = key_for(*scopes)
         r = c.request(
             case.method,
             case.path.format(**ids),
@@ -234,7 +258,7 @@ def test_an_answer_carries_personal_data_only_to_a_key_that_reads_leads(name, wo
         seen[scopes] = (r.status_code, personal_fields(r, markers))
     for scopes, (status, fields) in seen.items():
         label = f"{name} with {sorted(scopes)}"
-        if case.scope not in scopes:
+        if scopes.isdisjoint(_accepted(case)):
             assert status == 403, label
             assert fields == set(), label
             continue

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from db import lead_models, models, webhook_models  # noqa: F401  (register the tables)
+from db import editorial_models, lead_models, models, webhook_models  # noqa: F401  (register the tables)
 from db.migrate import include_object
 
 
