@@ -354,7 +354,9 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         ttl = settings.idempotency_ttl
-        async with delivering(engine, config, idempotency_ttl=ttl):
+        async with delivering(
+            engine, config, idempotency_ttl=ttl, production=settings.env == "production"
+        ):
             await stop.wait()
 
     typer.echo("webhook worker started")

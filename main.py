@@ -21,6 +21,7 @@ from api import (
     openapi,
     taxonomy,
 )
+from api.admin import articles as admin_articles
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
 from api.admin import previews as admin_previews
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consultations.router,
         admin_leads.router,
         admin_audit.router,
+        admin_articles.router,
         admin_previews.router,
         admin_reviewers.router,
         admin_webhooks.router,
@@ -197,7 +199,9 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=ring)
     ttl = settings.idempotency_ttl
-    async with delivering(engine, config, idempotency_ttl=ttl):
+    async with delivering(
+        engine, config, idempotency_ttl=ttl, production=settings.env == "production"
+    ):
         yield
 
 

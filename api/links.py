@@ -28,6 +28,11 @@ def webhook_endpoint_path(endpoint_id: uuid.UUID | str) -> str:
     return f"/v1/admin/webhook-endpoints/{endpoint_id}"
 
 
+def admin_article_path(article_id: uuid.UUID | str) -> str:
+    """Where editors read an article in any state."""
+    return f"/v1/admin/articles/{article_id}"
+
+
 def article_path(slug: str, locale: str) -> str:
     """Where the public reads one article in one locale."""
     return f"/v1/articles/{slug}?{urlencode({'locale': locale})}"

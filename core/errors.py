@@ -116,3 +116,19 @@ class ComplianceHoldError(DomainError):
     status = 503
     code = "article_withheld"
     title = "Service Unavailable"
+
+
+class PreconditionFailedError(DomainError):
+    """An `If-Match` names a version that is no longer current: someone wrote in between."""
+
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition Failed"
+
+
+class PreconditionRequiredError(DomainError):
+    """A write that could overwrite another's needs `If-Match` with the version it read."""
+
+    status = 428
+    code = "precondition_required"
+    title = "Precondition Required"

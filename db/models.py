@@ -48,6 +48,11 @@ class Condition(SQLModel, table=True):
     translations: dict[str, dict[str, str]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # Words that show an article discusses it, checked against every article that is published:
+    # {"*": in any locale, locale: in that locale's articles} (services.content.policy_terms).
+    keywords: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class Disclaimer(SQLModel, table=True):
@@ -121,7 +126,9 @@ class Article(SQLModel, table=True):
     # article waits for review (services.content.editorial).
     latest_revision: int = 1
     content_hash: str = Field(max_length=64)
-    # The file the import last wrote it from; "" for an article written over HTTP.
+    # The file the import last wrote it from; "" once written over HTTP (created, edited,
+    # published or taken down): an import then leaves it alone unless the file has content the
+    # article never had (services.content.importer).
     source_path: str = Field(max_length=300)
     # The approval (db.editorial_models.ArticleReview) of the published revision.
     approval_id: uuid.UUID | None = None

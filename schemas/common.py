@@ -73,6 +73,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The API key lacks the required scope.",
         404: "Not found.",
         409: "Conflict.",
+        412: "Precondition failed: the `If-Match` ETag is not the current one; read again.",
+        428: "Precondition required: send `If-Match` with the ETag you read.",
         410: "Gone: the cursor is older than the history kept (`cursor_expired`); resync.",
         413: "Request body too large.",
         415: "Unsupported media type.",

@@ -104,6 +104,8 @@ def _webhook_url(value: str) -> str:
 
 # One line, bounded where it is used (a query parameter's max_length).
 Line = Annotated[str, _single_line, _without(_SINGLE_LINE)]
+# Several lines (tabs and line breaks allowed), bounded where it is used (an article's prose).
+Lines = Annotated[str, _multi_line, _without(_CONTROL)]
 # Free text on one line (utm values, a preferred time, a description).
 Text40 = Annotated[
     str,

@@ -32,6 +32,20 @@ class ArticleStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class ReviewDecision(StrEnum):
+    """What a reviewer decided about one revision."""
+
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class RevisionSource(StrEnum):
+    """Where a revision of an article was written."""
+
+    IMPORT = "import"  # a content folder (cli import-content)
+    HTTP = "http"  # the admin API
+
+
 class SectionKind(StrEnum):
     """What a section of an article is for."""
 
@@ -235,6 +249,15 @@ class AuditAction(StrEnum):
     API_KEY_REVOKE = "api_key.revoke"
     # A preview token opens an unpublished draft to whoever holds it.
     ARTICLE_PREVIEW_CREATE = "article_preview.create"
+    # The editorial record: who wrote, approved, asked for changes, published and when.
+    ARTICLE_REVISION_CREATE = "article.revision.create"
+    ARTICLE_APPROVE = "article.approve"
+    ARTICLE_REQUEST_CHANGES = "article.request_changes"
+    ARTICLE_PUBLISH = "article.publish"
+    ARTICLE_SCHEDULE = "article.schedule"
+    ARTICLE_PUBLISH_FAILED = "article.publish_failed"
+    ARTICLE_UNPUBLISH = "article.unpublish"
+    ARTICLE_ARCHIVE = "article.archive"
 
 
 class RegulatoryStatus(StrEnum):

@@ -1,6 +1,5 @@
 """Read the content folder into validated models; every problem names its file and field."""
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -8,44 +7,35 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import frontmatter
-import orjson
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     model_validator,
 )
 
-from schemas.articles import CallToAction
+from schemas.editorial import ArticleContent, HttpUrlText, Strict
 from schemas.vocabulary import (
     LOCALE_PATTERN,
-    ArticleSlug,
     ArticleStatus,
     Placement,
     RegulatoryStatus,
     RuleScope,
-    SectionKind,
     Slug,
 )
 from services.content.media import SourceImage, read_source
 
-HttpUrlText = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
 _SECTION_HEADING = re.compile(
     r"^## (?P<heading>.+?)\s*\{#(?P<key>[^\s}]+) kind=(?P<kind>[^\s}]+)\}\s*$"
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 Locale = Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)]
 
 
-class HeroImageFile(_Strict):
+class HeroImageFile(Strict):
     """A hero image as declared in front matter or therapies.yaml: a file in content/media/
     and the words that go with it. Alt text, caption and credit are all required."""
 
@@ -64,7 +54,7 @@ class HeroImageFile(_Strict):
         return self
 
 
-class _TermWords(_Strict):
+class _TermWords(Strict):
     """A term's words in another locale: all of them, so that no page mixes two languages."""
 
     name: str = Field(min_length=1, max_length=200)
@@ -79,12 +69,12 @@ class TherapyWords(_TermWords):
 
 class ConditionWords(_TermWords):
     """A condition's words in another locale, and the words that show an article in that
-    locale discusses it (checked at import beside the condition's own, never stored)."""
+    locale discusses it (checked beside the condition's own; stored apart)."""
 
     keywords: list[str] = Field(default_factory=list, exclude=True)
 
 
-class TherapyFile(_Strict):
+class TherapyFile(Strict):
     """A therapy as written in therapies.yaml."""
 
     slug: Slug
@@ -97,7 +87,7 @@ class TherapyFile(_Strict):
     translations: dict[Locale, TherapyWords] = Field(default_factory=dict)
 
 
-class ConditionFile(_Strict):
+class ConditionFile(Strict):
     """A condition as written in conditions.yaml."""
 
     slug: Slug
@@ -105,11 +95,17 @@ class ConditionFile(_Strict):
     description: str = Field(min_length=1)
     crisis_risk: bool
     translations: dict[Locale, ConditionWords] = Field(default_factory=dict)
-    # Words that show an article discusses the condition; not stored, only checked at import.
+    # Words that show an article discusses the condition (stored apart: `stored_keywords`).
     keywords: list[str] = Field(default_factory=list, exclude=True)
 
+    def stored_keywords(self) -> dict[str, list[str]]:
+        """The words as a condition row keeps them: "*" for any locale, then each locale's."""
+        words = {"*": self.keywords}
+        words.update({loc: w.keywords for loc, w in self.translations.items() if w.keywords})
+        return words
 
-class DisclaimerFile(_Strict):
+
+class DisclaimerFile(Strict):
     """A disclaimer as written in disclaimers.yaml; its version is assigned on import."""
 
     key: Slug
@@ -129,7 +125,7 @@ class DisclaimerFile(_Strict):
         return self
 
 
-class ConsentFile(_Strict):
+class ConsentFile(Strict):
     """A consent text version as written in consent.yaml."""
 
     version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")
@@ -138,16 +134,7 @@ class ConsentFile(_Strict):
     sms_text: str = Field(min_length=1)
 
 
-class SectionFile(_Strict):
-    """One section parsed from an article body."""
-
-    key: Slug
-    heading: str = Field(min_length=1, max_length=200)
-    kind: SectionKind
-    markdown: str = Field(min_length=1)
-
-
-class ReviewerFile(_Strict):
+class ReviewerFile(Strict):
     """Who reviewed an article medically."""
 
     name: str = Field(min_length=1, max_length=200)
@@ -157,7 +144,7 @@ class ReviewerFile(_Strict):
     placeholder: bool = False
 
 
-class MedicalReviewFile(_Strict):
+class MedicalReviewFile(Strict):
     """Medical review front matter."""
 
     reviewer: ReviewerFile
@@ -171,52 +158,14 @@ class MedicalReviewFile(_Strict):
         return self
 
 
-class ReferenceFile(_Strict):
-    """A source an article cites: a study by DOI or PMID, or an authority's page by URL."""
+class ArticleFile(ArticleContent):
+    """An article file: its content (front matter plus the sections parsed from the Markdown
+    body), what should happen to it (status, publication time), and its hero image."""
 
-    id: Slug
-    authors: str = Field(min_length=1, max_length=500)
-    title: str = Field(min_length=1, max_length=500)
-    publisher: str = Field(min_length=1, max_length=200)
-    year: int | None = Field(default=None, ge=1800, le=2100)
-    doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$", max_length=200)
-    pmid: str | None = Field(default=None, pattern=r"^\d{1,9}$")
-    url: HttpUrlText | None = None
-
-    @model_validator(mode="after")
-    def _identified(self) -> "ReferenceFile":
-        if not (self.doi or self.pmid or self.url):
-            raise ValueError("a reference needs a doi, a pmid or a url")
-        return self
-
-
-class SeoFile(_Strict):
-    """SEO front matter."""
-
-    meta_title: str | None = Field(default=None, max_length=200)
-    meta_description: str | None = Field(default=None, max_length=320)
-    canonical_url: str | None = Field(default=None, max_length=500)
-
-
-class ArticleFile(_Strict):
-    """An article: YAML front matter plus sections parsed from the Markdown body."""
-
-    slug: ArticleSlug
-    locale: str = Field(default="en", pattern=LOCALE_PATTERN)
-    # The slug of the article this one translates (its translation group); None: an original.
-    translation_of: ArticleSlug | None = None
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(min_length=1)
     status: ArticleStatus
     published_at: datetime | None = None
-    therapies: list[str] = Field(min_length=1)
-    conditions: list[str] = Field(default_factory=list)
-    call_to_action: CallToAction | None = None
     medical_review: MedicalReviewFile | None = None
-    seo: SeoFile = Field(default_factory=SeoFile)
     hero_image: HeroImageFile | None = None
-    references: list[ReferenceFile] = Field(default_factory=list)
-    sections: list[SectionFile] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _published_is_reviewed(self) -> "ArticleFile":
@@ -224,16 +173,12 @@ class ArticleFile(_Strict):
             raise ValueError("a published article needs medical_review")
         return self
 
-    @property
-    def translation_group(self) -> str:
-        """The key its translations share: the original's slug."""
-        return self.translation_of or self.slug
+    def content(self) -> ArticleContent:
+        """What the file says, without what should happen to it."""
+        return ArticleContent.model_validate(self.model_dump(include=CONTENT_FIELDS))
 
-    def content_hash(self, media_sha256: str = "") -> str:
-        """A digest of everything the file says (and of its image's bytes); equal digests mean
-        nothing changed."""
-        said = orjson.dumps(self.model_dump(mode="json"))
-        return hashlib.sha256(said + media_sha256.encode()).hexdigest()
+
+CONTENT_FIELDS = set(ArticleContent.model_fields)
 
 
 @dataclass

@@ -2,27 +2,17 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from db.models import (
-    Article,
-    ArticleCondition,
-    ArticleRevision,
-    ArticleSection,
-    ArticleTherapy,
-    Condition,
-    Therapy,
-    utcnow,
-)
+from db.models import Article, ArticleRevision, Condition, Therapy, utcnow
 from db.session import analyze_content
-from schemas.vocabulary import ArticleStatus, ChangeType
-from services.content import changes, media, search, state, texts
-from services.content.events import emit_article_change
+from schemas.vocabulary import ArticleStatus, ChangeType, RevisionSource
+from services.content import changes, media, state, texts
+from services.content.article_rows import announce, write_content
 from services.content.files import (
     ArticleFile,
     ConditionFile,
@@ -30,8 +20,8 @@ from services.content.files import (
     HeroImageFile,
     TherapyFile,
 )
-from services.content.rendering import cited_ids, render_markdown
 from services.content.report import ImportReport
+from services.content.revisions import Snapshot, content_hash
 from services.content.rules import load_bundle
 
 # How long the change feed keeps its entries unless the caller says (CLINIC_CHANGES_RETENTION_DAYS).
@@ -67,9 +57,10 @@ def apply_bundle(
     shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
     texts.sync_consent_texts(session, bundle.consent_texts, report)
     seen: set[uuid.UUID] = set()
+    terms = (therapy_ids, condition_ids)
     for relative, file in bundle.articles.items():
         hero = hero_image(file.hero_image, stored)
-        seen.add(_upsert_article(session, relative, file, hero, therapy_ids, condition_ids, report))
+        seen.add(_upsert_article(session, relative, file, hero, terms, report))
     _archive_missing(session, seen, report)
     if shared_changed:
         changes.record_dependents(session=session, entered=report.entered)
@@ -97,6 +88,8 @@ def _upsert_terms(
     change = ChangeType.THERAPY_CHANGED if model is Therapy else ChangeType.CONDITION_CHANGED
     for f in files:
         values = f.model_dump()
+        if isinstance(f, ConditionFile):
+            values["keywords"] = f.stored_keywords()
         row = existing.get(f.slug)
         if row is None:
             row = model(**values)
@@ -143,11 +136,11 @@ def _upsert_article(
     relative: str,
     file: ArticleFile,
     hero: dict[str, Any] | None,
-    therapy_ids: dict[str, int],
-    condition_ids: dict[str, int],
+    terms: tuple[dict[str, int], dict[str, int]],
     report: ImportReport,
 ) -> uuid.UUID:
-    digest = file.content_hash(hero["sha256"] if hero else "")
+    snapshot = Snapshot(file.content(), hero)
+    digest = content_hash(snapshot.content, hero)
     article = session.exec(
         select(Article).where(Article.slug == file.slug, Article.locale == file.locale)
     ).first()
@@ -155,11 +148,14 @@ def _upsert_article(
         article is not None
         and article.content_hash == digest
         and article.source_path == relative
-        and article.status != ArticleStatus.ARCHIVED  # a restored file brings it back
-        # what the hash cannot see: columns a migration added after the file was imported
-        and article.translation_group == file.translation_group
-        and (article.hero_image or {}).get("sha256") == (hero or {}).get("sha256")
+        and article.status == file.status  # an archived one comes back with its file
+        and (file.published_at is None or article.published_at == file.published_at)
+        and _review_of(file) == _review_of(article)
     ):
+        report.unchanged += 1
+        return article.id
+    if article is not None and not article.source_path and _known(session, article, digest):
+        # Written over HTTP since this file was imported: the database is ahead of the file.
         report.unchanged += 1
         return article.id
     now = utcnow()
@@ -170,6 +166,7 @@ def _upsert_article(
             locale=file.locale,
             translation_group=file.translation_group,
             revision=1,
+            latest_revision=1,
             created_at=now,
             title="",
             summary="",
@@ -179,105 +176,75 @@ def _upsert_article(
         )
         report.created.append(f"{file.slug} ({file.locale})")
     else:
-        article.revision += 1
+        article.revision = article.latest_revision = (
+            max(article.revision, article.latest_revision) + 1
+        )
         report.updated.append(f"{file.slug} ({file.locale})")
-    _apply_fields(article, file, relative, digest, now)
-    article.translation_group, article.hero_image = file.translation_group, hero
-    session.add(article)
-    session.flush()
-    _replace_children(session, article, file, therapy_ids, condition_ids, new=before is None)
+    _apply_status(article, file, now)
+    article.source_path = relative
+    write_content(
+        session, article, snapshot, digest=digest, now=now, terms=terms, new=before is None
+    )
     session.add(
         ArticleRevision(
             article_id=article.id,
             revision=article.revision,
             status=article.status,
-            snapshot=file.model_dump(mode="json"),
+            snapshot=snapshot.dump(),
+            content_hash=digest,
+            source=RevisionSource.IMPORT,
             created_at=now,
         )
     )
-    emit_article_change(session=session, article=article, before=before)
-    if changes.record_article(session=session, article=article, before=before):
+    if announce(session=session, article=article, before=before):
         report.entered.add(article.id)
     return article.id
 
 
-def _apply_fields(
-    article: Article, file: ArticleFile, relative: str, digest: str, now: Any
-) -> None:
+def _known(session: Session, article: Article, digest: str) -> bool:
+    """Whether this content is one of the article's revisions already."""
+    return (
+        session.exec(
+            select(ArticleRevision.id).where(
+                ArticleRevision.article_id == article.id, ArticleRevision.content_hash == digest
+            )
+        ).first()
+        is not None
+    )
+
+
+def _review_of(source: ArticleFile | Article) -> tuple[object, ...]:
+    if isinstance(source, Article):
+        return (source.reviewer, source.reviewed_at, source.next_review_due)
+    review = source.medical_review
+    if review is None:
+        return (None, None, None)
+    return (review.reviewer.model_dump(mode="json"), review.reviewed_at, review.next_review_due)
+
+
+def _apply_status(article: Article, file: ArticleFile, now: datetime) -> None:
     review = file.medical_review
-    article.title, article.summary, article.status = file.title, file.summary, file.status
-    article.call_to_action = file.call_to_action.model_dump() if file.call_to_action else None
+    article.status = file.status
     article.reviewer = review.reviewer.model_dump(mode="json") if review else None
     article.reviewed_at = review.reviewed_at if review else None
     article.next_review_due = review.next_review_due if review else None
-    article.seo_meta_title = file.seo.meta_title
-    article.seo_meta_description = file.seo.meta_description
-    article.canonical_url = file.seo.canonical_url
-    article.references = [r.model_dump(mode="json", exclude_none=True) for r in file.references]
     if file.status == ArticleStatus.PUBLISHED:
         article.published_at = file.published_at or article.published_at or now
     else:
         article.published_at = file.published_at
-    article.updated_at, article.content_hash, article.source_path = now, digest, relative
-
-
-def _replace_children(
-    session: Session,
-    article: Article,
-    file: ArticleFile,
-    therapy_ids: dict[str, int],
-    condition_ids: dict[str, int],
-    *,
-    new: bool,
-) -> None:
-    for model in (ArticleSection, ArticleTherapy, ArticleCondition):
-        session.execute(delete(model).where(col(model.article_id) == article.id))
-    bodies = []
-    numbers = {ref.id: n for n, ref in enumerate(file.references, start=1)}
-    for position, s in enumerate(file.sections):
-        html, plain = render_markdown(s.markdown, numbers)
-        bodies.append(f"{s.heading}\n{plain}")
-        session.add(
-            ArticleSection(
-                article_id=article.id,
-                position=position,
-                key=s.key,
-                heading=s.heading,
-                kind=s.kind,
-                markdown=s.markdown,
-                html=html,
-                text=plain,
-                citations=cited_ids(s.markdown),
-            )
-        )
-    session.add_all(
-        ArticleTherapy(article_id=article.id, therapy_id=therapy_ids[t])
-        for t in dict.fromkeys(file.therapies)
-    )
-    session.add_all(
-        ArticleCondition(article_id=article.id, condition_id=condition_ids[c])
-        for c in dict.fromkeys(file.conditions)
-    )
-    search.index_article(
-        session=session,
-        article_id=article.id,
-        title=file.title,
-        summary=file.summary,
-        body="\n".join(bodies),
-        new=new,
-    )
-    session.flush()
 
 
 def _archive_missing(session: Session, seen: set[uuid.UUID], report: ImportReport) -> None:
-    """An article whose file was removed is archived (kept, never public), not deleted."""
+    """An article whose file was removed is archived (kept, never public), not deleted; one
+    written over HTTP has no file and is left alone."""
     archived = ArticleStatus.ARCHIVED
     for article in session.exec(select(Article).where(col(Article.status) != archived)):
-        if article.id not in seen:
+        if article.id not in seen and article.source_path:  # not one written over HTTP
             before, article.status = article.status, archived
-            article.revision += 1
+            article.revision = article.latest_revision = (
+                max(article.revision, article.latest_revision) + 1
+            )
             article.updated_at = utcnow()
-            emit_article_change(session=session, article=article, before=before)
-            if changes.record_article(session=session, article=article, before=before):
+            if announce(session=session, article=article, before=before):
                 report.entered.add(article.id)
             report.archived.append(f"{article.slug} ({article.locale})")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.errors import ContentError
+from schemas.editorial import ArticleContent
 from schemas.vocabulary import ArticleStatus, RuleScope, SectionKind
 from services.content import compliance
 from services.content.disclaimers import rule_matches
@@ -34,9 +35,9 @@ def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[st
     problems = [*_unknown_rule_slugs(bundle), *_misplaced(bundle), *_translations(bundle)]
     seen: dict[tuple[str, str], str] = {}
     for relative, article in bundle.articles.items():
-        problems += [f"{relative}: {p}" for p in _article_problems(bundle, article)]
+        problems += [f"{relative}: {p}" for p in article_problems(bundle, article)]
         if article.status == ArticleStatus.PUBLISHED:
-            problems += [f"{relative}: {p}" for p in _published_problems(bundle, article)]
+            problems += [f"{relative}: {p}" for p in published_problems(bundle, article)]
             if strict:
                 problems += [f"{relative}: {p}" for p in _strict_problems(article, today)]
         other = seen.setdefault((article.slug, article.locale), relative)
@@ -89,7 +90,9 @@ def _unknown_rule_slugs(bundle: ContentBundle) -> Iterator[str]:
                 yield f"disclaimers.yaml: {d.key}.slugs: unknown {d.applies_to} '{slug}'"
 
 
-def _article_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator[str]:
+def article_problems(bundle: ContentBundle, article: ArticleContent) -> Iterator[str]:
+    """What any article, draft or not, must get right: known tags, unique references, and
+    citations of references it lists. Each problem is `field: message`."""
     therapies = {t.slug for t in bundle.therapies}
     conditions = {c.slug for c in bundle.conditions}
     for slug in article.therapies:
@@ -107,8 +110,9 @@ def _article_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator[s
                 yield f"sections.{section.key}: cites unknown reference '{ref_id}'"
 
 
-def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator[str]:
-    """The compliance policy, and what a published therapy article must contain."""
+def published_problems(bundle: ContentBundle, article: ArticleContent) -> Iterator[str]:
+    """The compliance policy, and what a published therapy article must contain. Each problem
+    is `field: message`."""
     status = {t.slug: t.regulatory_status for t in bundle.therapies}
     crisis = {c.slug: c.crisis_risk for c in bundle.conditions}
     requirements = compliance.required(
@@ -138,16 +142,17 @@ def _published_problems(bundle: ContentBundle, article: ArticleFile) -> Iterator
             + ("" if not in_locale else f" with locale: {article.locale}")
             + " with a rule that attaches it"
         )
-    if len(article.references) < MIN_REFERENCES:
+    studies = sum(1 for r in article.references if r.doi or r.pmid)
+    if studies < MIN_REFERENCES:
         yield (
             f"references: a published therapy article needs at least {MIN_REFERENCES} "
-            f"references (has {len(article.references)})"
+            f"references with a DOI or PMID (has {studies})"
         )
     if not any(s.kind == SectionKind.SAFETY for s in article.sections):
         yield "sections: a published therapy article needs a section of kind 'safety'"
 
 
-def _mentioned(article: ArticleFile, keywords: list[str]) -> str | None:
+def _mentioned(article: ArticleContent, keywords: list[str]) -> str | None:
     """The first keyword the article's title, summary or sections use, if any."""
     if not keywords:
         return None

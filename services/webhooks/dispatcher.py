@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from core.logging import describe_exception
 from db.session import run_unit_of_work
+from services.content.publishing import publish_periodically
 from services.events import outbox
 from services.events.outbox import NOTIFY_CHANNEL
 from services.leads.retention import prune_periodically
@@ -186,23 +187,26 @@ class Dispatcher:
 
 @asynccontextmanager
 async def delivering(
-    engine: Engine, cfg: DispatchConfig, *, idempotency_ttl: timedelta
+    engine: Engine, cfg: DispatchConfig, *, idempotency_ttl: timedelta, production: bool
 ) -> AsyncIterator[None]:
-    """A dispatcher, woken by this process's commits that wrote events, and the pruning of
-    expired Idempotency-Key records (done where webhooks are delivered), running until the
-    block ends; both are stopped and awaited then. `cli worker` and the API's in-process
-    dispatcher both run this."""
+    """The background work of a deployment, running until the block ends and then stopped and
+    awaited: a dispatcher woken by this process's commits that wrote events, the pruning of
+    expired Idempotency-Key records, and the publishing of scheduled articles (each claimed
+    once, whichever process runs this). `cli worker` and the API's in-process dispatcher both
+    run it."""
     dispatcher = Dispatcher(engine, cfg)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     pruning = asyncio.create_task(prune_periodically(engine, ttl=idempotency_ttl, stop=stop))
+    scheduling = asyncio.create_task(publish_periodically(engine, production=production, stop=stop))
     unsubscribe = outbox.on_commit_wake(engine, dispatcher.wake)
     try:
         yield
     finally:
         unsubscribe()
         stop.set()
-        # Both stop; neither is left pending, even when the other failed.
-        for failed in await asyncio.gather(task, pruning, return_exceptions=True):
+        # All stop; none is left pending, even when another failed.
+        stopped = await asyncio.gather(task, pruning, scheduling, return_exceptions=True)
+        for failed in stopped:
             if isinstance(failed, Exception):
-                log.error("webhook delivery stopped", extra={"error": describe_exception(failed)})
+                log.error("background work stopped", extra={"error": describe_exception(failed)})

@@ -221,7 +221,9 @@ def test_the_table_names_every_admin_operation(client):
     admin = {
         op["operationId"]
         for path, ops in spec["paths"].items()
-        if path.startswith("/v1/admin/")
+        # The editorial operations carry no lead data; tests/api/test_editorial.py holds
+        # their scope table (EDITORIAL_SCOPES) and checks it the same way.
+        if path.startswith("/v1/admin/") and not path.startswith("/v1/admin/articles")
         for op in ops.values()
         if isinstance(op, dict) and "operationId" in op
     }

@@ -1,6 +1,8 @@
 """The editorial workflow: the reviewer registry, review decisions bound to a revision's content
 hash, API keys bound to a reviewer, revisions written over HTTP (their hash, source and author),
-an article's newest revision beside the one it shows, and scheduled publishing.
+an article's newest revision beside the one it shows, scheduled publishing, and the words that
+tie an article to a crisis-risk condition (so that a draft written over HTTP is checked as a file
+is; the next import fills them in).
 
 Additive: older processes keep working beside it (they neither read nor write the new columns,
 whose defaults are what they would mean). Revisions imported before it have an empty content
@@ -75,6 +77,8 @@ def upgrade() -> None:
     op.execute("UPDATE article SET latest_revision = revision")
     with op.batch_alter_table("article") as batch_op:
         batch_op.alter_column("latest_revision", server_default=None)
+    with op.batch_alter_table("condition") as batch_op:
+        batch_op.add_column(sa.Column("keywords", sa.JSON(), nullable=False, server_default="{}"))
     with op.batch_alter_table("articlerevision") as batch_op:
         batch_op.add_column(
             sa.Column("content_hash", sa.String(length=64), nullable=False, server_default="")
@@ -86,6 +90,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("condition") as batch_op:
+        batch_op.drop_column("keywords")
     with op.batch_alter_table("articlerevision") as batch_op:
         batch_op.drop_column("author_key_id")
         batch_op.drop_column("source")

@@ -1,0 +1,242 @@
+"""Publishing one approved revision, now or at a time, and taking an article down again. What
+the public sees changes only here and in the file import, and both announce it the same way:
+the change feed, the webhook events and the content version (which stales the response cache).
+
+A scheduled publish is claimed by one conditional UPDATE, so it happens once however many API
+processes and workers look for due ones."""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from core.errors import ConflictError
+from core.logging import describe_exception
+from db.models import Article, ArticleRevision, as_utc, utcnow
+from db.session import run_unit_of_work
+from schemas.vocabulary import ArticleStatus, AuditAction
+from services.access import audit
+from services.access.api_keys import Principal
+from services.content import changes, editorial, reviewers, reviews, rules, state
+from services.content.article_rows import announce, term_ids, write_content
+from services.content.revisions import Snapshot
+from services.content.stored_rules import stored_bundle
+
+log = logging.getLogger("clinic.publishing")
+SCHEDULE_POLL_SECONDS = 1.0
+
+
+def requirements(
+    session: Session, article: Article, row: ArticleRevision, *, production: bool
+) -> list[str]:
+    """Everything publishing this revision still needs (empty: it may be published): the
+    import's rules and compliance policy, a standing approval of exactly this content and, in
+    production, an approver who is not a placeholder and a review that is not overdue."""
+    if not row.content_hash:
+        return [
+            f"revision: revision {row.revision} was stored before revisions had a content "
+            "hash; restore it to make one that can be approved"
+        ]
+    content = Snapshot.load(row.snapshot).content
+    bundle = stored_bundle(session)
+    unmet = [*rules.article_problems(bundle, content), *rules.published_problems(bundle, content)]
+    found = reviews.approval(session, article, row.content_hash)
+    if found is None:
+        unmet.append(
+            f"approval: no reviewer has approved revision {row.revision} "
+            f"(content {row.content_hash[:12]})"
+        )
+    elif production:
+        decision, reviewer = found
+        if reviewer.placeholder:
+            unmet.append(f"approval: '{reviewer.name}' is a placeholder reviewer (production)")
+        if decision.next_review_due is not None and decision.next_review_due < utcnow().date():
+            unmet.append(f"approval: review overdue since {decision.next_review_due}")
+    return unmet
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What `publish` did: published now, or scheduled for `at`."""
+
+    article: Article
+    scheduled: bool
+
+
+def publish(
+    *,
+    session: Session,
+    article_id: uuid.UUID,
+    revision: int,
+    at: datetime | None,
+    actor: Principal,
+    production: bool,
+) -> PublishOutcome:
+    """Publish revision `revision` now (no `at`, or a past one) or schedule it for `at`; a
+    revision that does not meet every requirement is a ConflictError listing them all."""
+    article = editorial.get(session, article_id)
+    row = editorial.revision_row(session, article, revision)
+    _refuse_unmet(session, article, row, production=production)
+    now = utcnow()
+    if at is not None and at > now:
+        article.scheduled_revision, article.scheduled_at = revision, at
+        article.scheduled_by = actor.key_id
+        session.add(article)
+        _audit(session, actor.key_id, AuditAction.ARTICLE_SCHEDULE, article, revision, at=at)
+        return PublishOutcome(article, scheduled=True)
+    _publish_now(session, article, row, actor.key_id, now)
+    return PublishOutcome(article, scheduled=False)
+
+
+def _refuse_unmet(
+    session: Session, article: Article, row: ArticleRevision, *, production: bool
+) -> None:
+    unmet = requirements(session, article, row, production=production)
+    if unmet:
+        raise ConflictError(
+            f"Revision {row.revision} cannot be published: {len(unmet)} requirement(s) unmet.",
+            code="publish_requirements_unmet",
+            unmet_requirements=unmet,
+        )
+
+
+def _publish_now(
+    session: Session,
+    article: Article,
+    row: ArticleRevision,
+    actor: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    found = reviews.approval(session, article, row.content_hash)
+    assert found is not None, "requirements() checked it"
+    decision, reviewer = found
+    before = article.status
+    write_content(
+        session,
+        article,
+        Snapshot.load(row.snapshot),
+        digest=row.content_hash,
+        now=now,
+        terms=term_ids(session),
+        new=False,
+    )
+    article.revision, article.status = row.revision, ArticleStatus.PUBLISHED
+    article.published_at = article.published_at if before == ArticleStatus.PUBLISHED else now
+    article.reviewer = reviewers.public_record(reviewer)
+    article.reviewed_at = as_utc(decision.decided_at).date()
+    article.next_review_due = decision.next_review_due
+    article.approval_id = decision.id
+    article.scheduled_revision = article.scheduled_at = article.scheduled_by = None
+    article.source_path = ""  # an import no longer decides what is public
+    session.add(article)
+    session.flush()
+    _went_public(session, article, before)
+    _audit(session, actor, AuditAction.ARTICLE_PUBLISH, article, row.revision)
+
+
+def take_down(
+    *, session: Session, article_id: uuid.UUID, archive: bool, actor: Principal
+) -> Article:
+    """Unpublish (back to draft) or archive an article; either cancels a scheduled publish.
+    Unpublishing an article that is not published is a ConflictError."""
+    article = editorial.get(session, article_id)
+    target = ArticleStatus.ARCHIVED if archive else ArticleStatus.DRAFT
+    if not archive and article.status != ArticleStatus.PUBLISHED:
+        raise ConflictError(f"Article {article.id} is {article.status}.", code="not_published")
+    before = article.status
+    article.scheduled_revision = article.scheduled_at = article.scheduled_by = None
+    if before != target:
+        article.status, article.updated_at = target, utcnow()
+        article.source_path = ""  # an import no longer decides what is public
+        if before == ArticleStatus.PUBLISHED:
+            article.approval_id = None
+        session.add(article)
+        session.flush()
+        _went_public(session, article, before)
+    action = AuditAction.ARTICLE_ARCHIVE if archive else AuditAction.ARTICLE_UNPUBLISH
+    _audit(session, actor.key_id, action, article, article.revision)
+    return article
+
+
+def _went_public(session: Session, article: Article, before: str | None) -> None:
+    """Announce a change as the import does: event, feed entry, term pages, content version."""
+    if announce(session=session, article=article, before=before):
+        changes.record_term_pages(session=session)
+        state.bump(session=session)
+
+
+def _audit(
+    session: Session,
+    actor: uuid.UUID | None,
+    action: AuditAction,
+    article: Article,
+    revision: int,
+    **extra: object,
+) -> None:
+    detail = {"article_id": str(article.id), "revision": revision}
+    detail.update({k: v.isoformat() if isinstance(v, datetime) else v for k, v in extra.items()})
+    audit.record(session=session, actor=actor, action=action, detail=detail)
+
+
+def publish_due(session: Session, *, production: bool, now: datetime | None = None) -> int:
+    """Publish every scheduled revision whose time has come; returns how many were published.
+    Each is claimed by clearing its schedule with a conditional UPDATE: the process whose
+    UPDATE changed the row publishes it, in the same transaction; any other sees no row."""
+    now = now or utcnow()
+    due = session.exec(
+        select(Article.id, Article.scheduled_revision, Article.scheduled_by)
+        .where(col(Article.scheduled_at) <= now, col(Article.scheduled_revision).is_not(None))
+        .order_by(col(Article.scheduled_at))
+    ).all()
+    published = 0
+    for article_id, revision, by in due:
+        claimed = session.execute(
+            update(Article)
+            .where(col(Article.id) == article_id, col(Article.scheduled_revision) == revision)
+            .values(scheduled_revision=None, scheduled_at=None, scheduled_by=None)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        article = editorial.get(session, article_id)
+        session.refresh(article)
+        row = editorial.revision_row(session, article, int(revision or 0))
+        unmet = requirements(session, article, row, production=production)
+        if unmet:  # e.g. a request for changes came after the schedule
+            _audit(session, by, AuditAction.ARTICLE_PUBLISH_FAILED, article, row.revision,
+                   unmet=len(unmet))  # fmt: skip
+            log.warning(
+                "scheduled_publish_refused",
+                extra={"article_id": str(article_id), "revision": row.revision, "unmet": unmet},
+            )
+            continue
+        _publish_now(session, article, row, by, now)
+        published += 1
+    return published
+
+
+async def publish_periodically(
+    engine: Engine,
+    *,
+    production: bool,
+    stop: asyncio.Event,
+    every: float = SCHEDULE_POLL_SECONDS,
+) -> None:
+    """Publish due scheduled revisions now and every `every` seconds until `stop`."""
+    while not stop.is_set():
+        try:
+            count = await run_unit_of_work(
+                engine, lambda session: publish_due(session, production=production)
+            )
+        except Exception as exc:  # the database is away: try again next time
+            log.warning("scheduled_publish_failed", extra={"error": describe_exception(exc)})
+        else:
+            if count:
+                log.info("scheduled_articles_published", extra={"count": count})
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            continue

@@ -1,0 +1,135 @@
+"""Reviewers' decisions on one revision of an article: bound to its content hash, appended and
+audited, never edited or deleted. An approval names exactly the text it approves, so an edit
+is never approved by an earlier sign-off; the same text (a restore, a re-import) still is."""
+
+import calendar
+import uuid
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from core.errors import ConflictError, ForbiddenError
+from db.editorial_models import ArticleReview, Reviewer
+from db.lead_models import ApiKey
+from db.models import Article, utcnow
+from schemas.vocabulary import AuditAction, ReviewDecision
+from services.access import audit
+from services.access.api_keys import Principal
+from services.content import editorial
+
+REVIEW_INTERVAL_MONTHS = 6
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has fewer days)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def decide(
+    *,
+    session: Session,
+    article_id: uuid.UUID,
+    revision: int,
+    decision: ReviewDecision,
+    actor: Principal,
+    note: str | None,
+    next_review_due: date | None = None,
+) -> ArticleReview:
+    """Record `actor`'s reviewer's decision on one revision. A key that is bound to no reviewer,
+    or whose reviewer (or the key itself) wrote the revision, is refused (403)."""
+    if actor.reviewer_id is None:
+        raise ForbiddenError(
+            "This API key acts for no reviewer; create one with --reviewer.",
+            code="not_a_reviewer",
+        )
+    article = editorial.get(session, article_id)
+    row = editorial.revision_row(session, article, revision)
+    if not row.content_hash:
+        raise ConflictError(
+            f"Revision {revision} was stored before revisions had a content hash; restore it "
+            "to make a revision that can be reviewed.",
+            code="revision_not_reviewable",
+        )
+    author_reviewer = (
+        session.exec(select(ApiKey.reviewer_id).where(ApiKey.id == row.author_key_id)).first()
+        if row.author_key_id is not None
+        else None
+    )
+    if row.author_key_id == actor.key_id or author_reviewer == actor.reviewer_id:
+        raise ForbiddenError(
+            f"Revision {revision} was written by this key or its reviewer; another reviewer "
+            "must review it.",
+            code="own_revision",
+        )
+    today = utcnow().date()
+    if decision == ReviewDecision.APPROVED:
+        due = next_review_due or months_after(today, REVIEW_INTERVAL_MONTHS)
+        if due <= today:
+            raise ConflictError("next_review_due must be after today.", code="review_due_past")
+    else:
+        due = None
+    record = ArticleReview(
+        article_id=article.id,
+        revision=revision,
+        content_hash=row.content_hash,
+        decision=decision,
+        reviewer_id=actor.reviewer_id,
+        api_key_id=actor.key_id,
+        next_review_due=due,
+        note=note,
+    )
+    session.add(record)
+    audit.record(
+        session=session,
+        actor=actor.key_id,
+        action=AuditAction.ARTICLE_APPROVE
+        if decision == ReviewDecision.APPROVED
+        else AuditAction.ARTICLE_REQUEST_CHANGES,
+        detail={
+            "article_id": str(article.id),
+            "revision": revision,
+            "content_hash": row.content_hash,
+            "reviewer_id": str(actor.reviewer_id),
+            "review_id": str(record.id),
+        },
+    )
+    session.flush()
+    return record
+
+
+def decisions(
+    session: Session, article: Article, content_hash: str
+) -> list[tuple[ArticleReview, Reviewer]]:
+    """Every decision on this content of the article, oldest first."""
+    return list(
+        session.exec(
+            select(ArticleReview, Reviewer)
+            .join(Reviewer, col(Reviewer.id) == col(ArticleReview.reviewer_id))
+            .where(
+                ArticleReview.article_id == article.id, ArticleReview.content_hash == content_hash
+            )
+            .order_by(col(ArticleReview.decided_at), col(ArticleReview.id))
+        )
+    )
+
+
+def approval(
+    session: Session, article: Article, content_hash: str
+) -> tuple[ArticleReview, Reviewer] | None:
+    """The approval that stands for this content: the newest decision on it, if that decision
+    approves (a later request for changes withdraws the sign-off)."""
+    found = decisions(session, article, content_hash) if content_hash else []
+    if not found or found[-1][0].decision != ReviewDecision.APPROVED:
+        return None
+    return found[-1]
+
+
+def reviewer_of(session: Session, decision: ArticleReview) -> Reviewer:
+    """The reviewer who made a decision."""
+    reviewer = session.get(Reviewer, decision.reviewer_id)
+    assert reviewer is not None, "a decision names a registered reviewer (foreign key)"
+    return reviewer
