@@ -3,7 +3,7 @@ say. One model, so that a file and a request are checked by the same rules and h
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,8 @@ from schemas.vocabulary import (
     LOCALE_PATTERN,
     ArticleSlug,
     ArticleStatus,
+    DiffKind,
+    DiffStatus,
     ReviewDecision,
     RevisionSource,
     SectionKind,
@@ -209,9 +211,9 @@ class RevisionPublic(RevisionSummary):
 class DiffEntry(BaseModel):
     """What changed in one section (by key) or one other field, as a unified diff."""
 
-    kind: Literal["section", "field"]
+    kind: DiffKind
     key: str
-    status: Literal["added", "removed", "changed"]
+    status: DiffStatus
     diff: str
 
 

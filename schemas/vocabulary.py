@@ -39,6 +39,21 @@ class ReviewDecision(StrEnum):
     CHANGES_REQUESTED = "changes_requested"
 
 
+class DiffKind(StrEnum):
+    """What one entry of a revision diff compares."""
+
+    SECTION = "section"  # one section, by key
+    FIELD = "field"  # one other field (title, references, seo…)
+
+
+class DiffStatus(StrEnum):
+    """What happened to a section or field between two revisions."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
 class RevisionSource(StrEnum):
     """Where a revision of an article was written."""
 
