@@ -24,6 +24,7 @@ from api import (
 from api.admin import articles as admin_articles
 from api.admin import audit as admin_audit
 from api.admin import consultation_requests as admin_leads
+from api.admin import media as admin_media
 from api.admin import previews as admin_previews
 from api.admin import reviewers as admin_reviewers
 from api.admin import webhooks as admin_webhooks
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_leads.router,
         admin_audit.router,
         admin_articles.router,
+        admin_media.router,
         admin_previews.router,
         admin_reviewers.router,
         admin_webhooks.router,
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        keyed_max_body_bytes=settings.keyed_max_body_bytes,
         body_timeout=settings.body_timeout,
     )
     app.add_middleware(CORSMiddleware, **cors_options(settings))

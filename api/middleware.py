@@ -128,15 +128,19 @@ def _replaying(first: Message, receive: Receive) -> Receive:
 
 
 class RequestGuardMiddleware:
-    """Reads every request body whole, within `body_timeout` seconds and `max_body_bytes`,
+    """Reads every request body whole, within `body_timeout` seconds and `max_body_bytes`
+    (`keyed_max_body_bytes` for a request with an `Authorization` header),
     before the app sees the request: no route can open a session or take SQLite's write lock
     and then wait on a slow client (a 408 closes such a connection). Answers 413 for bodies over
     the cap, 415 for a compressed request body (it would otherwise fail as "not JSON"), and a
     problem+json 500 for anything unhandled, without internals."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, keyed_max_body_bytes: int, body_timeout: float
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.keyed_max_body_bytes = keyed_max_body_bytes
         self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -145,8 +149,12 @@ class RequestGuardMiddleware:
             return
         path = scope["path"]
         framing = _framing(scope)
-        if framing.length is not None and framing.length > self.max_body_bytes:
-            await self._too_large(scope, receive, send)
+        # A request that names an API key may send an article or an image; the route checks
+        # the key, and the content's own bounds (and an upload's size) check the rest.
+        keyed = any(name == b"authorization" for name, _ in scope["headers"])
+        cap = self.keyed_max_body_bytes if keyed else self.max_body_bytes
+        if framing.length is not None and framing.length > cap:
+            await self._too_large(scope, receive, send, cap)
             return
         if scope["method"] not in _BODYLESS and framing.encoded:
             await problem_response(
@@ -161,12 +169,12 @@ class RequestGuardMiddleware:
         if framing.has_body:
             try:
                 async with asyncio.timeout(self.body_timeout):
-                    first = await _read_capped(receive, self.max_body_bytes)
+                    first = await _read_capped(receive, cap)
             except TimeoutError:
                 await self._timed_out(scope, receive, send)
                 return
             if first is None:
-                await self._too_large(scope, receive, send)
+                await self._too_large(scope, receive, send, cap)
                 return
             receive = _replaying(first, receive)
         started = False
@@ -204,12 +212,12 @@ class RequestGuardMiddleware:
                     instance=path,
                 )(scope, receive, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         await problem_response(
             status=413,
             title="Content Too Large",
             code="payload_too_large",
-            detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            detail=f"Request bodies are limited to {cap} bytes.",
             instance=scope["path"],
         )(scope, receive, send)
 

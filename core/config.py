@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # The public responses each process keeps ready, in MiB of bodies (all their encodings).
     response_cache_mb: int = Field(default=64, ge=1, le=65536)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # An uploaded image's limit (POST /v1/admin/media). A request with an API key may send a
+    # body that large (and the form around it); the key is checked by the route.
+    media_max_mb: int = Field(default=15, ge=1, le=100)
     # Seconds a request body has to arrive in whole, once its headers have: the app reads it
     # before any route runs, so a slow sender holds no session or lock meanwhile; late is a 408.
     body_timeout: float = Field(default=10.0, gt=0, le=300)
@@ -120,6 +123,11 @@ class Settings(BaseSettings):
             parse_many(value)  # raises ValueError on bad notation
         return value
 
+    @property
+    def keyed_max_body_bytes(self) -> int:
+        """The body cap of a request with an API key: an image upload and the form around it
+        (an article's JSON is far smaller; its fields are bounded)."""
+        return max(self.max_body_bytes, self.media_max_mb * 1024 * 1024 + 64 * 1024)
 
     @property
     def idempotency_ttl(self) -> timedelta:

@@ -132,3 +132,12 @@ class PreconditionRequiredError(DomainError):
     status = 428
     code = "precondition_required"
     title = "Precondition Required"
+
+
+class PayloadTooLargeError(DomainError):
+    """A body the route read whole is over what it takes (an image over the byte or pixel
+    limit)."""
+
+    status = 413
+    code = "payload_too_large"
+    title = "Content Too Large"

@@ -192,6 +192,27 @@ class MediaRendition(SQLModel, table=True):
     orphaned_at: datetime | None = None
 
 
+class MediaAsset(SQLModel, table=True):
+    """A source image, kept whole (an upload without its metadata, or a content folder's file as
+    it was), so that renditions can be made again and an export writes the same bytes back."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    file_name: str = Field(max_length=120)
+    mime_type: str = Field(max_length=40)
+    width: int
+    height: int
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The words an upload came with (a content folder's files carry theirs per use).
+    alt: str | None = Field(default=None, max_length=300)
+    caption: str | None = Field(default=None, max_length=500)
+    credit: str | None = Field(default=None, max_length=200)
+    source: str = Field(max_length=10)  # "import" or "http" (RevisionSource)
+    api_key_id: uuid.UUID | None = None  # who uploaded it
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class ContentState(SQLModel, table=True):
     """One row whose version goes up whenever published content or disclaimers change;
     processes compare it to know when their cached responses are stale."""

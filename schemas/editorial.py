@@ -126,6 +126,12 @@ class ArticleWrite(ArticleContent):
     """An article as an editor writes it: `POST` makes revision 1 of a draft, `PUT` the next
     revision. The same rules as a content file apply, with the same messages."""
 
+    hero_media_id: uuid.UUID | None = Field(
+        default=None,
+        description="The hero image: an `id` from `POST /v1/admin/media` (its alt text, caption "
+        "and credit come with it). None: no hero image.",
+    )
+
 
 class ScheduledPublish(BaseModel):
     """A publish waiting for its time."""
@@ -167,7 +173,7 @@ class ArticleAdmin(ArticleAdminSummary):
     """An article as editors and reviewers see it: its newest revision's content, how that
     revision was reviewed, and what publishing it still needs."""
 
-    content: ArticleContent
+    content: ArticleWrite = Field(description="The newest revision, as a `PUT` would send it.")
     content_hash: str = Field(description="sha256 of the newest revision: what approvals bind.")
     hero_image: dict[str, Any] | None
     reviews: list[ReviewRecord] = Field(description="Decisions on the newest revision.")

@@ -1,6 +1,11 @@
 """Hero images as clients see them: responsive renditions and a placeholder colour."""
 
+import uuid
+from datetime import datetime
+
 from pydantic import BaseModel, Field
+
+from schemas.common import PageMeta
 
 
 class ImageRendition(BaseModel):
@@ -48,3 +53,29 @@ class OgImage(BaseModel):
     height: int
     mime_type: str
     alt: str
+
+
+class MediaAssetPublic(BaseModel):
+    """An uploaded (or imported) source image and the renditions made from it; name it as an
+    article's `hero_media_id`."""
+
+    id: uuid.UUID
+    file_name: str
+    sha256: str
+    mime_type: str
+    width: int
+    height: int
+    size: int = Field(description="Bytes of the stored source (metadata removed).")
+    alt: str | None
+    caption: str | None
+    credit: str | None
+    dominant_color: str
+    renditions: list[ImageRendition]
+    created_at: datetime
+
+
+class MediaAssetList(BaseModel):
+    """A page of media, newest first."""
+
+    items: list[MediaAssetPublic]
+    meta: PageMeta

@@ -8,6 +8,7 @@ from db.models import Article, ArticleRevision, as_utc
 from schemas.editorial import (
     ArticleAdmin,
     ArticleAdminSummary,
+    ArticleWrite,
     ReviewRecord,
     RevisionPublic,
     RevisionSummary,
@@ -52,7 +53,9 @@ def article_view(session: Session, article: Article, *, production: bool) -> Art
     snapshot = Snapshot.load(newest.snapshot)
     return ArticleAdmin(
         **_summary_fields(article),
-        content=snapshot.content,
+        content=ArticleWrite(
+            **snapshot.content.model_dump(), hero_media_id=(snapshot.hero or {}).get("media_id")
+        ),
         content_hash=newest.content_hash,
         hero_image=snapshot.hero,
         reviews=[

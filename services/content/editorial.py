@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
@@ -19,11 +20,11 @@ from core.errors import (
     ValidationFailedError,
 )
 from db.models import Article, ArticleRevision, utcnow
-from schemas.editorial import ArticleContent
+from schemas.editorial import ArticleContent, ArticleWrite
 from schemas.vocabulary import ArticleStatus, AuditAction, RevisionSource
 from services.access import audit
 from services.access.api_keys import Principal
-from services.content import rules
+from services.content import media_library, rules
 from services.content.article_rows import term_ids, write_content
 from services.content.revisions import Snapshot, content_hash
 from services.content.stored_rules import stored_bundle
@@ -157,7 +158,7 @@ def _refuse_problems(session: Session, content: ArticleContent, article: Article
         raise ValidationFailedError(problems, code="content_invalid")
 
 
-def create(*, session: Session, content: ArticleContent, actor: Principal) -> Article:
+def create(*, session: Session, content: ArticleWrite, actor: Principal) -> Article:
     """A new draft whose revision 1 is `content`."""
     taken = session.exec(
         select(Article.id).where(Article.slug == content.slug, Article.locale == content.locale)
@@ -182,8 +183,9 @@ def create(*, session: Session, content: ArticleContent, actor: Principal) -> Ar
         source_path="",
         created_at=now,
     )
-    snapshot = Snapshot(content, None)
-    digest = content_hash(content, None)
+    hero = _hero(session, content)
+    snapshot = Snapshot(_words(content), hero)
+    digest = content_hash(snapshot.content, hero)
     write_content(
         session, article, snapshot, digest=digest, now=now, terms=term_ids(session), new=True
     )
@@ -195,7 +197,7 @@ def update(
     *,
     session: Session,
     article_id: uuid.UUID,
-    content: ArticleContent,
+    content: ArticleWrite,
     if_match: str | None,
     actor: Principal,
     required: bool = True,
@@ -216,12 +218,41 @@ def update(
         raise ValidationFailedError(moved, code="content_invalid")
     _refuse_problems(session, content, article)
     newest = newest_revision(session, article)
-    hero = Snapshot.load(newest.snapshot).hero
-    digest = content_hash(content, hero)
+    kept = Snapshot.load(newest.snapshot).hero
+    same_image = kept is not None and str(content.hero_media_id) == kept.get("media_id")
+    hero = kept if same_image else _hero(session, content)  # the words it was approved with
+    snapshot = Snapshot(_words(content), hero)
+    digest = content_hash(snapshot.content, hero)
     if digest == newest.content_hash:
         return article, False
-    _write_revision(session, article, Snapshot(content, hero), digest, actor)
+    _write_revision(session, article, snapshot, digest, actor)
     return article, True
+
+
+def _words(content: ArticleContent) -> ArticleContent:
+    """The content without the hero image's id (a revision keeps the image itself)."""
+    return ArticleContent.model_validate(
+        content.model_dump(include=set(ArticleContent.model_fields))
+    )
+
+
+def _hero(session: Session, content: ArticleWrite) -> dict[str, Any] | None:
+    media_id = content.hero_media_id
+    if media_id is None:
+        return None
+    try:
+        return media_library.hero_for(session, media_id)
+    except NotFoundError:
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "hero_media_id",
+                    "type": "media_not_found",
+                    "message": f"no media {media_id}",
+                }
+            ],
+            code="content_invalid",
+        ) from None
 
 
 def restore(

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError, features
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from db.models import Article, MediaRendition, Therapy, utcnow
+from db.models import Article, MediaAsset, MediaRendition, Therapy, utcnow
 
 MAX_PIXELS = 20_000_000
 MAX_FILE_BYTES = 40 * 1024 * 1024
@@ -62,28 +62,65 @@ class SourceImage:
     sha256: str
 
 
+class ImageRefusedError(ValueError):
+    """An image that cannot be used; `too_large` when only its size is wrong."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
 def read_source(path: Path, shown_as: str) -> tuple[SourceImage | None, str | None]:
     """The image at `path`, or why it cannot be used (naming it as `shown_as`)."""
     if not path.is_file():
         return None, f"{shown_as}: file not found"
     if path.stat().st_size > MAX_FILE_BYTES:
         return None, f"{shown_as}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
-    data = path.read_bytes()
+    try:
+        return check_image(path.read_bytes(), shown_as), None
+    except ImageRefusedError as exc:
+        return None, str(exc)
+
+
+def check_image(data: bytes, shown_as: str) -> SourceImage:
+    """`data` as a checked source image, or ImageRefusedError naming it as `shown_as`: not a
+    PNG, JPEG or WebP Pillow can decode whole, or over MAX_PIXELS (checked from the header,
+    before anything is decoded)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=SOURCE_FORMATS) as image:
                 width, height = image.size  # the header only: nothing decoded yet
                 if width * height > MAX_PIXELS:
-                    return None, _too_large(shown_as, width, height)
+                    raise ImageRefusedError(_too_large(shown_as, width, height), too_large=True)
                 image.load()  # a truncated or corrupt file fails here
                 width, height = ImageOps.exif_transpose(image).size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return None, f"{shown_as}: image over {MAX_PIXELS // 1_000_000} megapixels"
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None, f"{shown_as}: not an image Pillow can read (PNG, JPEG or WebP)"
+        raise ImageRefusedError(
+            f"{shown_as}: image over {MAX_PIXELS // 1_000_000} megapixels", too_large=True
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        if isinstance(exc, ImageRefusedError):
+            raise
+        raise ImageRefusedError(
+            f"{shown_as}: not an image Pillow can read (PNG, JPEG or WebP)"
+        ) from None
     digest = hashlib.sha256(data).hexdigest()
-    return SourceImage(shown_as, data, width, height, digest), None
+    return SourceImage(shown_as, data, width, height, digest)
+
+
+def without_metadata(source: SourceImage) -> SourceImage:
+    """`source` saved again with its pixels only, upright: no EXIF (GPS included), XMP or
+    comments. PNG stays lossless; JPEG and WebP are encoded again at a high quality."""
+    with Image.open(io.BytesIO(source.data), formats=SOURCE_FORMATS) as opened:
+        kind = opened.format or "PNG"
+        image = ImageOps.exif_transpose(opened)
+        if kind == "JPEG" and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        buffer = io.BytesIO()
+        options: dict[str, Any] = {"optimize": True} if kind == "PNG" else {"quality": 95}
+        image.save(buffer, kind, **options)
+    return check_image(buffer.getvalue(), source.file)
 
 
 def _too_large(shown_as: str, width: int, height: int) -> str:
@@ -163,9 +200,30 @@ def file_stem(file: str) -> str:
     return stem[:60].strip("-") or "image"
 
 
-def store(*, session: Session, source: SourceImage) -> dict[str, Any]:
-    """Renditions of `source` in the database (made once per source hash and recipe), as the
-    stored description an article or therapy keeps: names, sizes, types, dominant colour."""
+def store(
+    *,
+    session: Session,
+    source: SourceImage,
+    file_name: str | None = None,
+    uploaded: MediaAsset | None = None,
+) -> dict[str, Any]:
+    """The source kept whole (once per hash: `uploaded` is a new upload's row) and its
+    renditions (made once per source hash and recipe), as the description an article or
+    therapy keeps: the asset's id, names, sizes, types, dominant colour."""
+    asset = session.exec(select(MediaAsset).where(MediaAsset.sha256 == source.sha256)).first()
+    if asset is None:
+        asset = uploaded or MediaAsset(
+            sha256=source.sha256,
+            file_name=file_name or Path(source.file).name,
+            mime_type=mime_of(source),
+            width=source.width,
+            height=source.height,
+            size=len(source.data),
+            data=source.data,
+            source="import",
+        )
+        session.add(asset)
+        session.flush()
     rows = list(
         session.exec(
             select(MediaRendition)
@@ -184,6 +242,7 @@ def store(*, session: Session, source: SourceImage) -> dict[str, Any]:
     order = {e.mime_type: n for n, e in enumerate(encodings())}
     rows.sort(key=lambda r: (order.get(r.mime_type, 99), r.width))
     return {
+        "media_id": str(asset.id),
         "sha256": source.sha256,
         "width": source.width,
         "height": source.height,
@@ -200,6 +259,17 @@ def store(*, session: Session, source: SourceImage) -> dict[str, Any]:
             if r.mime_type in order
         ],
     }
+
+
+def mime_of(source: SourceImage) -> str:
+    """The MIME type of a checked image's bytes."""
+    with Image.open(io.BytesIO(source.data), formats=SOURCE_FORMATS) as image:
+        return Image.MIME.get(image.format or "", "application/octet-stream")
+
+
+def source_of(asset: MediaAsset) -> SourceImage:
+    """A stored asset as a source image (checked when it was stored)."""
+    return SourceImage(asset.file_name, asset.data, asset.width, asset.height, asset.sha256)
 
 
 def find(*, session: Session, name: str) -> MediaRendition | None:

@@ -1,8 +1,9 @@
 """The editorial workflow: the reviewer registry, review decisions bound to a revision's content
 hash, API keys bound to a reviewer, revisions written over HTTP (their hash, source and author),
-an article's newest revision beside the one it shows, scheduled publishing, and the words that
-tie an article to a crisis-risk condition (so that a draft written over HTTP is checked as a file
-is; the next import fills them in).
+an article's newest revision beside the one it shows, scheduled publishing, source images kept
+whole (uploads, and a folder's files), and the words that tie an article to a crisis-risk
+condition (so that a draft written over HTTP is checked as a file is; the next import fills
+them in).
 
 Additive: older processes keep working beside it (they neither read nor write the new columns,
 whose defaults are what they would mean). Revisions imported before it have an empty content
@@ -62,6 +63,27 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_articlereview_hash", ["content_hash"], unique=False)
         batch_op.create_index("ix_articlereview_reviewer_id", ["reviewer_id"], unique=False)
+    op.create_table(
+        "mediaasset",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("file_name", sa.String(length=120), nullable=False),
+        sa.Column("mime_type", sa.String(length=40), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("alt", sa.String(length=300), nullable=True),
+        sa.Column("caption", sa.String(length=500), nullable=True),
+        sa.Column("credit", sa.String(length=200), nullable=True),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("api_key_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("sha256"),
+    )
+    with op.batch_alter_table("mediaasset") as batch_op:
+        batch_op.create_index("ix_mediaasset_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("apikey") as batch_op:
         batch_op.add_column(sa.Column("reviewer_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key("fk_apikey_reviewer_id", "reviewer", ["reviewer_id"], ["id"])
@@ -106,5 +128,6 @@ def downgrade() -> None:
     with op.batch_alter_table("apikey") as batch_op:
         batch_op.drop_constraint("fk_apikey_reviewer_id", type_="foreignkey")
         batch_op.drop_column("reviewer_id")
+    op.drop_table("mediaasset")
     op.drop_table("articlereview")
     op.drop_table("reviewer")
