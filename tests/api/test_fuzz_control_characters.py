@@ -6,6 +6,7 @@ nothing may fail after a response started (a streamed CSV).
 Driven by the OpenAPI document: an operation or a body field without a base value here fails
 the test, so a new route or field cannot go unfuzzed."""
 
+import io
 import json
 import logging
 import uuid
@@ -15,9 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from PIL import Image
 from standardwebhooks import Webhook
 
 from tests.conftest import CRM_SECRET, lead_body
+from tests.editorial_helpers import article_body
 
 BAD_VALUES = [
     "\x00",
@@ -71,12 +74,29 @@ def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "payload_mode": "full",
         "include_health_data": False,
     }
+    article = article_body(
+        translation_of="nad-plus-iv-therapy",
+        locale="es",
+        conditions=["ptsd"],
+        hero_media_id=ids["media_id"],
+        seo={
+            "meta_title": "T",
+            "meta_description": "D",
+            "canonical_url": "https://clinic.example/a",
+        },
+    )
+    article["references"][0].update(pmid="31572171", url="https://example.org/a")
     return {
         "create_consultation_request": lead,
         "update_consultation_request": {"status": "contacted", "notes": "Called."},
         "create_webhook_endpoint": endpoint,
         "update_webhook_endpoint": endpoint,
         "create_preview": {"slug": "ketamine-for-chronic-pain", "locale": "en", "expires_in": 600},
+        "create_article": article,
+        "update_article": article,
+        "approve_article_revision": {"next_review_due": "2027-06-01", "note": "Checked."},
+        "reject_article_revision": {"note": "Cite the safety claim."},
+        "publish_article": {"revision": 1, "at": "2030-01-01T00:00:00Z"},
         "receive_crm_event": {
             "type": "consultation_request.status_changed",
             "timestamp": datetime.now(UTC).isoformat(),
@@ -254,15 +274,29 @@ def _resources(c, staff: dict[str, str]) -> dict[str, str]:
     ).json()["id"]
     delivery = c.post(f"/v1/admin/webhook-endpoints/{endpoint}/test", headers=staff).json()["id"]
     article = c.get("/v1/articles/iv-ketamine-for-ptsd").json()
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(image, "PNG")
+    media = c.post(
+        "/v1/admin/media",
+        files={"file": ("a.png", image.getvalue(), "image/png")},
+        data={"alt": "A"},
+        headers=staff,
+    ).json()["id"]
+    draft = c.post("/v1/admin/articles", json=article_body(), headers=staff).json()["id"]
     return {
         "lead_id": lead_id,
         "endpoint_id": endpoint,
         "delivery_id": delivery,
         "key": article["sections"][0]["key"],
+        "media_id": media,
+        "article_id": draft,
+        "revision": "1",
     }
 
 
-def test_no_string_anywhere_in_a_request_yields_a_server_error(make_client, issue_key, caplog):
+def test_no_string_anywhere_in_a_request_yields_a_server_error(
+    make_client, issue_key, add_reviewer, caplog
+):
     c = make_client(
         peer="10.0.0.1",  # a trusted proxy, so X-Forwarded-For is parsed rather than ignored
         trusted_proxies=["10.0.0.0/8"],
@@ -270,7 +304,10 @@ def test_no_string_anywhere_in_a_request_yields_a_server_error(make_client, issu
         webhook_dispatcher_enabled=False,
         webhook_allow_private_urls=True,  # no DNS look-ups for fuzzed hosts
     )
-    token = issue_key("leads:read", "leads:write", "webhooks:manage", "content:write")
+    token = issue_key(
+        "leads:read", "leads:write", "webhooks:manage", "content:write", "content:review",
+        reviewer=add_reviewer("Fuzz Reviewer"),
+    )  # fmt: skip
     staff = {"Authorization": f"Bearer {token}"}
     fuzzer = Fuzzer(c, staff, _resources(c, staff))
     spec = c.get("/openapi.json").json()
