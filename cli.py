@@ -60,7 +60,10 @@ def import_content_command(
     ] = None,
     strict: Annotated[
         bool,
-        typer.Option(help="Production rules: no placeholder reviewers, no overdue reviews."),
+        typer.Option(
+            help="Production rules (always on with CLINIC_ENV=production): every published "
+            "article approved, not by a placeholder reviewer, not overdue for review."
+        ),
     ] = False,
 ) -> None:
     """Load taxonomies, disclaimers and articles from files; a bad file changes nothing."""
@@ -74,7 +77,7 @@ def import_content_command(
             report = import_content(
                 session=session,
                 content_dir=folder,
-                strict=strict,
+                strict=strict or settings.env == "production",
                 retention=timedelta(days=settings.changes_retention_days),
             )
     except ContentError as exc:
@@ -94,6 +97,39 @@ def import_content_command(
             if report.media_removed
             else ""
         )
+        + (f"; reviewers {report.reviewers}" if report.reviewers else "")
+        + (f"; approvals {report.approvals}" if report.approvals else "")
+        + (
+            f"; approvals of older content {report.stale_approvals}"
+            if report.stale_approvals
+            else ""
+        )
+    )
+    if report.unapproved:
+        typer.echo(
+            "published without an approval of their content (refused with CLINIC_ENV="
+            f"production): {', '.join(report.unapproved)}",
+            err=True,
+        )
+
+
+@cli.command("export-content")
+def export_content_command(
+    out: Annotated[Path, typer.Option(help="The folder to write (import-content's layout).")],
+) -> None:
+    """Write what the database holds as a content folder: taxonomies, disclaimers, consent
+    texts, articles (the revision each shows), images, reviewers and approvals."""
+    from services.content.export import export_content
+
+    engine = make_engine(settings_or_exit().database_url)
+    try:
+        with read_session(engine) as session:
+            report = export_content(session=session, out=out)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"wrote {out}: {report.articles} articles, {report.images} images, "
+        f"{report.reviewers} reviewers, {report.approvals} approvals"
     )
 
 

@@ -14,6 +14,9 @@ from core.logging import AccessLog, accepted_request_id, describe_exception, req
 from db.errors import is_unavailable
 
 log = logging.getLogger("clinic.http")
+ADMIN_PREFIX = "/v1/admin/"
+# A staff JSON body's cap: an article of 40 sections of 30,000 characters fits, with room.
+ADMIN_JSON_BYTES = 2 * 1024 * 1024
 # Seconds a client is told to wait before retrying while the database is away.
 RETRY_AFTER_UNAVAILABLE = 2
 # Told of each finished request: method, route template (or None), status, seconds.
@@ -129,7 +132,7 @@ def _replaying(first: Message, receive: Receive) -> Receive:
 
 class RequestGuardMiddleware:
     """Reads every request body whole, within `body_timeout` seconds and `max_body_bytes`
-    (`keyed_max_body_bytes` for a request with an `Authorization` header),
+    (more for a staff request that may carry an article or an image: `_cap`),
     before the app sees the request: no route can open a session or take SQLite's write lock
     and then wait on a slow client (a 408 closes such a connection). Answers 413 for bodies over
     the cap, 415 for a compressed request body (it would otherwise fail as "not JSON"), and a
@@ -149,10 +152,7 @@ class RequestGuardMiddleware:
             return
         path = scope["path"]
         framing = _framing(scope)
-        # A request that names an API key may send an article or an image; the route checks
-        # the key, and the content's own bounds (and an upload's size) check the rest.
-        keyed = any(name == b"authorization" for name, _ in scope["headers"])
-        cap = self.keyed_max_body_bytes if keyed else self.max_body_bytes
+        cap = self._cap(scope)
         if framing.length is not None and framing.length > cap:
             await self._too_large(scope, receive, send, cap)
             return
@@ -211,6 +211,20 @@ class RequestGuardMiddleware:
                     detail="The server could not complete the request.",
                     instance=path,
                 )(scope, receive, send)
+
+    def _cap(self, scope: Scope) -> int:
+        """The default cap, except for a staff request (the `/v1/admin/` namespace, with an
+        `Authorization` header) that may send an article (JSON, up to `admin_json_bytes`) or an
+        image (a multipart form, up to `keyed_max_body_bytes`). The route checks the key, and
+        an article's bounded fields and an upload's size check the rest."""
+        if not scope["path"].startswith(ADMIN_PREFIX):
+            return self.max_body_bytes
+        headers = dict(scope["headers"])
+        if b"authorization" not in headers:
+            return self.max_body_bytes
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            return self.keyed_max_body_bytes
+        return max(self.max_body_bytes, ADMIN_JSON_BYTES)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         await problem_response(

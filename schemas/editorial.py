@@ -2,7 +2,7 @@
 say. One model, so that a file and a request are checked by the same rules and hash alike."""
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -239,6 +240,14 @@ class ApprovalCreate(Strict):
     )
     note: Lines | None = Field(default=None, max_length=2000)
 
+    @field_validator("next_review_due")
+    @classmethod
+    def _ahead(cls, value: date | None) -> date | None:
+        today = datetime.now(UTC).date()
+        if value is not None and not today < value <= date(today.year + 5, today.month, 28):
+            raise ValueError("must be after today and within five years")
+        return value
+
 
 class RejectionCreate(Strict):
     """A reviewer's request for changes to one revision."""
@@ -249,5 +258,5 @@ class RejectionCreate(Strict):
 class PublishRequest(Strict):
     """Which revision to publish, and when (now if `at` is absent or past)."""
 
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=2_147_483_647)
     at: Instant | None = Field(default=None, description="RFC 3339, e.g. a future time.")

@@ -19,8 +19,8 @@ def import_folder(engine: Engine, folder: Path) -> ImportReport:
         return import_content(session=session, content_dir=folder)
 
 
-def content_problems(folder: Path, *, strict: bool = False) -> list[str]:
+def content_problems(folder: Path) -> list[str]:
     """What loading `folder` is refused with (it must be refused)."""
     with pytest.raises(ContentError) as caught:
-        load_bundle(folder, strict=strict)
+        load_bundle(folder)
     return caught.value.problems

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
-from starlette.responses import Response
 
 from api.auth import ContentEditor, ContentWrite
 from api.deps import PaginationDep, SessionDep, SettingsDep
@@ -60,7 +59,6 @@ def upload_media(
             min_length=1, max_length=300, description="What the image shows, for who cannot see it."
         ),
     ],
-    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     principal: ContentWrite,
@@ -80,7 +78,6 @@ def upload_media(
         actor=principal.key_id,
         max_bytes=settings.media_max_mb * 1024 * 1024,
     )
-    response.headers["Location"] = f"/v1/admin/media/{asset.id}"
     return _public(asset, described)
 
 

@@ -24,7 +24,7 @@ from schemas.editorial import ArticleContent, ArticleWrite
 from schemas.vocabulary import ArticleStatus, AuditAction, RevisionSource
 from services.access import audit
 from services.access.api_keys import Principal
-from services.content import media_library, rules
+from services.content import changes, media_library, rules
 from services.content.article_rows import term_ids, write_content
 from services.content.revisions import Snapshot, content_hash
 from services.content.stored_rules import stored_bundle
@@ -53,9 +53,13 @@ def check_if_match(article: Article, if_match: str | None, *, required: bool) ->
         )
 
 
-def get(session: Session, article_id: uuid.UUID) -> Article:
-    """An article in any state, or NotFoundError."""
-    article = session.get(Article, article_id)
+def get(session: Session, article_id: uuid.UUID, *, for_update: bool = False) -> Article:
+    """An article in any state, or NotFoundError. `for_update`: every editorial write takes
+    the content lock first (as an import does), so that writes to content happen one after
+    the other and each reads what the last wrote (PostgreSQL; SQLite has one writer)."""
+    if for_update:
+        changes.serialize(session=session)
+    article = session.get(Article, article_id, populate_existing=for_update)
     if article is None:
         raise NotFoundError(f"No article {article_id}.", code="article_not_found")
     return article
@@ -160,6 +164,7 @@ def _refuse_problems(session: Session, content: ArticleContent, article: Article
 
 def create(*, session: Session, content: ArticleWrite, actor: Principal) -> Article:
     """A new draft whose revision 1 is `content`."""
+    changes.serialize(session=session)  # one content write at a time: the slug check holds
     taken = session.exec(
         select(Article.id).where(Article.slug == content.slug, Article.locale == content.locale)
     ).first()
@@ -204,7 +209,7 @@ def update(
 ) -> tuple[Article, bool]:
     """The next revision of an article, unless `content` is its newest revision's already;
     returns the article and whether a revision was made. Slug and locale are its identity."""
-    article = get(session, article_id)
+    article = get(session, article_id, for_update=True)
     check_if_match(article, if_match, required=required)
     moved = [
         {"field": name, "type": "immutable", "message": message}
@@ -264,7 +269,7 @@ def restore(
     actor: Principal,
 ) -> tuple[Article, bool]:
     """A new revision equal to revision `revision` (none when the newest already is)."""
-    article = get(session, article_id)
+    article = get(session, article_id, for_update=True)
     check_if_match(article, if_match, required=False)
     old = Snapshot.load(revision_row(session, article, revision).snapshot)
     digest = content_hash(old.content, old.hero)

@@ -1,6 +1,7 @@
 """Read the content folder into validated models; every problem names its file and field."""
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import frontmatter
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     Field,
     StringConstraints,
@@ -16,9 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.editorial import ArticleContent, HttpUrlText, Strict
+from schemas.editorial import ArticleContent, Strict
+from schemas.reviewers import ReviewerCreate
 from schemas.vocabulary import (
     LOCALE_PATTERN,
+    ArticleSlug,
     ArticleStatus,
     Placement,
     RegulatoryStatus,
@@ -134,44 +138,52 @@ class ConsentFile(Strict):
     sms_text: str = Field(min_length=1)
 
 
-class ReviewerFile(Strict):
-    """Who reviewed an article medically."""
+class ReviewerFile(ReviewerCreate):
+    """A clinician of the reviewer registry as reviewers.yaml lists them, with their id (what
+    approvals name)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    credentials: str = Field(min_length=1, max_length=100)
-    specialty: str = Field(min_length=1, max_length=100)
-    profile_url: HttpUrlText | None = None
-    placeholder: bool = False
+    id: uuid.UUID
 
 
-class MedicalReviewFile(Strict):
-    """Medical review front matter."""
+class ApprovalFile(Strict):
+    """A reviewer's approval of one article's content, as approvals.yaml records it: bound to
+    the content hash (`cli export-content` writes them; an edit of the article makes another
+    hash, which this approval does not cover)."""
 
-    reviewer: ReviewerFile
-    reviewed_at: date
+    article: ArticleSlug
+    locale: str = Field(default="en", pattern=LOCALE_PATTERN)
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reviewer: uuid.UUID
+    approved_at: AwareDatetime
     next_review_due: date
+    note: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
-    def _due_after_review(self) -> "MedicalReviewFile":
-        if self.next_review_due < self.reviewed_at:
-            raise ValueError("next_review_due is before reviewed_at")
+    def _due_after_approval(self) -> "ApprovalFile":
+        if self.next_review_due < self.approved_at.date():
+            raise ValueError("next_review_due is before approved_at")
         return self
 
 
 class ArticleFile(ArticleContent):
     """An article file: its content (front matter plus the sections parsed from the Markdown
-    body), what should happen to it (status, publication time), and its hero image."""
+    body), what should happen to it (status, publication time), and its hero image. Who
+    reviewed it is a record (reviewers.yaml, approvals.yaml, or the API), never front matter."""
 
     status: ArticleStatus
     published_at: datetime | None = None
-    medical_review: MedicalReviewFile | None = None
     hero_image: HeroImageFile | None = None
 
-    @model_validator(mode="after")
-    def _published_is_reviewed(self) -> "ArticleFile":
-        if self.status == ArticleStatus.PUBLISHED and self.medical_review is None:
-            raise ValueError("a published article needs medical_review")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _no_typed_review(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "medical_review" in data:
+            raise ValueError(
+                "medical_review is no longer written in front matter: list the reviewer in "
+                "reviewers.yaml and the approval in approvals.yaml (`cli export-content` "
+                "writes both), or approve the article over HTTP"
+            )
+        return data
 
     def content(self) -> ArticleContent:
         """What the file says, without what should happen to it."""
@@ -189,6 +201,8 @@ class ContentBundle:
     conditions: list[ConditionFile] = field(default_factory=list)
     disclaimers: list[DisclaimerFile] = field(default_factory=list)
     consent_texts: list[ConsentFile] = field(default_factory=list)
+    reviewers: list[ReviewerFile] = field(default_factory=list)
+    approvals: list[ApprovalFile] = field(default_factory=list)
     articles: dict[str, ArticleFile] = field(default_factory=dict)  # by relative path
     media: dict[str, SourceImage] = field(default_factory=dict)  # checked images, by file name
 
@@ -279,6 +293,12 @@ def read_bundle(content_dir: Path) -> tuple[ContentBundle, list[str]]:
         disclaimers=_parse_models(content_dir / "disclaimers.yaml", DisclaimerFile, problems),
         consent_texts=_parse_models(content_dir / "consent.yaml", ConsentFile, problems),
     )
+    # Optional: a folder may have no reviewers or approvals yet.
+    if (content_dir / "reviewers.yaml").exists():
+        bundle.reviewers = _parse_models(content_dir / "reviewers.yaml", ReviewerFile, problems)
+    if (content_dir / "approvals.yaml").exists():
+        bundle.approvals = _parse_models(content_dir / "approvals.yaml", ApprovalFile, problems)
+    _check_unique("reviewers.yaml", [str(r.id) for r in bundle.reviewers], problems)
     _check_unique(
         "consent.yaml", [f"{c.version} ({c.locale})" for c in bundle.consent_texts], problems
     )

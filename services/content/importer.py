@@ -8,10 +8,11 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
+from core.errors import ContentError
 from db.models import Article, ArticleRevision, Condition, Therapy, utcnow
 from db.session import analyze_content
 from schemas.vocabulary import ArticleStatus, ChangeType, RevisionSource
-from services.content import changes, media, state, texts
+from services.content import changes, file_reviews, media, state, texts
 from services.content.article_rows import announce, write_content
 from services.content.files import (
     ArticleFile,
@@ -37,16 +38,23 @@ def import_content(
 ) -> ImportReport:
     """Validate the whole folder first, then apply it; a bad file changes nothing.
 
-    `strict` adds the production rules (no placeholder reviewer, no overdue review)."""
-    bundle = load_bundle(content_dir, strict=strict)
-    return apply_bundle(session=session, bundle=bundle, retention=retention)
+    `strict` adds the production rules: every published article approved, by a reviewer who
+    is not a placeholder, and not overdue for review."""
+    bundle = load_bundle(content_dir)
+    return apply_bundle(session=session, bundle=bundle, retention=retention, strict=strict)
 
 
 def apply_bundle(
-    *, session: Session, bundle: ContentBundle, retention: timedelta = DEFAULT_RETENTION
+    *,
+    session: Session,
+    bundle: ContentBundle,
+    retention: timedelta = DEFAULT_RETENTION,
+    strict: bool = False,
 ) -> ImportReport:
-    """Upsert taxonomies, version disclaimers, and create, update or archive articles; every
-    public change enters the change feed, and feed entries older than `retention` go."""
+    """Upsert taxonomies, version disclaimers, reviewers and approvals, and create, update or
+    archive articles; every public change enters the change feed, and feed entries older than
+    `retention` go. A problem found on the way (ContentError) leaves the caller's transaction
+    to roll back."""
     report = ImportReport()
     changes.serialize(session=session)  # one import at a time: each reads what the last wrote
     stored = {name: media.store(session=session, source=s) for name, s in bundle.media.items()}
@@ -56,12 +64,19 @@ def apply_bundle(
     texts.sync_disclaimers(session, bundle.disclaimers, report)
     shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
     texts.sync_consent_texts(session, bundle.consent_texts, report)
-    seen: set[uuid.UUID] = set()
+    problems = file_reviews.upsert_reviewers(session, bundle.reviewers, report)
+    imported: dict[str, uuid.UUID] = {}
     terms = (therapy_ids, condition_ids)
     for relative, file in bundle.articles.items():
         hero = hero_image(file.hero_image, stored)
-        seen.add(_upsert_article(session, relative, file, hero, terms, report))
-    _archive_missing(session, seen, report)
+        imported[relative] = _upsert_article(session, relative, file, hero, terms, report)
+    _archive_missing(session, set(imported.values()), report)
+    problems += file_reviews.record_approvals(session, bundle.approvals, report)
+    problems += file_reviews.apply_reviews(
+        session, bundle, imported, strict=strict, today=utcnow().date(), report=report
+    )
+    if problems:
+        raise ContentError(problems)
     if shared_changed:
         changes.record_dependents(session=session, entered=report.entered)
     if report.entered:
@@ -150,7 +165,6 @@ def _upsert_article(
         and article.source_path == relative
         and article.status == file.status  # an archived one comes back with its file
         and (file.published_at is None or article.published_at == file.published_at)
-        and _review_of(file) == _review_of(article)
         # what the hash cannot see: where the image is kept (migration 0017 keeps sources)
         and (article.hero_image or {}).get("media_id") == (hero or {}).get("media_id")
     ):
@@ -215,21 +229,8 @@ def _known(session: Session, article: Article, digest: str) -> bool:
     )
 
 
-def _review_of(source: ArticleFile | Article) -> tuple[object, ...]:
-    if isinstance(source, Article):
-        return (source.reviewer, source.reviewed_at, source.next_review_due)
-    review = source.medical_review
-    if review is None:
-        return (None, None, None)
-    return (review.reviewer.model_dump(mode="json"), review.reviewed_at, review.next_review_due)
-
-
 def _apply_status(article: Article, file: ArticleFile, now: datetime) -> None:
-    review = file.medical_review
     article.status = file.status
-    article.reviewer = review.reviewer.model_dump(mode="json") if review else None
-    article.reviewed_at = review.reviewed_at if review else None
-    article.next_review_due = review.next_review_due if review else None
     if file.status == ArticleStatus.PUBLISHED:
         article.published_at = file.published_at or article.published_at or now
     else:

@@ -117,6 +117,10 @@ def without_metadata(source: SourceImage) -> SourceImage:
         image = ImageOps.exif_transpose(opened)
         if kind == "JPEG" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
+        # Pillow writes back what `info` keeps (a JPEG comment, PNG text); the colour profile
+        # is all that stays.
+        profile = image.info.get("icc_profile")
+        image.info = {"icc_profile": profile} if profile else {}
         buffer = io.BytesIO()
         options: dict[str, Any] = {"optimize": True} if kind == "PNG" else {"quality": 95}
         image.save(buffer, kind, **options)

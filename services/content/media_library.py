@@ -40,6 +40,16 @@ def upload(
             f"Upload a PNG, JPEG or WebP image ({', '.join(ACCEPTED_TYPES)}).",
             code="unsupported_image_type",
         )
+    if not words[0].strip():
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "alt",
+                    "type": "blank",
+                    "message": "describe the image for who cannot see it",
+                }
+            ]
+        )
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"Images are limited to {max_bytes // (1024 * 1024)} MB.")
     try:

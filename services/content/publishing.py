@@ -77,17 +77,24 @@ def publish(
     production: bool,
 ) -> PublishOutcome:
     """Publish revision `revision` now (no `at`, or a past one) or schedule it for `at`; a
-    revision that does not meet every requirement is a ConflictError listing them all."""
-    article = editorial.get(session, article_id)
+    revision that does not meet every requirement is a ConflictError listing them all.
+    Publishing the revision that is public already changes nothing (but cancels a schedule)."""
+    article = editorial.get(session, article_id, for_update=True)
     row = editorial.revision_row(session, article, revision)
     _refuse_unmet(session, article, row, production=production)
     now = utcnow()
-    if at is not None and at > now:
+    live = article.status == ArticleStatus.PUBLISHED and article.revision == revision
+    if at is not None and at > now and not live:
         article.scheduled_revision, article.scheduled_at = revision, at
         article.scheduled_by = actor.key_id
+        article.source_path = ""  # an import no longer decides what is public
         session.add(article)
         _audit(session, actor.key_id, AuditAction.ARTICLE_SCHEDULE, article, revision, at=at)
         return PublishOutcome(article, scheduled=True)
+    if live:
+        article.scheduled_revision = article.scheduled_at = article.scheduled_by = None
+        session.add(article)
+        return PublishOutcome(article, scheduled=False)
     _publish_now(session, article, row, actor.key_id, now)
     return PublishOutcome(article, scheduled=False)
 
@@ -143,7 +150,7 @@ def take_down(
 ) -> Article:
     """Unpublish (back to draft) or archive an article; either cancels a scheduled publish.
     Unpublishing an article that is not published is a ConflictError."""
-    article = editorial.get(session, article_id)
+    article = editorial.get(session, article_id, for_update=True)
     target = ArticleStatus.ARCHIVED if archive else ArticleStatus.DRAFT
     if not archive and article.status != ArticleStatus.PUBLISHED:
         raise ConflictError(f"Article {article.id} is {article.status}.", code="not_published")
@@ -188,15 +195,21 @@ def publish_due(session: Session, *, production: bool, now: datetime | None = No
     UPDATE changed the row publishes it, in the same transaction; any other sees no row."""
     now = now or utcnow()
     due = session.exec(
-        select(Article.id, Article.scheduled_revision, Article.scheduled_by)
+        select(Article.id, Article.scheduled_revision, Article.scheduled_by, Article.scheduled_at)
         .where(col(Article.scheduled_at) <= now, col(Article.scheduled_revision).is_not(None))
         .order_by(col(Article.scheduled_at))
     ).all()
     published = 0
-    for article_id, revision, by in due:
+    if due:
+        changes.serialize(session=session)
+    for article_id, revision, by, at in due:
         claimed = session.execute(
             update(Article)
-            .where(col(Article.id) == article_id, col(Article.scheduled_revision) == revision)
+            .where(
+                col(Article.id) == article_id,
+                col(Article.scheduled_revision) == revision,
+                col(Article.scheduled_at) == at,  # not a later schedule of the same revision
+            )
             .values(scheduled_revision=None, scheduled_at=None, scheduled_by=None)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -19,6 +19,14 @@ class ImportReport:
     entered: set[uuid.UUID] = field(default_factory=set)
     # Hero image renditions deleted, unused for longer than the change feed's retention.
     media_removed: int = 0
+    # Reviewer records added or changed, and approvals stored, from the folder.
+    reviewers: int = 0
+    approvals: int = 0
+    # Approvals of content their article does not have (it was edited since): they cover nothing.
+    stale_approvals: int = 0
+    # Published articles whose shown review changed, and those with no approval (development).
+    reviews_changed: int = 0
+    unapproved: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -30,4 +38,7 @@ class ImportReport:
             or self.taxonomy_changes
             or self.disclaimer_versions
             or self.consent_versions
+            or self.reviewers
+            or self.approvals
+            or self.reviews_changed
         )

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from core.errors import ConflictError, ForbiddenError
 from db.editorial_models import ArticleReview, Reviewer
 from db.lead_models import ApiKey
-from db.models import Article, utcnow
+from db.models import Article, ArticleRevision, utcnow
 from schemas.vocabulary import AuditAction, ReviewDecision
 from services.access import audit
 from services.access.api_keys import Principal
@@ -46,7 +46,7 @@ def decide(
             "This API key acts for no reviewer; create one with --reviewer.",
             code="not_a_reviewer",
         )
-    article = editorial.get(session, article_id)
+    article = editorial.get(session, article_id, for_update=True)
     row = editorial.revision_row(session, article, revision)
     if not row.content_hash:
         raise ConflictError(
@@ -54,24 +54,15 @@ def decide(
             "to make a revision that can be reviewed.",
             code="revision_not_reviewable",
         )
-    author_reviewer = (
-        session.exec(select(ApiKey.reviewer_id).where(ApiKey.id == row.author_key_id)).first()
-        if row.author_key_id is not None
-        else None
-    )
-    if row.author_key_id == actor.key_id or author_reviewer == actor.reviewer_id:
+    if _wrote(session, article, row.content_hash, actor):
         raise ForbiddenError(
-            f"Revision {revision} was written by this key or its reviewer; another reviewer "
-            "must review it.",
+            f"This content (revision {revision}) was written by this key or its reviewer, in "
+            "this or another revision; another reviewer must review it.",
             code="own_revision",
         )
-    today = utcnow().date()
+    due = None
     if decision == ReviewDecision.APPROVED:
-        due = next_review_due or months_after(today, REVIEW_INTERVAL_MONTHS)
-        if due <= today:
-            raise ConflictError("next_review_due must be after today.", code="review_due_past")
-    else:
-        due = None
+        due = next_review_due or months_after(utcnow().date(), REVIEW_INTERVAL_MONTHS)
     record = ArticleReview(
         article_id=article.id,
         revision=revision,
@@ -99,6 +90,23 @@ def decide(
     )
     session.flush()
     return record
+
+
+def _wrote(session: Session, article: Article, content_hash: str, actor: Principal) -> bool:
+    """Whether `actor`'s key, or a key of its reviewer, wrote any revision of the article
+    that holds this content (a restore by someone else does not make it theirs to approve)."""
+    authors = session.exec(
+        select(ArticleRevision.author_key_id, ApiKey.reviewer_id)
+        .join(ApiKey, col(ApiKey.id) == col(ArticleRevision.author_key_id), isouter=True)
+        .where(
+            ArticleRevision.article_id == article.id,
+            ArticleRevision.content_hash == content_hash,
+        )
+    ).all()
+    return any(
+        key_id == actor.key_id or (reviewer is not None and reviewer == actor.reviewer_id)
+        for key_id, reviewer in authors
+    )
 
 
 def decisions(

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
+from core.errors import ConflictError
 from schemas.editorial import ArticleContent
 
 # What of a hero image a reviewer signs off: the picture (its bytes' hash) and its words.
@@ -42,10 +44,14 @@ class Snapshot:
         are not content, and such a hero image cannot be shown again, so both are dropped."""
         fields = {k: v for k, v in stored.items() if k in ArticleContent.model_fields}
         hero = stored.get("hero_image")
-        return cls(
-            ArticleContent.model_validate(fields),
-            hero if isinstance(hero, dict) and "renditions" in hero else None,
-        )
+        try:
+            content = ArticleContent.model_validate(fields)
+        except ValidationError:  # stored before today's bounds: shown as it is, not reused
+            raise ConflictError(
+                "This revision was stored before the content rules it breaks; write a new one.",
+                code="revision_not_reviewable",
+            ) from None
+        return cls(content, hero if isinstance(hero, dict) and "renditions" in hero else None)
 
 
 def section_diff(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:

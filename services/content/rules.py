@@ -1,9 +1,8 @@
 """Rules that span files: known slugs, the compliance policy, references and citations,
-safety sections, and (strict) production review rules. A folder that breaks one is refused."""
+and safety sections. A folder that breaks one is refused."""
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.errors import ContentError
@@ -11,7 +10,7 @@ from schemas.editorial import ArticleContent
 from schemas.vocabulary import ArticleStatus, RuleScope, SectionKind
 from services.content import compliance
 from services.content.disclaimers import rule_matches
-from services.content.files import ArticleFile, ContentBundle, read_bundle
+from services.content.files import ContentBundle, read_bundle
 from services.content.rendering import cited_ids
 from services.content.term_words import translation
 
@@ -19,18 +18,17 @@ MIN_REFERENCES = 3
 DEFAULT_FILE_LOCALE = "en"  # what a file that names no locale is written in
 
 
-def load_bundle(content_dir: Path, *, strict: bool = False) -> ContentBundle:
+def load_bundle(content_dir: Path) -> ContentBundle:
     """Read and validate a whole content folder; raise ContentError listing every problem.
-
-    `strict` applies the production rules too: no placeholder reviewers, no overdue review."""
+    (Who approved what is checked as it is applied: approvals may be in the database.)"""
     bundle, problems = read_bundle(content_dir)
-    problems += check_bundle(bundle, strict=strict, today=datetime.now(UTC).date())
+    problems += check_bundle(bundle)
     if problems:
         raise ContentError(problems)
     return bundle
 
 
-def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[str]:
+def check_bundle(bundle: ContentBundle) -> list[str]:
     """Every cross-file problem, each naming its file and field."""
     problems = [*_unknown_rule_slugs(bundle), *_misplaced(bundle), *_translations(bundle)]
     seen: dict[tuple[str, str], str] = {}
@@ -38,8 +36,6 @@ def check_bundle(bundle: ContentBundle, *, strict: bool, today: date) -> list[st
         problems += [f"{relative}: {p}" for p in article_problems(bundle, article)]
         if article.status == ArticleStatus.PUBLISHED:
             problems += [f"{relative}: {p}" for p in published_problems(bundle, article)]
-            if strict:
-                problems += [f"{relative}: {p}" for p in _strict_problems(article, today)]
         other = seen.setdefault((article.slug, article.locale), relative)
         if other != relative:
             problems.append(
@@ -160,13 +156,3 @@ def _mentioned(article: ArticleContent, keywords: list[str]) -> str | None:
     text = "\n".join([article.title, article.summary, *(s.markdown for s in article.sections)])
     match = pattern.search(text)
     return match[1] if match else None
-
-
-def _strict_problems(article: ArticleFile, today: date) -> Iterator[str]:
-    review = article.medical_review
-    if review is None:
-        return
-    if review.reviewer.placeholder:
-        yield "medical_review.reviewer: a placeholder reviewer cannot be published (--strict)"
-    if review.next_review_due < today:
-        yield f"medical_review.next_review_due: review overdue since {review.next_review_due}"

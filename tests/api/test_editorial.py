@@ -334,3 +334,40 @@ def test_an_article_may_be_larger_than_a_lead(desk: Desk):
         headers={**desk.writer, "Content-Type": "application/json"},
     )
     assert huge.status_code == 413 and huge.json()["code"] == "payload_too_large"
+
+
+def test_a_restore_does_not_let_the_author_approve_their_own_words(desk, issue_key, add_reviewer):
+    carla = add_reviewer("Carla Diaz", credentials="NP", specialty="Psychiatry")
+    both = {
+        "Authorization": f"Bearer {issue_key('content:write', 'content:review', reviewer=carla)}"
+    }
+    article = desk.create()
+    base = f"{ARTICLES}/{article['id']}"
+    mine = desk.client.put(
+        base, json=article_body(title="Carla's words"), headers={**both, "If-Match": '"r1"'}
+    )
+    assert mine.json()["revision"] == 2
+    assert desk.put(article, '"r2"', title="The editor's words").json()["revision"] == 3
+    restored = desk.client.post(f"{base}/revisions/2/restore", headers=desk.writer)
+    assert restored.json()["revision"] == 4  # written by the editor, holding Carla's words
+    refused = desk.client.post(f"{base}/revisions/4/approvals", json={}, headers=both)
+    assert refused.status_code == 403 and refused.json()["code"] == "own_revision"
+
+
+def test_review_and_publish_inputs_are_bounded(desk: Desk):
+    article = desk.create()
+    base = f"{ARTICLES}/{article['id']}"
+    past = desk.approve(article["id"], 1, next_review_due="2020-01-01")
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "body.next_review_due"
+    for revision in (0, 2**31, 2**63):
+        answer = desk.client.post(
+            f"{base}/publish", json={"revision": revision}, headers=desk.writer
+        )
+        assert answer.status_code == 422, revision
+    assert desk.approve(article["id"], 1).status_code == 201
+    assert desk.publish(article["id"], 1).status_code == 200
+    again = desk.publish(article["id"], 1)
+    assert again.status_code == 200 and again.json()["published_revision"] == 1
+    feed = desk.client.get("/v1/changes", params={"limit": 200}).json()["data"]
+    entries = [e["type"] for e in feed if e["slug"] == "nad-plus-questions"]
+    assert entries == ["article.published"], "publishing what is public announces nothing"

@@ -4,10 +4,16 @@ disclaimer, reference, safety section or review is refused, naming what is missi
 import re
 from pathlib import Path
 
+from sqlmodel import Session, select
+
+from core.errors import ContentError
+from db.models import Article
+from db.session import unit_of_work
 from services.content import compliance
+from services.content.importer import import_content
 from services.content.rules import load_bundle
 from tests.conftest import DEMO_CONTENT
-from tests.content_helpers import content_problems
+from tests.content_helpers import content_problems, import_folder
 
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
 SGB = "articles/stellate-ganglion-block-for-ptsd.md"
@@ -129,25 +135,63 @@ def test_a_reference_needs_an_identifier(content):
     )
 
 
-def test_strict_refuses_placeholders_and_overdue_reviews(content):
-    assert all("placeholder reviewer" in p for p in content_problems(content, strict=True))
-    for name in (KETAMINE, SGB, NAD, "articles/ketamina-intravenosa-para-tept.md"):
-        _edit(content, name, "placeholder: true", "placeholder: false")
-    load_bundle(content, strict=True)  # real reviewers, reviews current: accepted
-    _edit(content, SGB, "next_review_due: 2027-05-20", "next_review_due: 2026-11-21")
-    _edit(content, SGB, "reviewed_at: 2026-11-20", "reviewed_at: 2026-01-02")
-    assert content_problems(content, strict=True) == [
-        f"{SGB}: medical_review.next_review_due: review overdue since 2026-11-21"
-    ]
-    load_bundle(content)  # an overdue review is flagged in the API, not refused, by default
+def _strict_problems(database_engine, content: Path) -> list[str]:
+    """What a production import of `content` is refused with (nothing if it is accepted)."""
+    try:
+        with unit_of_work(database_engine) as session:
+            import_content(session=session, content_dir=content, strict=True)
+    except ContentError as exc:
+        return exc.problems
+    return []
 
 
-def test_a_review_due_before_it_was_done_is_always_refused(content):
-    _edit(content, NAD, "next_review_due: 2027-05-20", "next_review_due: 2026-01-01")
-    assert any(
-        p.startswith(f"{NAD}: medical_review: Value error, next_review_due is before reviewed_at")
-        for p in content_problems(content)
+def test_production_refuses_placeholders_overdue_reviews_and_unapproved_articles(content, migrated):
+    engine = migrated.engine()
+    try:
+        problems = _strict_problems(engine, content)
+        assert len(problems) == 4 and all(
+            "placeholder reviewer (production)" in p for p in problems
+        )
+        _edit(content, "reviewers.yaml", "placeholder: true", "placeholder: false", count=3)
+        _edit(content, "approvals.yaml", "next_review_due: '2027-05-20'",
+              "next_review_due: '2026-11-21'", count=1)  # fmt: skip
+        assert _strict_problems(engine, content) == [
+            f"{KETAMINE}: approval: review overdue since 2026-11-21"
+        ]
+        _edit(content, "approvals.yaml", "next_review_due: '2026-11-21'",
+              "next_review_due: '2027-05-20'")  # fmt: skip
+        _edit(content, SGB, "title: ", "title: Revised, ")  # content no approval covers
+        problems = _strict_problems(engine, content)
+        assert len(problems) == 1 and problems[0].startswith(
+            f"{SGB}: approval: a published article needs an approval of its content"
+        )
+        import_folder(engine, content)  # development: published, shown without a review
+        with Session(engine) as s:
+            sgb = s.exec(
+                select(Article).where(Article.slug == "stellate-ganglion-block-for-ptsd")
+            ).one()
+            assert sgb.status == "published" and sgb.reviewer is None
+    finally:
+        engine.dispose()
+
+
+def test_a_review_is_a_record_never_front_matter(content):
+    _edit(content, "approvals.yaml", "next_review_due: '2027-05-20'",
+          "next_review_due: '2026-01-01'")  # fmt: skip
+    _edit(
+        content,
+        NAD,
+        "status: published\n",
+        "status: published\nmedical_review:\n  reviewed_at: 2026-11-20\n",
     )
+    problems = content_problems(content)
+    assert "approvals.yaml: [0]: Value error, next_review_due is before approved_at" in problems
+    assert any(
+        p.startswith(
+            f"{NAD}: (file): Value error, medical_review is no longer written in front matter"
+        )
+        for p in problems
+    ), problems
 
 
 def test_a_policy_warning_moved_below_the_text_is_refused(content):

@@ -1,0 +1,175 @@
+"""A content folder's reviewers and approvals (reviewers.yaml, approvals.yaml), and what every
+published article the import wrote shows as its medical review: the reviewer record of the
+approval that stands for its exact content, wherever that approval was given (a file or the
+API). Production (`strict`) refuses a published article without one, approved only by a
+placeholder, or overdue for review."""
+
+import uuid
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from db.editorial_models import ArticleReview, Reviewer
+from db.models import Article, ArticleRevision, as_utc
+from schemas.vocabulary import ArticleStatus, AuditAction, ReviewDecision
+from services.access import audit
+from services.content import reviewers
+from services.content.article_rows import announce
+from services.content.files import ApprovalFile, ContentBundle, ReviewerFile
+from services.content.report import ImportReport
+from services.content.reviews import approval
+
+
+def upsert_reviewers(
+    session: Session, files: list[ReviewerFile], report: ImportReport
+) -> list[str]:
+    """Add or update the listed reviewers (by id; the registry may hold more); returns the
+    problems (an NPI another record holds)."""
+    problems = []
+    for index, f in enumerate(files):
+        values = f.model_dump(exclude={"id"})
+        row = session.get(Reviewer, f.id)
+        if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+            continue
+        if f.npi is not None:
+            holder = session.exec(select(Reviewer.id).where(Reviewer.npi == f.npi)).first()
+            if holder is not None and holder != f.id:
+                problems.append(f"reviewers.yaml: [{index}].npi: {f.npi} is reviewer {holder}'s")
+                continue
+        if row is None:
+            session.add(Reviewer(id=f.id, **values))
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+        report.reviewers += 1
+    session.flush()
+    return problems
+
+
+def record_approvals(
+    session: Session, files: list[ApprovalFile], report: ImportReport
+) -> list[str]:
+    """Store each listed approval the database lacks, on the article revision it names by
+    hash (an approval of content the article never had covers nothing and is skipped);
+    returns the problems (an unknown article or reviewer)."""
+    problems = []
+    for index, f in enumerate(files):
+        where = f"approvals.yaml: [{index}]"
+        article = session.exec(
+            select(Article).where(Article.slug == f.article, Article.locale == f.locale)
+        ).first()
+        if article is None:
+            problems.append(f"{where}.article: no article '{f.article}' ({f.locale})")
+            continue
+        if session.get(Reviewer, f.reviewer) is None:
+            problems.append(f"{where}.reviewer: no reviewer {f.reviewer} (reviewers.yaml)")
+            continue
+        revision = session.exec(
+            select(ArticleRevision.revision)
+            .where(
+                ArticleRevision.article_id == article.id,
+                ArticleRevision.content_hash == f.content_hash,
+            )
+            .order_by(col(ArticleRevision.revision))
+        ).first()
+        if revision is None:
+            report.stale_approvals += 1
+            continue
+        known = session.exec(
+            select(ArticleReview.id).where(
+                ArticleReview.article_id == article.id,
+                ArticleReview.content_hash == f.content_hash,
+                ArticleReview.reviewer_id == f.reviewer,
+                ArticleReview.decision == ReviewDecision.APPROVED,
+                ArticleReview.decided_at == f.approved_at,
+            )
+        ).first()
+        if known is not None:
+            continue
+        decision = ArticleReview(
+            article_id=article.id,
+            revision=revision,
+            content_hash=f.content_hash,
+            decision=ReviewDecision.APPROVED,
+            reviewer_id=f.reviewer,
+            decided_at=f.approved_at,
+            next_review_due=f.next_review_due,
+            note=f.note,
+        )
+        session.add(decision)
+        audit.record(
+            session=session,
+            actor=None,
+            action=AuditAction.ARTICLE_APPROVE,
+            detail={
+                "via": "import",
+                "article_id": str(article.id),
+                "revision": revision,
+                "content_hash": f.content_hash,
+                "reviewer_id": str(f.reviewer),
+                "review_id": str(decision.id),
+            },
+        )
+        report.approvals += 1
+    session.flush()
+    return problems
+
+
+def apply_reviews(
+    session: Session,
+    bundle: ContentBundle,
+    imported: dict[str, uuid.UUID],
+    *,
+    strict: bool,
+    today: date,
+    report: ImportReport,
+) -> list[str]:
+    """Each published article the import wrote shows the approval standing for its content
+    (or none); returns the production problems when `strict`."""
+    problems = []
+    for relative, file in bundle.articles.items():
+        article = session.get(Article, imported[relative])
+        if article is None or file.status != ArticleStatus.PUBLISHED or not article.source_path:
+            continue  # an article written over HTTP got its review when it was published
+        found = approval(session, article, article.content_hash)
+        if found is None:
+            if strict:
+                problems.append(
+                    f"{relative}: approval: a published article needs an approval of its "
+                    f"content {article.content_hash[:12]} (approvals.yaml, or over HTTP)"
+                )
+            report.unapproved.append(f"{file.slug} ({file.locale})")
+        elif strict:
+            decision, reviewer = found
+            if reviewer.placeholder:
+                problems.append(
+                    f"{relative}: approval: '{reviewer.name}' is a placeholder reviewer "
+                    "(production)"
+                )
+            if decision.next_review_due is not None and decision.next_review_due < today:
+                problems.append(
+                    f"{relative}: approval: review overdue since {decision.next_review_due}"
+                )
+        wanted = (
+            (
+                reviewers.public_record(found[1]),
+                as_utc(found[0].decided_at).date(),
+                found[0].next_review_due,
+                found[0].id,
+            )
+            if found
+            else (None, None, None, None)
+        )
+        held = (article.reviewer, article.reviewed_at, article.next_review_due, article.approval_id)
+        if held != wanted:
+            article.reviewer, article.reviewed_at, article.next_review_due, article.approval_id = (
+                wanted
+            )
+            session.add(article)
+            if article.id not in report.entered and announce(
+                session=session, article=article, before=article.status
+            ):
+                report.entered.add(article.id)
+            report.reviews_changed += 1
+    session.flush()
+    return problems
