@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 from sqlalchemy import delete, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from db.models import Article, MediaAsset, MediaRendition, Therapy, utcnow
@@ -228,14 +229,8 @@ def store(
         )
         session.add(asset)
         session.flush()
-    rows = list(
-        session.exec(
-            select(MediaRendition)
-            .where(MediaRendition.source_sha256 == source.sha256, MediaRendition.recipe == RECIPE)
-            .order_by(col(MediaRendition.name))
-        )
-    )
-    if not rows or {r.mime_type for r in rows} != {e.mime_type for e in encodings()}:
+    rows = _renditions(session, source.sha256)
+    if not _complete(rows):
         made, _ = render(source, file_stem(source.file))
         known = {r.name for r in rows}
         for row in made:
@@ -243,13 +238,42 @@ def store(
                 session.add(row)
         session.flush()
         rows = made
+    return _described(asset, rows)
+
+
+def _renditions(session: Session, sha256: str) -> list[MediaRendition]:
+    """A source's stored renditions under the current recipe (their bytes are not loaded)."""
+    return list(
+        session.exec(
+            select(MediaRendition)
+            .where(MediaRendition.source_sha256 == sha256, MediaRendition.recipe == RECIPE)
+            .options(defer(MediaRendition.data))  # type: ignore[arg-type]
+            .order_by(col(MediaRendition.name))
+        )
+    )
+
+
+def _complete(rows: list[MediaRendition]) -> bool:
+    return bool(rows) and {r.mime_type for r in rows} == {e.mime_type for e in encodings()}
+
+
+def stored_description(session: Session, asset: MediaAsset) -> dict[str, Any]:
+    """An asset's description as `store` gives it, rendered again only when its renditions
+    were collected (the source's bytes are read only then)."""
+    rows = _renditions(session, asset.sha256)
+    if _complete(rows):
+        return _described(asset, rows)
+    return store(session=session, source=source_of(asset))
+
+
+def _described(asset: MediaAsset, rows: list[MediaRendition]) -> dict[str, Any]:
     order = {e.mime_type: n for n, e in enumerate(encodings())}
-    rows.sort(key=lambda r: (order.get(r.mime_type, 99), r.width))
+    rows = sorted(rows, key=lambda r: (order.get(r.mime_type, 99), r.width))
     return {
         "media_id": str(asset.id),
-        "sha256": source.sha256,
-        "width": source.width,
-        "height": source.height,
+        "sha256": asset.sha256,
+        "width": asset.width,
+        "height": asset.height,
         "dominant_color": rows[0].dominant_color,
         "renditions": [
             {

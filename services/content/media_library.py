@@ -5,6 +5,7 @@ image from."""
 import uuid
 
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from core.errors import (
@@ -101,6 +102,7 @@ def page(*, session: Session, page: int, page_size: int) -> tuple[list[MediaAsse
     total = session.exec(select(func.count()).select_from(MediaAsset)).one()
     rows = session.exec(
         select(MediaAsset)
+        .options(defer(MediaAsset.data))  # type: ignore[arg-type]  # a page lists, never shows
         .order_by(col(MediaAsset.created_at).desc(), col(MediaAsset.id))
         .offset((page - 1) * page_size)
         .limit(page_size)
@@ -110,7 +112,7 @@ def page(*, session: Session, page: int, page_size: int) -> tuple[list[MediaAsse
 
 def described(session: Session, asset: MediaAsset) -> dict[str, object]:
     """An asset's renditions as an article keeps them (made again if they were collected)."""
-    return media.store(session=session, source=media.source_of(asset))
+    return media.stored_description(session, asset)
 
 
 def hero_for(

@@ -16,12 +16,20 @@ from sqlmodel import Session, col, select
 
 from core.errors import ConflictError
 from core.logging import describe_exception
-from db.models import Article, ArticleRevision, as_utc, utcnow
-from db.session import run_unit_of_work
+from db.models import Article, ArticleRevision, MediaAsset, as_utc, utcnow
+from db.session import read_session, run_unit_of_work
 from schemas.vocabulary import ArticleStatus, AuditAction
 from services.access import audit
 from services.access.api_keys import Principal
-from services.content import changes, editorial, reviewers, reviews, rules, state
+from services.content import (
+    changes,
+    editorial,
+    media_library,
+    reviewers,
+    reviews,
+    rules,
+    state,
+)
 from services.content.article_rows import announce, term_ids, write_content
 from services.content.revisions import Snapshot
 from services.content.stored_rules import stored_bundle
@@ -125,7 +133,7 @@ def _publish_now(
     write_content(
         session,
         article,
-        Snapshot.load(row.snapshot),
+        _with_renditions(session, Snapshot.load(row.snapshot)),
         digest=row.content_hash,
         now=now,
         terms=term_ids(session),
@@ -145,14 +153,29 @@ def _publish_now(
     _audit(session, actor, AuditAction.ARTICLE_PUBLISH, article, row.revision)
 
 
+def _with_renditions(session: Session, snapshot: Snapshot) -> Snapshot:
+    """The snapshot with its image's renditions as stored now: a revision that waited longer
+    than the retention of unused renditions gets them made again from the kept source."""
+    media_id = (snapshot.hero or {}).get("media_id")
+    if media_id is None:
+        return snapshot
+    asset = session.get(MediaAsset, uuid.UUID(str(media_id)))
+    if asset is None:
+        return snapshot
+    assert snapshot.hero is not None
+    return Snapshot(snapshot.content, {**snapshot.hero, **media_library.described(session, asset)})
+
+
 def take_down(
     *, session: Session, article_id: uuid.UUID, archive: bool, actor: Principal
 ) -> Article:
     """Unpublish (back to draft) or archive an article; either cancels a scheduled publish.
-    Unpublishing an article that is not published is a ConflictError."""
+    Unpublishing an article that is neither published nor scheduled is a ConflictError."""
     article = editorial.get(session, article_id, for_update=True)
     target = ArticleStatus.ARCHIVED if archive else ArticleStatus.DRAFT
-    if not archive and article.status != ArticleStatus.PUBLISHED:
+    # Unpublishing a draft that waits for its time cancels the schedule; else it is a 409.
+    waiting = article.scheduled_revision is not None
+    if not archive and article.status != ArticleStatus.PUBLISHED and not waiting:
         raise ConflictError(f"Article {article.id} is {article.status}.", code="not_published")
     before = article.status
     article.scheduled_revision = article.scheduled_at = article.scheduled_by = None
@@ -214,21 +237,51 @@ def publish_due(session: Session, *, production: bool, now: datetime | None = No
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        article = editorial.get(session, article_id)
-        session.refresh(article)
-        row = editorial.revision_row(session, article, int(revision or 0))
-        unmet = requirements(session, article, row, production=production)
-        if unmet:  # e.g. a request for changes came after the schedule
-            _audit(session, by, AuditAction.ARTICLE_PUBLISH_FAILED, article, row.revision,
-                   unmet=len(unmet))  # fmt: skip
-            log.warning(
-                "scheduled_publish_refused",
-                extra={"article_id": str(article_id), "revision": row.revision, "unmet": unmet},
+        try:
+            with session.begin_nested():  # one article that fails does not hold up the rest
+                published += _publish_claimed(session, article_id, int(revision or 0), by, now,
+                                              production=production)  # fmt: skip
+        except Exception as exc:
+            log.error(
+                "scheduled_publish_failed",
+                extra={"article_id": str(article_id), "error": describe_exception(exc)},
             )
-            continue
-        _publish_now(session, article, row, by, now)
-        published += 1
     return published
+
+
+def _publish_claimed(
+    session: Session,
+    article_id: uuid.UUID,
+    revision: int,
+    by: uuid.UUID | None,
+    now: datetime,
+    *,
+    production: bool,
+) -> int:
+    """Publish a claimed schedule if its revision still meets every requirement (1), or
+    record that it did not (0)."""
+    article = editorial.get(session, article_id)
+    session.refresh(article)
+    row = editorial.revision_row(session, article, revision)
+    unmet = requirements(session, article, row, production=production)
+    if unmet:  # e.g. a request for changes came after the schedule
+        _audit(session, by, AuditAction.ARTICLE_PUBLISH_FAILED, article, row.revision,
+               unmet=len(unmet))  # fmt: skip
+        log.warning(
+            "scheduled_publish_refused",
+            extra={"article_id": str(article_id), "revision": row.revision, "unmet": unmet},
+        )
+        return 0
+    _publish_now(session, article, row, by, now)
+    return 1
+
+
+def _any_due(engine: Engine) -> bool:
+    with read_session(engine) as session:
+        due = session.exec(
+            select(Article.id).where(col(Article.scheduled_at) <= utcnow()).limit(1)
+        ).first()
+        return due is not None
 
 
 async def publish_periodically(
@@ -241,8 +294,14 @@ async def publish_periodically(
     """Publish due scheduled revisions now and every `every` seconds until `stop`."""
     while not stop.is_set():
         try:
-            count = await run_unit_of_work(
-                engine, lambda session: publish_due(session, production=production)
+            # A read first: on SQLite a write transaction each second would queue every
+            # writer behind a look that finds nothing due.
+            count = (
+                await run_unit_of_work(
+                    engine, lambda session: publish_due(session, production=production)
+                )
+                if await asyncio.to_thread(_any_due, engine)
+                else 0
             )
         except Exception as exc:  # the database is away: try again next time
             log.warning("scheduled_publish_failed", extra={"error": describe_exception(exc)})

@@ -2,6 +2,7 @@
 reviews bound to one revision's content, and publishing under the policy."""
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
@@ -371,3 +372,26 @@ def test_review_and_publish_inputs_are_bounded(desk: Desk):
     feed = desk.client.get("/v1/changes", params={"limit": 200}).json()["data"]
     entries = [e["type"] for e in feed if e["slug"] == "nad-plus-questions"]
     assert entries == ["article.published"], "publishing what is public announces nothing"
+
+
+def test_unpublishing_a_scheduled_draft_cancels_its_schedule(desk: Desk, seeded):
+    first, second = desk.create(), desk.create(slug="nad-plus-more", title="More on NAD+")
+    for article in (first, second):
+        assert desk.approve(article["id"], 1).status_code == 201
+        scheduled = desk.publish(article["id"], 1, at="2030-01-01T00:00:00Z")
+        assert scheduled.json()["scheduled"] == {"revision": 1, "at": "2030-01-01T00:00:00Z"}
+    cancelled = desk.client.post(f"{ARTICLES}/{first['id']}/unpublish", headers=desk.writer)
+    assert cancelled.status_code == 200 and cancelled.json()["scheduled"] is None
+    assert cancelled.json()["status"] == "draft"
+    engine = seeded.engine()
+    try:
+        with Session(engine) as s:
+            published = publishing.publish_due(
+                s, production=False, now=datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC)
+            )
+            s.commit()
+    finally:
+        engine.dispose()
+    assert published == 1
+    read = desk.client.get(f"{ARTICLES}/{second['id']}", headers=desk.writer).json()
+    assert read["status"] == "published" and read["scheduled"] is None
