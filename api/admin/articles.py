@@ -106,7 +106,7 @@ def list_admin_articles(
     name="get_admin_article",
     summary="Read an article in any state",
     response_model=ArticleAdmin,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def get_admin_article(
     article_id: ArticleId,
@@ -125,7 +125,7 @@ def get_admin_article(
     name="update_article",
     summary="Write the next revision",
     response_model=ArticleAdmin,
-    responses=problem_responses(401, 403, 404, 412, 415, 422, 428),
+    responses=problem_responses(401, 403, 404, 409, 412, 415, 422, 428),
 )
 def update_article(
     article_id: ArticleId,
@@ -173,7 +173,7 @@ def list_article_revisions(
     name="get_article_revision",
     summary="Read one revision",
     response_model=RevisionPublic,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def get_article_revision(
     article_id: ArticleId,
@@ -192,7 +192,7 @@ def get_article_revision(
     name="diff_article_revisions",
     summary="Compare two revisions",
     response_model=RevisionDiff,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def diff_article_revisions(
     article_id: ArticleId,
@@ -224,7 +224,7 @@ def diff_article_revisions(
     name="restore_article_revision",
     summary="Make a new revision equal to an old one",
     response_model=ArticleAdmin,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
 )
 def restore_article_revision(
     article_id: ArticleId,
@@ -366,7 +366,7 @@ def unpublish_article(
     name="archive_article",
     summary="Archive an article",
     response_model=ArticleAdmin,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def archive_article(
     article_id: ArticleId,

@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Form, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ContentEditor, ContentWrite
 from api.deps import PaginationDep, SessionDep, SettingsDep
@@ -14,6 +15,19 @@ from schemas.text import Line
 from services.content import media_library
 
 router = APIRouter(prefix="/v1/admin/media", tags=["admin: editorial"])
+
+
+class MediaUpload(BaseModel):
+    """An image upload: the file and the words that go with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: UploadFile = Field(description="A PNG, JPEG or WebP image.")
+    alt: Line = Field(
+        min_length=1, max_length=300, description="What the image shows, for who cannot see it."
+    )
+    caption: Line | None = Field(default=None, max_length=500)
+    credit: Line | None = Field(default=None, max_length=200)
 
 
 def _public(asset: MediaAsset, described: dict[str, Any]) -> MediaAssetPublic:
@@ -52,29 +66,22 @@ def _public(asset: MediaAsset, described: dict[str, Any]) -> MediaAssetPublic:
     responses=problem_responses(401, 403, 413, 415, 422),
 )
 def upload_media(
-    file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image.")],
-    alt: Annotated[
-        Line,
-        Form(
-            min_length=1, max_length=300, description="What the image shows, for who cannot see it."
-        ),
-    ],
+    form: Annotated[MediaUpload, Form(media_type="multipart/form-data")],
     session: SessionDep,
     settings: SettingsDep,
     principal: ContentWrite,
-    caption: Annotated[Line | None, Form(max_length=500)] = None,
-    credit: Annotated[Line | None, Form(max_length=200)] = None,
 ) -> MediaAssetPublic:
     """Stores the image without its metadata (EXIF, GPS included) and makes its renditions as
     the import does; name its `id` as an article's `hero_media_id`. Not an image: 415 (by its
     type) or 422 (by its bytes); over `CLINIC_MEDIA_MAX_MB` (default 15) or 20 megapixels:
     413. The same picture twice is one asset. `content:write`."""
+    file, caption, credit = form.file, form.caption, form.credit
     asset, described = media_library.upload(
         session=session,
         data=file.file.read(),
         file_name=file.filename or "image",
         content_type=file.content_type,
-        words=(alt.strip(), (caption or "").strip() or None, (credit or "").strip() or None),
+        words=(form.alt.strip(), (caption or "").strip() or None, (credit or "").strip() or None),
         actor=principal.key_id,
         max_bytes=settings.media_max_mb * 1024 * 1024,
     )
