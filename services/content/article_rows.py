@@ -12,11 +12,13 @@ from sqlmodel import Session, col, select
 from db.models import (
     Article,
     ArticleCondition,
+    ArticleRevision,
     ArticleSection,
     ArticleTherapy,
     Condition,
     Therapy,
 )
+from schemas.vocabulary import RevisionSource
 from services.content import changes, search
 from services.content.events import emit_article_change
 from services.content.rendering import cited_ids, render_markdown
@@ -104,6 +106,31 @@ def _replace_children(
         new=new,
     )
     session.flush()
+
+
+def keep_revision(
+    session: Session,
+    article: Article,
+    snapshot: Snapshot,
+    *,
+    digest: str,
+    source: RevisionSource,
+    author: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    """Store the article's newest revision (`latest_revision`), never changed afterwards."""
+    session.add(
+        ArticleRevision(
+            article_id=article.id,
+            revision=article.latest_revision,
+            status=article.status,
+            snapshot=snapshot.dump(),
+            content_hash=digest,
+            source=source,
+            author_key_id=author,
+            created_at=now,
+        )
+    )
 
 
 def announce(*, session: Session, article: Article, before: str | None) -> bool:

@@ -25,7 +25,7 @@ from schemas.vocabulary import ArticleStatus, AuditAction, RevisionSource
 from services.access import audit
 from services.access.api_keys import Principal
 from services.content import changes, media_library, rules
-from services.content.article_rows import term_ids, write_content
+from services.content.article_rows import keep_revision, term_ids, write_content
 from services.content.revisions import Snapshot, content_hash
 from services.content.stored_rules import stored_bundle
 
@@ -304,17 +304,14 @@ def _add_revision(
     actor: Principal,
     now: datetime,
 ) -> None:
-    session.add(
-        ArticleRevision(
-            article_id=article.id,
-            revision=article.latest_revision,
-            status=article.status,
-            snapshot=snapshot.dump(),
-            content_hash=digest,
-            source=RevisionSource.HTTP,
-            author_key_id=actor.key_id,
-            created_at=now,
-        )
+    keep_revision(
+        session,
+        article,
+        snapshot,
+        digest=digest,
+        source=RevisionSource.HTTP,
+        author=actor.key_id,
+        now=now,
     )
     audit.record(
         session=session,

@@ -13,7 +13,7 @@ from db.models import Article, ArticleRevision, Condition, Therapy, utcnow
 from db.session import analyze_content
 from schemas.vocabulary import ArticleStatus, ChangeType, RevisionSource
 from services.content import changes, file_reviews, media, state, texts
-from services.content.article_rows import announce, write_content
+from services.content.article_rows import announce, keep_revision, write_content
 from services.content.files import (
     ArticleFile,
     ConditionFile,
@@ -201,16 +201,14 @@ def _upsert_article(
     write_content(
         session, article, snapshot, digest=digest, now=now, terms=terms, new=before is None
     )
-    session.add(
-        ArticleRevision(
-            article_id=article.id,
-            revision=article.revision,
-            status=article.status,
-            snapshot=snapshot.dump(),
-            content_hash=digest,
-            source=RevisionSource.IMPORT,
-            created_at=now,
-        )
+    keep_revision(
+        session,
+        article,
+        snapshot,
+        digest=digest,
+        source=RevisionSource.IMPORT,
+        author=None,
+        now=now,
     )
     if announce(session=session, article=article, before=before):
         report.entered.add(article.id)
