@@ -16,7 +16,7 @@ from core.errors import (
 )
 from db.models import MediaAsset
 from schemas.vocabulary import RevisionSource
-from services.content import media
+from services.content import changes, media
 
 # What an upload may declare itself as; the bytes are checked whatever it says.
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -77,6 +77,7 @@ def upload(
         source=RevisionSource.HTTP,
         api_key_id=actor,
     )
+    changes.serialize(session=session)  # one content write at a time: one asset per picture
     described = media.store(session=session, source=clean, uploaded=asset)
     stored = get(session, uuid.UUID(str(described["media_id"])))
     return stored, described
