@@ -2,6 +2,7 @@
 and the access log."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,9 @@ from db.errors import is_unavailable
 
 log = logging.getLogger("clinic.http")
 ADMIN_PREFIX = "/v1/admin/"
+# How much of a body over its cap is read (and dropped) before the 413, so that the connection
+# closes cleanly.
+DRAIN_BYTES = 1024 * 1024
 # A staff JSON body's cap: an article of 40 sections of 30,000 characters fits, with room.
 ADMIN_JSON_BYTES = 2 * 1024 * 1024
 # Seconds a client is told to wait before retrying while the database is away.
@@ -113,6 +117,16 @@ async def _read_capped(receive: Receive, cap: int) -> Message | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read and drop the request body until it ends, the client goes, or `limit` bytes."""
+    size = 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        size += len(message.get("body", b""))
 
 
 def _replaying(first: Message, receive: Receive) -> Receive:
@@ -227,6 +241,14 @@ class RequestGuardMiddleware:
         return max(self.max_body_bytes, ADMIN_JSON_BYTES)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        # Read the rest of a body that is not much over (it is on its way): a server that
+        # closes with unread bytes makes the kernel reset the connection, and a client that is
+        # still sending may then lose the 413 itself. A far larger body is not waited for.
+        length = _framing(scope).length
+        if length is None or length <= DRAIN_BYTES:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.body_timeout):
+                    await _drain(receive, DRAIN_BYTES)
         await problem_response(
             status=413,
             title="Content Too Large",

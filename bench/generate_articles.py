@@ -1,7 +1,7 @@
 """Generate many published articles (through the real import path) for growth benchmarks."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -92,16 +92,6 @@ def make_article(index: int, rng: random.Random) -> ArticleFile:
             "published_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=index),
             "therapies": rng.sample(THERAPIES, rng.randint(1, 2)),
             "conditions": rng.sample(CONDITIONS, rng.randint(0, 2)),
-            "medical_review": {
-                "reviewer": {
-                    "name": "Generated reviewer",
-                    "credentials": "MD",
-                    "specialty": "Psychiatry",
-                    "placeholder": True,
-                },
-                "reviewed_at": date(2026, 1, 1),
-                "next_review_due": date(2027, 1, 1),
-            },
             "sections": sections,
         }
     )

@@ -11,8 +11,7 @@ from sqlmodel import Session, col, select
 
 from db.editorial_models import ArticleReview, Reviewer
 from db.models import Article, ArticleRevision, as_utc
-from schemas.vocabulary import ArticleStatus, AuditAction, ReviewDecision
-from services.access import audit
+from schemas.vocabulary import ArticleStatus, ReviewDecision
 from services.content import reviewers
 from services.content.article_rows import announce
 from services.content.files import ApprovalFile, ContentBundle, ReviewerFile
@@ -96,20 +95,8 @@ def record_approvals(
             next_review_due=f.next_review_due,
             note=f.note,
         )
+        # Not audited: the record is the file's, and the row says so (no API key).
         session.add(decision)
-        audit.record(
-            session=session,
-            actor=None,
-            action=AuditAction.ARTICLE_APPROVE,
-            detail={
-                "via": "import",
-                "article_id": str(article.id),
-                "revision": revision,
-                "content_hash": f.content_hash,
-                "reviewer_id": str(f.reviewer),
-                "review_id": str(decision.id),
-            },
-        )
         report.approvals += 1
     session.flush()
     return problems
