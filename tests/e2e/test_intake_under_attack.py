@@ -119,7 +119,9 @@ async def _flood(bases: list[str], n: int, seed: int) -> list[Sent]:
             s = Sent(kind, rid, marker, body=_valid(marker, website="http://spam.example"))
             plans.append((s, json.dumps(s.body).encode(), headers))
     rng.shuffle(plans)
-    limits = httpx.Limits(max_connections=200)
+    # A connection per request: none waits in the pool for a reuse that the server may be
+    # closing as idle at that very moment (a race of the client's, not an answer of the app's).
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
 
         async def one(i: int, s: Sent, raw: bytes, headers: dict[str, str]) -> Sent:
