@@ -4,6 +4,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
+def integral(value: Any) -> Any:
+    """A whole number written as a float, as the int it is: JSON has one number type, and
+    `152.0` is the integer 152 to JSON Schema (and to clients that write every number as a
+    float). Put it last in an `Annotated[int, Strict(), Field(ge, le), …]`: `152.5`, "152"
+    and `true` are still refused, and the bounds stay `minimum` and `maximum` in the contract."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 # A cursor over a list ordered by an integer id (services/cursors.py): 16 hex digits.
 ID_CURSOR_PATTERN = r"^[0-7][0-9a-f]{15}$"
 

@@ -1,14 +1,19 @@
 """Draft previews: what an editor asks for and the signed link it gets."""
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from schemas.common import integral
 from schemas.vocabulary import LOCALE_PATTERN, ArticleSlug
 
 PREVIEW_TTL_DEFAULT = 3600  # one hour
 PREVIEW_TTL_MIN = 60
 PREVIEW_TTL_MAX = 7 * 24 * 3600  # a week
+PreviewSeconds = Annotated[
+    int, Strict(), Field(ge=PREVIEW_TTL_MIN, le=PREVIEW_TTL_MAX), BeforeValidator(integral)
+]
 # `v1.` + the base64url payload + `.` + the base64url HMAC-SHA256; bounded.
 PREVIEW_TOKEN_PATTERN = r"^[A-Za-z0-9._-]{1,600}$"  # noqa: S105
 
@@ -25,10 +30,8 @@ class PreviewCreate(BaseModel):
         max_length=5,
         description="The article's locale; the clinic's default locale when left out.",
     )
-    expires_in: StrictInt | None = Field(
+    expires_in: PreviewSeconds | None = Field(
         default=None,
-        ge=PREVIEW_TTL_MIN,
-        le=PREVIEW_TTL_MAX,
         description=f"Seconds the token is valid ({PREVIEW_TTL_MIN} to {PREVIEW_TTL_MAX}); "
         f"{PREVIEW_TTL_DEFAULT} (one hour) when left out.",
     )

@@ -80,6 +80,23 @@ def known_values(base: str) -> dict[str, Any]:
         }
 
 
+def scratch_article(base: str, token: str) -> str:
+    """A draft the fuzzer may archive and unpublish (scripts/fuzz_hooks.TAKE_DOWN)."""
+    body = {
+        "slug": "fuzz-scratch",
+        "title": "Scratch",
+        "summary": "A draft for the fuzzer.",
+        "therapies": ["nad-plus"],
+        "sections": [{"key": "overview", "kind": "overview", "heading": "H", "markdown": "M"}],
+    }
+    with httpx.Client(base_url=base, timeout=10) as client:
+        answer = client.post(
+            "/v1/admin/articles", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        answer.raise_for_status()
+        return str(answer.json()["id"])
+
+
 def main() -> int:
     """Serve, create the key, fuzz; Schemathesis's exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -108,7 +125,9 @@ def main() -> int:
         with uvicorn_process(
             env["CLINIC_DATABASE_URL"], log, args=("--no-access-log",), env=env
         ) as (base, _):
-            env["FUZZ_KNOWN"] = json.dumps(known_values(base))
+            known = known_values(base)
+            known["scratch_article"] = scratch_article(base, token)
+            env["FUZZ_KNOWN"] = json.dumps(known)
             env["SCHEMATHESIS_HOOKS"] = "scripts.fuzz_hooks"
             command = [
                 str(Path(sys.executable).with_name("st")),

@@ -157,3 +157,16 @@ def test_the_longest_preview_is_a_week(editor):
     r = c.post("/v1/admin/previews", json={"slug": DRAFT, "expires_in": 7 * 86400}, headers=headers)
     expires = datetime.fromisoformat(r.json()["expires_at"])
     assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+
+
+def test_expires_in_is_a_whole_number_however_json_writes_it(make_client, issue_key):
+    c = make_client()
+    editor = {"Authorization": f"Bearer {issue_key('content:write')}"}
+    body = {"slug": "ketamine-for-chronic-pain", "locale": "en"}
+    written_as_float = c.post(
+        "/v1/admin/previews", json={**body, "expires_in": 600.0}, headers=editor
+    )
+    assert written_as_float.status_code == 201
+    for bad in (600.5, "600", True):
+        refused = c.post("/v1/admin/previews", json={**body, "expires_in": bad}, headers=editor)
+        assert refused.status_code == 422, bad
