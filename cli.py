@@ -61,8 +61,9 @@ def import_content_command(
     strict: Annotated[
         bool,
         typer.Option(
-            help="Production rules (always on with CLINIC_ENV=production): every published "
-            "article approved, not by a placeholder reviewer, not overdue for review."
+            help="Review rules (always on with CLINIC_ENV=production): every published article "
+            "approved, not overdue for review, not published before its approval. Production "
+            "also refuses approvals by placeholder (demo) reviewers."
         ),
     ] = False,
 ) -> None:
@@ -77,7 +78,8 @@ def import_content_command(
             report = import_content(
                 session=session,
                 content_dir=folder,
-                strict=strict or settings.env == "production",
+                strict=strict,
+                production=settings.env == "production",
                 retention=timedelta(days=settings.changes_retention_days),
             )
     except ContentError as exc:
@@ -97,6 +99,12 @@ def import_content_command(
             if report.media_removed
             else ""
         )
+        + (
+            f"; consent versions {', '.join(report.consent_versions)}"
+            if report.consent_versions
+            else ""
+        )
+        + (f"; legal texts {', '.join(report.legal_versions)}" if report.legal_versions else "")
         + (f"; reviewers {report.reviewers}" if report.reviewers else "")
         + (f"; approvals {report.approvals}" if report.approvals else "")
         + (

@@ -16,6 +16,7 @@ from api import (
     consultations,
     health,
     integrations,
+    legal,
     media,
     metrics,
     openapi,
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(
-        title=settings.name,
+        title="Clinic Content API",
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media.router,
         taxonomy.router,
         consultations.router,
+        legal.router,
         admin_leads.router,
         admin_audit.router,
         admin_articles.router,

@@ -41,6 +41,7 @@ def _context(request: Request, settings: Settings) -> intake.SubmissionContext:
         default_region=settings.phone_default_region,
         default_locale=settings.default_locale,
         request_id=current_request_id(),
+        clinic_name=settings.name,
     )
 
 
@@ -172,7 +173,7 @@ async def guard_intake(request: Request) -> None:
 @router.post(
     "/consultation-requests",
     name="create_consultation_request",
-    summary="Request a free consultation",
+    summary="Request a consultation",
     status_code=201,
     response_model=ConsultationRequestReceipt,
     responses={
@@ -257,6 +258,10 @@ async def get_current_consent_text(
         request,
         ("consent", locale),
         lambda session: consent.current_consent(
-            session=session, locale=locale, default_locale=settings.default_locale
+            session=session,
+            locale=locale,
+            default_locale=settings.default_locale,
+            clinic_name=settings.name,
+            base_url=settings.public_base_url,
         ),
     )

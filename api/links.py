@@ -3,15 +3,17 @@ inside webhook payloads (the dispatcher is handed `event_links`)."""
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from core.config import Settings
 from schemas.changes import ChangePublic
 from schemas.common import PageLinks, PageMeta
 from schemas.vocabulary import ChangeType
+from services.content.term_words import translation
 from services.leads.events import LEAD_EVENT_PREFIX
 from services.webhooks.payloads import LinkBuilder
 
@@ -69,9 +71,20 @@ def media_path(name: str) -> str:
 
 @dataclass(frozen=True)
 class ContentLinkBuilder:
-    """The links inside content responses (services.content.hero.ContentLinks)."""
+    """The links inside content responses (services.content.hero.ContentLinks), and the
+    words of the button they lead readers to the consultation form with."""
 
     base_url: str
+    button_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "ContentLinkBuilder":
+        """On `CLINIC_PUBLIC_BASE_URL`, with `CLINIC_CTA_BUTTON_LABEL`."""
+        return cls(settings.public_base_url, settings.cta_button_label)
+
+    def button_label(self, locale: str, own: str) -> str:
+        """The consultation button's words in `locale`: the clinic's setting, else `own`."""
+        return translation(self.button_labels, locale) or own
 
     def media(self, name: str) -> str:
         """The absolute path of a stored rendition."""

@@ -70,7 +70,7 @@ _LEAD_FULL: Json = {
     "phone": "+14155550100",
     "preferred_contact_method": "phone",
     "preferred_time": "weekday evenings",
-    "consent": {"contact": True, "sms": False, "version": "2026-11-01"},
+    "consent": {"contact": True, "sms": False, "version": "2026-12-07", "age_confirmed": True},
     "channel": "web",
     "utm": {"utm_source": "newsletter"},
     "therapies": ["iv-ketamine"],

@@ -14,6 +14,9 @@ from core.crypto import CryptoKeyError, decode_key
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+DEFAULT_CLINIC_NAME = "Example Clinic"
+
+
 class Settings(BaseSettings):
     """Runtime configuration; every field can be set as CLINIC_<NAME>."""
 
@@ -26,11 +29,22 @@ class Settings(BaseSettings):
     # migrate job migrates (unless set otherwise), and it refuses to start without what
     # several processes need to share: PostgreSQL, and Redis for the rate limit.
     env: Literal["development", "production"] = "development"
-    name: str = "Clinic Content API"
+    # The clinic's name: the consent and the privacy notice name it, and so does the JSON-LD.
+    name: str = Field(default=DEFAULT_CLINIC_NAME, min_length=1, max_length=200)
+    # Where people ask to see, correct or delete their data: the privacy notice says it.
+    privacy_contact: str = Field(
+        default="privacy@clinic.example (a demo address: set CLINIC_PRIVACY_CONTACT)",
+        min_length=1,
+        max_length=300,
+    )
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'clinic.db'}"
     content_dir: Path = PROJECT_ROOT / "content"
     default_locale: str = "en"
     public_base_url: str = "http://127.0.0.1:8000"
+    # The consultation button's words by locale, e.g. {"en": "Request a free consultation"}:
+    # whether to advertise a free service is the clinic's call (some states regulate it).
+    # Unset for a locale, each article's own `call_to_action.button_label` is shown.
+    cta_button_label: dict[str, str] = Field(default_factory=dict)
     cors_origins: list[str] = Field(default_factory=list)
     cache_max_age: int = Field(default=60, ge=0)
     cache_stale_while_revalidate: int = Field(default=300, ge=0)

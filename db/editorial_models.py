@@ -40,6 +40,7 @@ class ArticleReview(SQLModel, table=True):
     revision: int
     content_hash: str = Field(max_length=64)
     decision: str = Field(max_length=20)
+    role: str = Field(default="medical", max_length=20)  # schemas.vocabulary.ReviewRole
     reviewer_id: uuid.UUID = Field(foreign_key="reviewer.id", index=True)
     # The key that recorded it; None when it came from a content folder's approvals.
     api_key_id: uuid.UUID | None = None

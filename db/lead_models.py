@@ -2,7 +2,7 @@
 API keys and the audit trail."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
@@ -23,6 +23,29 @@ class ConsentText(SQLModel, table=True):
     locale: str = Field(default="en", max_length=10)
     text: str
     sms_text: str
+    # Beside the adults-only checkbox, and above the submit button (the form is not for
+    # emergencies). Versions before 2026-12 had neither.
+    age_text: str | None = None
+    emergency_notice: str | None = None
+    current: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LegalDocument(SQLModel, table=True):
+    """One version of a legal text the clinic publishes (the privacy notice), in one locale.
+    New words make a new version; old ones are kept, so what a lead was shown stays known."""
+
+    __table_args__ = (
+        UniqueConstraint("key", "locale", "version", name="uq_legaldocument_key_locale_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, index=True)
+    locale: str = Field(default="en", max_length=10)
+    version: int
+    title: str = Field(max_length=200)
+    effective: date
+    markdown: str
     current: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -49,6 +72,8 @@ class ConsultationRequest(SQLModel, table=True):
     consent_version: str = Field(max_length=40)
     consent_text: str | None = None
     consent_at: datetime
+    # The person said they are 18 or older; null for leads taken before the form asked.
+    consent_age_confirmed: bool | None = None
     source_article_slug: str | None = Field(default=None, max_length=120, index=True)
     channel: str = Field(max_length=10, index=True)
     disclaimer_versions: list[dict[str, Any]] = Field(

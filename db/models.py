@@ -109,6 +109,10 @@ class Article(SQLModel, table=True):
     hero_image: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     call_to_action: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reviewer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Every sign-off that stands for the published content (schemas.articles.ReviewSignoff).
+    review_signoffs: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     reviewed_at: date | None = None
     next_review_due: date | None = None
     seo_meta_title: str | None = Field(default=None, max_length=200)

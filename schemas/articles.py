@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.common import PageLinks, PageMeta
 from schemas.media import HeroImage, OgImage
 from schemas.taxonomy import DisclaimerRefGroups, DisclaimerTextGroups, TermRef
-from schemas.vocabulary import BodyForm, SectionKind
+from schemas.vocabulary import BodyForm, ReviewRole, SectionKind
 
 
 def _optional(*names: str) -> Callable[[dict[str, Any]], None]:
@@ -61,6 +61,9 @@ class Reference(BaseModel):
     doi: str | None = Field(examples=["10.1001/jamapsychiatry.2014.62"])
     pmid: str | None = Field(examples=["24740528"])
     url: str = Field(description="Where to read it: the DOI link, PubMed, or the page itself.")
+    accessed: date | None = Field(
+        default=None, description="When a page cited by URL was read; null for a study."
+    )
 
 
 class CallToAction(BaseModel):
@@ -82,10 +85,26 @@ class Reviewer(BaseModel):
     placeholder: bool = Field(description="True for demo content: not a real reviewer.")
 
 
+class ReviewSignoff(BaseModel):
+    """One reviewer's sign-off of the published content."""
+
+    role: ReviewRole = Field(
+        description="`medical`: the content; `translation`: a translation's faithfulness."
+    )
+    reviewer: Reviewer
+    reviewed_at: date
+
+
 class MedicalReview(BaseModel):
     """Who reviewed the article medically and when it is due again."""
 
-    reviewer: Reviewer | None
+    reviewer: Reviewer | None = Field(description="The newest medical approver.")
+    reviewers: list[ReviewSignoff] = Field(
+        default_factory=list,
+        description="Every sign-off that stands for this content, oldest first: each medical "
+        "reviewer (an article may need more than one specialty) and, for a translation, its "
+        "translation reviewer.",
+    )
     reviewed_at: date | None
     next_review_due: date | None
     review_overdue: bool = Field(description="True once `next_review_due` has passed.")

@@ -24,6 +24,7 @@ from schemas.vocabulary import (
     DiffKind,
     DiffStatus,
     ReviewDecision,
+    ReviewRole,
     RevisionSource,
     SectionKind,
     Slug,
@@ -73,6 +74,9 @@ class ReferenceContent(Strict):
     doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/[\x21-\x7e]+$", max_length=200)
     pmid: str | None = Field(default=None, pattern=r"^\d{1,9}$")
     url: HttpUrlText | None = None
+    accessed: date | None = Field(
+        default=None, description="When a page cited by URL was read (a page can change)."
+    )
 
     @model_validator(mode="after")
     def _identified(self) -> "ReferenceContent":
@@ -149,6 +153,7 @@ class ReviewRecord(BaseModel):
     revision: int
     content_hash: str
     decision: ReviewDecision
+    role: ReviewRole = Field(description="What the decision vouches for.")
     reviewer: ReviewerPublic
     decided_at: datetime
     next_review_due: date | None
@@ -235,6 +240,11 @@ class RevisionDiff(BaseModel):
 class ApprovalCreate(Strict):
     """A reviewer's approval of one revision."""
 
+    role: ReviewRole = Field(
+        default=ReviewRole.MEDICAL,
+        description="`medical` (the default) vouches for the content; `translation`, that a "
+        "translation says what the article it translates says (a translation needs both).",
+    )
     next_review_due: date | None = Field(
         default=None, description="When the article must be reviewed again (default: 6 months)."
     )
@@ -253,6 +263,10 @@ class RejectionCreate(Strict):
     """A reviewer's request for changes to one revision."""
 
     note: Lines = Field(min_length=1, max_length=2000, description="What must change.")
+    role: ReviewRole = Field(
+        default=ReviewRole.MEDICAL,
+        description="Which review asks for the changes: it withdraws that role's approvals.",
+    )
 
 
 class PublishRequest(Strict):

@@ -38,6 +38,10 @@ class LeadConsentData(_Payload):
     contact: bool
     sms: bool
     version: str = Field(description="The consent text's version.")
+    age_confirmed: bool | None = Field(
+        description="The person confirmed they are 18 or older; null for leads taken before "
+        "the form asked."
+    )
 
 
 class LeadEventData(_Payload):

@@ -53,6 +53,12 @@ def _only_true(value: object) -> object:
     return value
 
 
+def _adult(value: object) -> object:
+    if value is not True:
+        raise ValueError("confirming you are 18 or older must be the JSON value true")
+    return value
+
+
 class ConsentIn(_Input):
     """What the person agreed to on the form."""
 
@@ -60,6 +66,10 @@ class ConsentIn(_Input):
         description="Must be true: consent to be contacted about this request."
     )
     sms: StrictBool = Field(default=False, description="Separate opt-in to text messages.")
+    age_confirmed: Annotated[Literal[True], BeforeValidator(_adult)] = Field(
+        description="Must be true: the person confirms they are 18 or older (the clinic "
+        "treats adults only)."
+    )
     consent_version: Version = Field(
         description="The `version` from `GET /v1/consent-texts/current` that the form showed."
     )
@@ -110,7 +120,7 @@ class SourceIn(_Input):
 
 
 class ConsultationRequestCreate(_Input):
-    """A request for a free consultation, as a website or app form sends it."""
+    """A request for a consultation, as a website or app form sends it."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -125,7 +135,12 @@ class ConsultationRequestCreate(_Input):
                 "therapies": ["iv-ketamine"],
                 "conditions": ["ptsd"],
                 "message": "I would like to know if this could help me.",
-                "consent": {"contact": True, "sms": False, "consent_version": "2026-11-01"},
+                "consent": {
+                    "contact": True,
+                    "sms": False,
+                    "age_confirmed": True,
+                    "consent_version": "2026-12-07",
+                },
                 "source": {
                     "article_slug": "iv-ketamine-for-ptsd",
                     "page_url": "https://www.clinic.example/articles/iv-ketamine-for-ptsd",
@@ -198,10 +213,22 @@ class ConsultationRequestReceipt(BaseModel):
 class ConsentTextPublic(BaseModel):
     """The consent wording a form must show, and the version to send back."""
 
-    version: str = Field(examples=["2026-11-01"])
+    version: str = Field(examples=["2026-12-07"])
     locale: str = Field(examples=["en"], description="The language of this wording.")
     text: str
     sms_text: str
+    age_text: str | None = Field(
+        description="The label of the adults-only checkbox (`consent.age_confirmed`). Null "
+        "only for versions written before it existed."
+    )
+    emergency_notice: str | None = Field(
+        description="Show above the submit button: the form is not for emergencies, and where "
+        "to get help now. Null only for versions written before it existed."
+    )
+    privacy_notice_url: str | None = Field(
+        description="The privacy notice in this language (`GET /v1/legal/privacy-notice`), to "
+        "link beside the consent; null when the clinic has published none."
+    )
 
 
 class DisclaimerShown(BaseModel):
@@ -245,6 +272,10 @@ class ConsultationRequestPublic(BaseModel):
     consent_version: str
     consent_text: str | None
     consent_at: datetime
+    consent_age_confirmed: bool | None = Field(
+        description="The person confirmed they are 18 or older; null for leads taken before "
+        "the form asked."
+    )
     client_ip: str | None
     user_agent: str | None
     source_article_slug: str | None

@@ -39,6 +39,14 @@ class ReviewDecision(StrEnum):
     CHANGES_REQUESTED = "changes_requested"
 
 
+class ReviewRole(StrEnum):
+    """What a reviewer's decision vouches for: the medical content, or a translation's
+    faithfulness to the article it translates."""
+
+    MEDICAL = "medical"
+    TRANSLATION = "translation"
+
+
 class DiffKind(StrEnum):
     """What one entry of a revision diff compares."""
 

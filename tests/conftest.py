@@ -199,7 +199,12 @@ def lead_body(**changes: object) -> dict[str, object]:
         "therapies": ["iv-ketamine"],
         "conditions": ["ptsd"],
         "message": "Flashbacks every night since the accident.",
-        "consent": {"contact": True, "sms": False, "consent_version": "2026-11-01"},
+        "consent": {
+            "contact": True,
+            "age_confirmed": True,
+            "sms": False,
+            "consent_version": "2026-12-07",
+        },
         "source": {
             "article_slug": "iv-ketamine-for-ptsd",
             "page_url": "https://www.clinic.example/articles/iv-ketamine-for-ptsd",

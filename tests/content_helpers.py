@@ -13,6 +13,11 @@ from services.content.report import ImportReport
 from services.content.rules import load_bundle
 
 
+def demo_articles(folder: Path) -> int:
+    """How many article files a content folder holds."""
+    return len(list((folder / "articles").glob("*.md")))
+
+
 def import_folder(engine: Engine, folder: Path) -> ImportReport:
     """Import `folder` into the database behind `engine`, committed on success."""
     with unit_of_work(engine) as session:

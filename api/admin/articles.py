@@ -305,6 +305,7 @@ def _decide(
         actor=principal,
         note=body.note,
         next_review_due=body.next_review_due if isinstance(body, ApprovalCreate) else None,
+        role=body.role,
     )
     return admin_views.review_record(record, reviews.reviewer_of(session, record))
 

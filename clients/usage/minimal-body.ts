@@ -9,6 +9,6 @@ export const minimal: Schemas["ConsultationRequestCreate"] = {
   last_name: "Diaz",
   email: "ana@example.com",
   phone: "+1 415 555 0100",
-  consent: { contact: true, consent_version: "2026-11-01" },
+  consent: { contact: true, age_confirmed: true, consent_version: "2026-12-07" },
   source: { article_slug: "iv-ketamine-for-ptsd" },
 };

@@ -43,7 +43,7 @@ def request_consultation(client: Client, article_slug: str) -> ConsultationReque
         last_name="Diaz",
         email="ana@example.com",
         phone="+1 415 555 0100",
-        consent=ConsentIn(contact=True, consent_version=consent.version),
+        consent=ConsentIn(contact=True, age_confirmed=True, consent_version=consent.version),
         preferred_contact_method=ContactMethod.EMAIL,
         source=SourceIn(article_slug=article_slug, channel=Channel.WEB),
     )

@@ -24,7 +24,7 @@ export function formBody(consentVersion: string): Schemas["ConsultationRequestCr
     therapies: ["iv-ketamine"],
     conditions: ["ptsd"],
     message: "I would like to know if this could help me.",
-    consent: { contact: true, sms: false, consent_version: consentVersion },
+    consent: { contact: true, age_confirmed: true, sms: false, consent_version: consentVersion },
     source: {
       article_slug: "iv-ketamine-for-ptsd",
       channel: "web",

@@ -15,7 +15,7 @@ from schemas.editorial import (
     ScheduledPublish,
 )
 from schemas.reviewers import ReviewerPublic
-from schemas.vocabulary import ArticleStatus, ReviewDecision
+from schemas.vocabulary import ArticleStatus, ReviewDecision, ReviewRole
 from services.content import editorial, publishing, reviews
 from services.content.revisions import Snapshot
 
@@ -76,6 +76,7 @@ def review_record(decision: ArticleReview, reviewer: object) -> ReviewRecord:
         revision=decision.revision,
         content_hash=decision.content_hash,
         decision=ReviewDecision(decision.decision),
+        role=ReviewRole(decision.role),
         reviewer=ReviewerPublic.model_validate(reviewer),
         decided_at=as_utc(decision.decided_at),
         next_review_due=decision.next_review_due,

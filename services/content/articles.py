@@ -27,6 +27,7 @@ from schemas.articles import (
     MedicalReview,
     Reference,
     Reviewer,
+    ReviewSignoff,
     SectionPublic,
     SectionWithContext,
     Seo,
@@ -93,6 +94,7 @@ def _review(article: Article) -> MedicalReview:
     due = article.next_review_due
     return MedicalReview(
         reviewer=Reviewer.model_validate(article.reviewer) if article.reviewer else None,
+        reviewers=[ReviewSignoff.model_validate(s) for s in article.review_signoffs],
         reviewed_at=article.reviewed_at,
         next_review_due=due,
         review_overdue=due is not None and due < datetime.now(UTC).date(),
@@ -117,7 +119,14 @@ def common_fields(
         "summary": article.summary,
         "therapies": therapies,
         "conditions": conditions,
-        "call_to_action": CallToAction(**article.call_to_action)
+        "call_to_action": CallToAction(
+            **{
+                **article.call_to_action,
+                "button_label": links.button_label(
+                    article.locale, article.call_to_action["button_label"]
+                ),
+            }
+        )
         if article.call_to_action
         else None,
         "medical_review": _review(article),
@@ -238,6 +247,7 @@ def references(article: Article) -> list[Reference]:
                 "year": None,
                 "doi": None,
                 "pmid": None,
+                "accessed": None,
                 **ref,
                 "number": n,
                 "url": ref.get("url") or _reference_url(ref),

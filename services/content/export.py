@@ -11,9 +11,9 @@ import yaml
 from sqlmodel import Session, col, select
 
 from db.editorial_models import Reviewer
-from db.lead_models import ConsentText
+from db.lead_models import ConsentText, LegalDocument
 from db.models import Article, ArticleRevision, Condition, Disclaimer, MediaAsset, Therapy, as_utc
-from schemas.vocabulary import ArticleStatus
+from schemas.vocabulary import ArticleStatus, ReviewRole
 from services.content import reviews
 from services.content.revisions import Snapshot
 
@@ -46,6 +46,7 @@ def export_content(*, session: Session, out: Path) -> ExportReport:
     )
     _write_yaml(out / "disclaimers.yaml", _disclaimers(session))
     _write_yaml(out / "consent.yaml", _consent(session))
+    _write_legal(session, out)
     approvals = []
     names: set[str] = set()
     for article in session.exec(select(Article).order_by(col(Article.slug), col(Article.locale))):
@@ -59,15 +60,14 @@ def export_content(*, session: Session, out: Path) -> ExportReport:
             encoding="utf-8",
         )
         report.articles += 1
-        found = reviews.approval(session, article, article.content_hash)
-        if found is not None:
-            decision, _ = found
+        for decision, _ in reviews.standing(session, article, article.content_hash):
             approvals.append(
                 {
                     "article": article.slug,
                     "locale": article.locale,
                     "content_hash": decision.content_hash,
                     "reviewer": str(decision.reviewer_id),
+                    **({"role": decision.role} if decision.role != ReviewRole.MEDICAL else {}),
                     "approved_at": as_utc(decision.decided_at).isoformat(),
                     "next_review_due": decision.next_review_due.isoformat()
                     if decision.next_review_due
@@ -153,9 +153,37 @@ def _disclaimers(session: Session) -> list[dict[str, Any]]:
 def _consent(session: Session) -> list[dict[str, Any]]:
     rows = session.exec(select(ConsentText).order_by(col(ConsentText.id)))
     return [
-        {"version": c.version, "locale": c.locale, "text": c.text, "sms_text": c.sms_text}
+        {
+            "version": c.version,
+            "locale": c.locale,
+            "text": c.text,
+            "sms_text": c.sms_text,
+            **({"age_text": c.age_text} if c.age_text else {}),
+            **({"emergency_notice": c.emergency_notice} if c.emergency_notice else {}),
+        }
         for c in rows
     ]
+
+
+def _write_legal(session: Session, out: Path) -> None:
+    """The current version of each legal text, as content/legal/ holds it."""
+    (out / "legal").mkdir(exist_ok=True)
+    for doc in session.exec(select(LegalDocument).where(col(LegalDocument.current))):
+        name = doc.key if doc.locale == "en" else f"{doc.key}.{doc.locale}"
+        front = {
+            "key": doc.key,
+            "locale": doc.locale,
+            "title": doc.title,
+            "effective": doc.effective,
+        }
+        (out / "legal" / f"{name}.md").write_text(
+            "---\n"
+            + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
+            + "---\n"
+            + doc.markdown
+            + "\n",
+            encoding="utf-8",
+        )
 
 
 def _file_name(article: Article, taken: set[str]) -> str:

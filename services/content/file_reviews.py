@@ -1,8 +1,8 @@
 """A content folder's reviewers and approvals (reviewers.yaml, approvals.yaml), and what every
 published article the import wrote shows as its medical review: the reviewer record of the
 approval that stands for its exact content, wherever that approval was given (a file or the
-API). Production (`strict`) refuses a published article without one, approved only by a
-placeholder, or overdue for review."""
+API). `strict` refuses a published article without one, overdue for review, or published
+before it was approved; production also refuses one approved only by a placeholder."""
 
 import uuid
 from datetime import date
@@ -16,7 +16,7 @@ from services.content import reviewers
 from services.content.article_rows import announce
 from services.content.files import ApprovalFile, ContentBundle, ReviewerFile
 from services.content.report import ImportReport
-from services.content.reviews import approval
+from services.content.reviews import approval, signoff_records, standing, unmet
 
 
 def upsert_reviewers(
@@ -79,6 +79,7 @@ def record_approvals(
                 ArticleReview.article_id == article.id,
                 ArticleReview.content_hash == f.content_hash,
                 ArticleReview.reviewer_id == f.reviewer,
+                ArticleReview.role == f.role,
                 ArticleReview.decision == ReviewDecision.APPROVED,
                 ArticleReview.decided_at == f.approved_at,
             )
@@ -90,6 +91,7 @@ def record_approvals(
             revision=revision,
             content_hash=f.content_hash,
             decision=ReviewDecision.APPROVED,
+            role=f.role,
             reviewer_id=f.reviewer,
             decided_at=f.approved_at,
             next_review_due=f.next_review_due,
@@ -108,11 +110,13 @@ def apply_reviews(
     imported: dict[str, uuid.UUID],
     *,
     strict: bool,
+    production: bool,
     today: date,
     report: ImportReport,
 ) -> list[str]:
     """Each published article the import wrote shows the approval standing for its content
-    (or none); returns the production problems when `strict`."""
+    (or none); returns the review problems when `strict`, and those of a placeholder reviewer
+    too in `production`."""
     problems = []
     for relative, file in bundle.articles.items():
         article = session.get(Article, imported[relative])
@@ -120,38 +124,48 @@ def apply_reviews(
             continue  # an article written over HTTP got its review when it was published
         found = approval(session, article, article.content_hash)
         if found is None:
-            if strict:
-                problems.append(
-                    f"{relative}: approval: a published article needs an approval of its "
-                    f"content {article.content_hash[:12]} (approvals.yaml, or over HTTP)"
-                )
             report.unapproved.append(f"{file.slug} ({file.locale})")
-        elif strict:
-            decision, reviewer = found
-            if reviewer.placeholder:
-                problems.append(
-                    f"{relative}: approval: '{reviewer.name}' is a placeholder reviewer "
-                    "(production)"
+        if strict:
+            problems += [
+                f"{relative}: {problem}"
+                for problem in unmet(
+                    session,
+                    article,
+                    article.content_hash,
+                    missing="a published article needs an approval of its content "
+                    f"{article.content_hash[:12]} (approvals.yaml, or over HTTP)",
+                    translation_of=file.translation_of,
+                    production=production,
+                    today=today,
+                    published_at=article.published_at,
                 )
-            if decision.next_review_due is not None and decision.next_review_due < today:
-                problems.append(
-                    f"{relative}: approval: review overdue since {decision.next_review_due}"
-                )
+            ]
         wanted = (
             (
                 reviewers.public_record(found[1]),
                 as_utc(found[0].decided_at).date(),
                 found[0].next_review_due,
                 found[0].id,
+                signoff_records(standing(session, article, article.content_hash)),
             )
             if found
-            else (None, None, None, None)
+            else (None, None, None, None, [])
         )
-        held = (article.reviewer, article.reviewed_at, article.next_review_due, article.approval_id)
+        held = (
+            article.reviewer,
+            article.reviewed_at,
+            article.next_review_due,
+            article.approval_id,
+            article.review_signoffs,
+        )
         if held != wanted:
-            article.reviewer, article.reviewed_at, article.next_review_due, article.approval_id = (
-                wanted
-            )
+            (
+                article.reviewer,
+                article.reviewed_at,
+                article.next_review_due,
+                article.approval_id,
+                article.review_signoffs,
+            ) = wanted
             session.add(article)
             if article.id not in report.entered and announce(
                 session=session, article=article, before=article.status

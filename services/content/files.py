@@ -26,6 +26,7 @@ from schemas.vocabulary import (
     ArticleStatus,
     Placement,
     RegulatoryStatus,
+    ReviewRole,
     RuleScope,
     Slug,
 )
@@ -136,6 +137,18 @@ class ConsentFile(Strict):
     locale: Locale = "en"
     text: str = Field(min_length=1)
     sms_text: str = Field(min_length=1)
+    age_text: str | None = Field(default=None, min_length=1, max_length=300)
+    emergency_notice: str | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class LegalFile(Strict):
+    """A legal text in content/legal/ (the privacy notice): front matter and Markdown."""
+
+    key: Slug
+    locale: Locale = "en"
+    title: str = Field(min_length=1, max_length=200)
+    effective: date
+    markdown: str = Field(min_length=1, max_length=100_000)
 
 
 class ReviewerFile(ReviewerCreate):
@@ -154,6 +167,7 @@ class ApprovalFile(Strict):
     locale: str = Field(default="en", pattern=LOCALE_PATTERN)
     content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     reviewer: uuid.UUID
+    role: ReviewRole = ReviewRole.MEDICAL
     approved_at: AwareDatetime
     next_review_due: date
     note: str | None = Field(default=None, max_length=2000)
@@ -201,6 +215,7 @@ class ContentBundle:
     conditions: list[ConditionFile] = field(default_factory=list)
     disclaimers: list[DisclaimerFile] = field(default_factory=list)
     consent_texts: list[ConsentFile] = field(default_factory=list)
+    legal: list[LegalFile] = field(default_factory=list)
     reviewers: list[ReviewerFile] = field(default_factory=list)
     approvals: list[ApprovalFile] = field(default_factory=list)
     articles: dict[str, ArticleFile] = field(default_factory=dict)  # by relative path
@@ -277,6 +292,17 @@ def parse_article(path: Path, relative: str) -> tuple[ArticleFile | None, list[s
     return (article if not problems else None), problems
 
 
+def _parse_legal(path: Path, relative: str, problems: list[str]) -> list[LegalFile]:
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        return [LegalFile.model_validate({**post.metadata, "markdown": post.content.strip()})]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"{relative}: (file): {exc}")
+    except ValidationError as exc:
+        problems.extend(_errors(relative, exc))
+    return []
+
+
 def _check_unique(name: str, keys: list[str], problems: list[str]) -> None:
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         problems.append(f"{name}: {key}: defined more than once")
@@ -307,6 +333,10 @@ def read_bundle(content_dir: Path) -> tuple[ContentBundle, list[str]]:
     _check_unique(
         "disclaimers.yaml", [f"{d.key} ({d.locale})" for d in bundle.disclaimers], problems
     )
+    for path in sorted((content_dir / "legal").glob("*.md")):
+        relative = path.relative_to(content_dir).as_posix()
+        bundle.legal.extend(_parse_legal(path, relative, problems))
+    _check_unique("legal", [f"{d.key} ({d.locale})" for d in bundle.legal], problems)
     for path in sorted((content_dir / "articles").glob("*.md")):
         relative = path.relative_to(content_dir).as_posix()
         article, found = parse_article(path, relative)

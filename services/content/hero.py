@@ -19,6 +19,9 @@ class ContentLinks(Protocol):
     def article(self, slug: str, locale: str) -> str:
         """Where the API serves an article in a locale."""
 
+    def button_label(self, locale: str, own: str) -> str:
+        """The consultation button's words in `locale` (the clinic's, else `own`)."""
+
 
 @dataclass(frozen=True)
 class PublicHero:

@@ -34,14 +34,18 @@ def import_content(
     session: Session,
     content_dir: Path,
     strict: bool = False,
+    production: bool = False,
     retention: timedelta = DEFAULT_RETENTION,
 ) -> ImportReport:
     """Validate the whole folder first, then apply it; a bad file changes nothing.
 
-    `strict` adds the production rules: every published article approved, by a reviewer who
-    is not a placeholder, and not overdue for review."""
+    `strict` adds the review rules: every published article approved, not overdue for review,
+    and not published before its approval. `production` adds to them: no approval by a
+    placeholder (demo) reviewer counts."""
     bundle = load_bundle(content_dir)
-    return apply_bundle(session=session, bundle=bundle, retention=retention, strict=strict)
+    return apply_bundle(
+        session=session, bundle=bundle, retention=retention, strict=strict, production=production
+    )
 
 
 def apply_bundle(
@@ -50,6 +54,7 @@ def apply_bundle(
     bundle: ContentBundle,
     retention: timedelta = DEFAULT_RETENTION,
     strict: bool = False,
+    production: bool = False,
 ) -> ImportReport:
     """Upsert taxonomies, version disclaimers, reviewers and approvals, and create, update or
     archive articles; every public change enters the change feed, and feed entries older than
@@ -64,6 +69,7 @@ def apply_bundle(
     texts.sync_disclaimers(session, bundle.disclaimers, report)
     shared_changed = bool(report.taxonomy_changes or report.disclaimer_versions)
     texts.sync_consent_texts(session, bundle.consent_texts, report)
+    texts.sync_legal_documents(session, bundle.legal, report)
     problems = file_reviews.upsert_reviewers(session, bundle.reviewers, report)
     imported: dict[str, uuid.UUID] = {}
     terms = (therapy_ids, condition_ids)
@@ -73,7 +79,13 @@ def apply_bundle(
     _archive_missing(session, set(imported.values()), report)
     problems += file_reviews.record_approvals(session, bundle.approvals, report)
     problems += file_reviews.apply_reviews(
-        session, bundle, imported, strict=strict, today=utcnow().date(), report=report
+        session,
+        bundle,
+        imported,
+        strict=strict or production,
+        production=production,
+        today=utcnow().date(),
+        report=report,
     )
     if problems:
         raise ContentError(problems)

@@ -71,10 +71,11 @@ def article_json_ld(
         ld["image"] = image
     if published:
         ld["datePublished"] = published
-    if review.reviewed_at:
-        ld["lastReviewed"] = review.reviewed_at.isoformat()
-    if review.reviewer:
-        person = review.reviewer
+    # A demo (placeholder) reviewer is never told to search engines as a real one.
+    person = review.reviewer if review.reviewer and not review.reviewer.placeholder else None
+    if person is not None:
+        if review.reviewed_at:
+            ld["lastReviewed"] = review.reviewed_at.isoformat()
         ld["reviewedBy"] = {
             "@type": "Person",
             "name": person.name,

@@ -42,8 +42,9 @@ def requirements(
     session: Session, article: Article, row: ArticleRevision, *, production: bool
 ) -> list[str]:
     """Everything publishing this revision still needs (empty: it may be published): the
-    import's rules and compliance policy, a standing approval of exactly this content and, in
-    production, an approver who is not a placeholder and a review that is not overdue."""
+    import's rules and compliance policy, and the review `reviews.unmet` asks for: a standing
+    medical approval of exactly this content, not overdue (and a translation review of a
+    translation) and, in production, no placeholder reviewer."""
     if not row.content_hash:
         return [
             f"revision: revision {row.revision} was stored before revisions had a content "
@@ -52,18 +53,16 @@ def requirements(
     content = Snapshot.load(row.snapshot).content
     bundle = stored_bundle(session)
     unmet = [*rules.article_problems(bundle, content), *rules.published_problems(bundle, content)]
-    found = reviews.approval(session, article, row.content_hash)
-    if found is None:
-        unmet.append(
-            f"approval: no reviewer has approved revision {row.revision} "
-            f"(content {row.content_hash[:12]})"
-        )
-    elif production:
-        decision, reviewer = found
-        if reviewer.placeholder:
-            unmet.append(f"approval: '{reviewer.name}' is a placeholder reviewer (production)")
-        if decision.next_review_due is not None and decision.next_review_due < utcnow().date():
-            unmet.append(f"approval: review overdue since {decision.next_review_due}")
+    unmet += reviews.unmet(
+        session,
+        article,
+        row.content_hash,
+        missing=f"no reviewer has approved revision {row.revision} "
+        f"(content {row.content_hash[:12]})",
+        translation_of=content.translation_of,
+        production=production,
+        today=utcnow().date(),
+    )
     return unmet
 
 
@@ -145,6 +144,9 @@ def _publish_now(
     article.reviewed_at = as_utc(decision.decided_at).date()
     article.next_review_due = decision.next_review_due
     article.approval_id = decision.id
+    article.review_signoffs = reviews.signoff_records(
+        reviews.standing(session, article, row.content_hash)
+    )
     article.scheduled_revision = article.scheduled_at = article.scheduled_by = None
     article.source_path = ""  # an import no longer decides what is public
     session.add(article)

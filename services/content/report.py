@@ -15,6 +15,7 @@ class ImportReport:
     taxonomy_changes: int = 0
     disclaimer_versions: list[str] = field(default_factory=list)
     consent_versions: list[str] = field(default_factory=list)
+    legal_versions: list[str] = field(default_factory=list)
     # Articles this import entered in the change feed.
     entered: set[uuid.UUID] = field(default_factory=set)
     # Hero image renditions deleted, unused for longer than the change feed's retention.
@@ -38,6 +39,7 @@ class ImportReport:
             or self.taxonomy_changes
             or self.disclaimer_versions
             or self.consent_versions
+            or self.legal_versions
             or self.reviewers
             or self.approvals
             or self.reviews_changed

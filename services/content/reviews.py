@@ -4,18 +4,18 @@ is never approved by an earlier sign-off; the same text (a restore, a re-import)
 
 import calendar
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, ForbiddenError
 from db.editorial_models import ArticleReview, Reviewer
 from db.lead_models import ApiKey
-from db.models import Article, ArticleRevision, utcnow
-from schemas.vocabulary import AuditAction, ReviewDecision
+from db.models import Article, ArticleRevision, as_utc, utcnow
+from schemas.vocabulary import AuditAction, ReviewDecision, ReviewRole
 from services.access import audit
 from services.access.api_keys import Principal
-from services.content import editorial
+from services.content import editorial, reviewers
 
 REVIEW_INTERVAL_MONTHS = 6
 
@@ -38,9 +38,11 @@ def decide(
     actor: Principal,
     note: str | None,
     next_review_due: date | None = None,
+    role: ReviewRole = ReviewRole.MEDICAL,
 ) -> ArticleReview:
-    """Record `actor`'s reviewer's decision on one revision. A key that is bound to no reviewer,
-    or whose reviewer (or the key itself) wrote the revision, is refused (403)."""
+    """Record `actor`'s reviewer's decision on one revision, as a medical or a translation
+    review. A key that is bound to no reviewer, or whose reviewer (or the key itself) wrote the
+    revision, is refused (403)."""
     if actor.reviewer_id is None:
         raise ForbiddenError(
             "This API key acts for no reviewer; create one with --reviewer.",
@@ -68,6 +70,7 @@ def decide(
         revision=revision,
         content_hash=row.content_hash,
         decision=decision,
+        role=role,
         reviewer_id=actor.reviewer_id,
         api_key_id=actor.key_id,
         next_review_due=due,
@@ -86,6 +89,7 @@ def decide(
             "content_hash": row.content_hash,
             "reviewer_id": str(actor.reviewer_id),
             "review_id": str(record.id),
+            "role": role,
         },
     )
     session.flush()
@@ -125,15 +129,96 @@ def decisions(
     )
 
 
+def standing(
+    session: Session, article: Article, content_hash: str
+) -> list[tuple[ArticleReview, Reviewer]]:
+    """Every sign-off that stands for this content, oldest first: in each role, each
+    reviewer's approvals since that role's last request for changes (which withdraws them),
+    the newest of each reviewer's."""
+    found = decisions(session, article, content_hash) if content_hash else []
+    kept: dict[tuple[str, uuid.UUID], tuple[ArticleReview, Reviewer]] = {}
+    for decision, reviewer in found:
+        if decision.decision == ReviewDecision.APPROVED:
+            kept.pop((decision.role, reviewer.id), None)
+            kept[(decision.role, reviewer.id)] = (decision, reviewer)
+        else:
+            for key in [k for k in kept if k[0] == decision.role]:
+                del kept[key]
+    return list(kept.values())
+
+
 def approval(
     session: Session, article: Article, content_hash: str
 ) -> tuple[ArticleReview, Reviewer] | None:
-    """The approval that stands for this content: the newest decision on it, if that decision
-    approves (a later request for changes withdraws the sign-off)."""
-    found = decisions(session, article, content_hash) if content_hash else []
+    """The medical approval that stands for this content: the newest medical decision on it,
+    if that decision approves (a later request for changes withdraws the sign-off)."""
+    found = [
+        pair
+        for pair in (decisions(session, article, content_hash) if content_hash else [])
+        if pair[0].role == ReviewRole.MEDICAL
+    ]
     if not found or found[-1][0].decision != ReviewDecision.APPROVED:
         return None
     return found[-1]
+
+
+def unmet(
+    session: Session,
+    article: Article,
+    content_hash: str,
+    *,
+    missing: str,
+    translation_of: str | None,
+    production: bool,
+    today: date,
+    published_at: datetime | None = None,
+) -> list[str]:
+    """What the review of this content still lacks before it may be public, one line each
+    (`missing` says what an absent medical approval is): a standing medical approval that is
+    not overdue and, when the publication time is given, came before it; for a translation, a
+    translation review too; in production, no sign-off by a placeholder (demo) reviewer."""
+    problems = []
+    found = approval(session, article, content_hash)
+    signoffs = standing(session, article, content_hash)
+    if found is None:
+        problems.append(f"approval: {missing}")
+    elif found[0].next_review_due is not None and found[0].next_review_due < today:
+        problems.append(f"approval: review overdue since {found[0].next_review_due}")
+    first = min(
+        (as_utc(d.decided_at) for d, _ in signoffs if d.role == ReviewRole.MEDICAL), default=None
+    )
+    if published_at is not None and first is not None and as_utc(published_at) < first:
+        problems.append(
+            f"published_at: {as_utc(published_at):%Y-%m-%dT%H:%M:%SZ} is before the first "
+            f"medical approval ({first:%Y-%m-%dT%H:%M:%SZ}): an article is published only "
+            "once it is reviewed"
+        )
+    if translation_of is not None and not any(
+        decision.role == ReviewRole.TRANSLATION for decision, _ in signoffs
+    ):
+        problems.append(
+            f"approval: a translation of '{translation_of}' needs a translation review "
+            "(an approval with role 'translation')"
+        )
+    if production:
+        problems += [
+            f"approval: '{reviewer.name}' is a placeholder reviewer (production)"
+            for _, reviewer in signoffs
+            if reviewer.placeholder
+        ]
+    return problems
+
+
+def signoff_records(signoffs: list[tuple[ArticleReview, Reviewer]]) -> list[dict[str, object]]:
+    """The sign-offs as an article row keeps them (schemas.articles.ReviewSignoff)."""
+    return [
+        {
+            "role": decision.role,
+            "reviewer": reviewers.public_record(reviewer),
+            "reviewed_at": as_utc(decision.decided_at).date().isoformat(),
+        }
+        for decision, reviewer in signoffs
+    ]
 
 
 def reviewer_of(session: Session, decision: ArticleReview) -> Reviewer:

@@ -19,8 +19,14 @@ HERO_WORDS = ("sha256", "alt", "caption", "credit")
 def content_hash(content: ArticleContent, hero: dict[str, Any] | None) -> str:
     """sha256 of the content and of its hero image; equal hashes mean equal articles, in a file
     or in a request, whatever the key order or surrounding whitespace."""
+    dumped = content.model_dump(mode="json")
+    # `accessed` came after approvals were first given: unset, it is left out, so content
+    # approved before it existed keeps its hash (and its approval).
+    for ref in dumped["references"]:
+        if ref.get("accessed") is None:
+            ref.pop("accessed", None)
     said = {
-        "content": content.model_dump(mode="json"),
+        "content": dumped,
         "hero": {k: hero.get(k) for k in HERO_WORDS} if hero else None,
     }
     return hashlib.sha256(orjson.dumps(said, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -15,6 +15,14 @@ def localized(
     return {**words, **(translation(translations, locale) or {})}
 
 
+def for_locale(by_locale: Mapping[str, T], *, locale: str, default_locale: str) -> T | None:
+    """What `by_locale` holds for a reader in `locale`: that locale's, else its base language's
+    (`es-MX` → `es`), else the default locale's. The one rule consent texts and legal notices
+    are found by, for what `GET` serves and for the version a lead names alike."""
+    found = translation(by_locale, locale)
+    return found if found is not None else by_locale.get(default_locale)
+
+
 def translation(translations: Mapping[str, T], locale: str) -> T | None:
     """The translation for `locale`, else for its language (`es-MX` → `es`), else None: the
     one rule a locale finds its words by (consent texts too: `services.leads.consent`)."""

@@ -4,11 +4,11 @@ versions are kept, never changed."""
 from sqlmodel import Session, col, select
 
 from core.errors import ContentError
-from db.lead_models import ConsentText
+from db.lead_models import ConsentText, LegalDocument
 from db.models import Disclaimer
 from schemas.vocabulary import ChangeType
 from services.content import changes
-from services.content.files import ConsentFile, DisclaimerFile
+from services.content.files import ConsentFile, DisclaimerFile, LegalFile
 from services.content.report import ImportReport
 
 
@@ -79,11 +79,23 @@ def sync_consent_texts(session: Session, files: list[ConsentFile], report: Impor
     for f in files:
         row = existing.get((f.version, f.locale))
         if row is None:
-            row = ConsentText(version=f.version, locale=f.locale, text=f.text, sms_text=f.sms_text)
+            row = ConsentText(
+                version=f.version,
+                locale=f.locale,
+                text=f.text,
+                sms_text=f.sms_text,
+                age_text=f.age_text,
+                emergency_notice=f.emergency_notice,
+            )
             session.add(row)
             existing[(f.version, f.locale)] = row
             report.consent_versions.append(_named(f.version, f.locale))
-        elif (row.text, row.sms_text) != (f.text, f.sms_text):
+        elif (row.text, row.sms_text, row.age_text, row.emergency_notice) != (
+            f.text,
+            f.sms_text,
+            f.age_text,
+            f.emergency_notice,
+        ):
             raise ContentError(
                 [f"consent.yaml: {f.version}.text: leads refer to this version; add a new one"]
             )
@@ -92,4 +104,40 @@ def sync_consent_texts(session: Session, files: list[ConsentFile], report: Impor
         if row.current != (version_locale in current):
             row.current = version_locale in current
             report.taxonomy_changes += 1
+    session.flush()
+
+
+def sync_legal_documents(session: Session, files: list[LegalFile], report: ImportReport) -> None:
+    """New words (or a new effective date) make a new version of a legal text in its locale;
+    old versions are kept. A text no longer in the folder stops being current."""
+    rows = list(session.exec(select(LegalDocument).order_by(col(LegalDocument.version))))
+    latest = {(row.key, row.locale): row for row in rows}
+    for f in files:
+        row = latest.get((f.key, f.locale))
+        if row is not None and (row.title, row.effective, row.markdown) == (
+            f.title,
+            f.effective,
+            f.markdown,
+        ):
+            continue
+        latest[(f.key, f.locale)] = new = LegalDocument(
+            key=f.key,
+            locale=f.locale,
+            version=(row.version + 1) if row else 1,
+            title=f.title,
+            effective=f.effective,
+            markdown=f.markdown,
+        )
+        session.add(new)
+        rows.append(new)
+        report.legal_versions.append(f"{_named(f.key, f.locale)} v{new.version}")
+    wanted = {(f.key, f.locale) for f in files}
+    for row in rows:
+        now_current = (row.key, row.locale) in wanted and latest[(row.key, row.locale)] is row
+        if row.current != now_current:
+            if not now_current and (row.key, row.locale) not in wanted:
+                report.legal_versions.append(
+                    f"{_named(row.key, row.locale)} v{row.version} retired"
+                )
+            row.current = now_current
     session.flush()

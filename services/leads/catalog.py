@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from db.models import Condition, Disclaimer, Therapy
 from services.content import articles, state
+from services.content.term_words import for_locale
 from services.leads import consent
 from services.leads.consent import ConsentWording
 
@@ -46,7 +47,7 @@ class CatalogSnapshot:
 
     def consent(self, version: str, *, locale: str, default_locale: str) -> ConsentWording | None:
         """The wording of consent `version` as a form in `locale` showed it (None: unknown)."""
-        return consent.for_locale(
+        return for_locale(
             self.consent_wordings.get(version, {}), locale=locale, default_locale=default_locale
         )
 

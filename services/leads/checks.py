@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 from sqlmodel import Session
 
+from core.config import DEFAULT_CLINIC_NAME
 from schemas.vocabulary import ContactMethod
 from services.leads.catalog import CatalogSnapshot, IntakeCatalog
 
@@ -22,6 +23,7 @@ class SubmissionContext:
     default_region: str
     default_locale: str
     request_id: str | None = None  # carried by the lead's webhook event
+    clinic_name: str = DEFAULT_CLINIC_NAME  # written into the consent the lead stores
 
 
 def _error(field: str, type_: str, message: str) -> dict[str, str]:
@@ -131,7 +133,7 @@ def check(
     errors += _unknown_disclaimers(known.disclaimer_versions, source.get("disclaimers_shown", []))
     text = ""
     if wording is not None:
-        text = wording.text + ("\n\n" + wording.sms_text if consent_in.get("sms") else "")
+        text = wording.agreed(sms=bool(consent_in.get("sms")), clinic_name=ctx.clinic_name)
     return _Checked(errors, phone, text, shown)
 
 

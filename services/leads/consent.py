@@ -1,46 +1,62 @@
-"""Consent texts: the wording a lead form shows, versioned and immutable."""
+"""Consent texts: the wording a lead form shows, versioned and immutable. A version written
+for any clinic says `{clinic_name}` where the clinic's name (`CLINIC_NAME`) goes: the form
+shows it, and the lead stores it, with the name filled in."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
 from db.lead_models import ConsentText
 from schemas.leads import ConsentTextPublic
-from services.content.term_words import translation
-
-T = TypeVar("T")
+from services.content import legal
+from services.content.term_words import for_locale
 
 
 @dataclass(frozen=True)
 class ConsentWording:
-    """What one version of the consent says in one locale."""
+    """What one version of the consent says in one locale (the name not yet filled in)."""
 
     text: str
     sms_text: str
 
-
-def for_locale(by_locale: Mapping[str, T], *, locale: str, default_locale: str) -> T | None:
-    """What `by_locale` holds for a form in `locale`: that locale's, else its base language's
-    (`es-MX` → `es`), else the default locale's. The one rule consent texts are found by, for
-    `GET /v1/consent-texts/current` and for the version a lead names alike."""
-    found = translation(by_locale, locale)
-    return found if found is not None else by_locale.get(default_locale)
+    def agreed(self, *, sms: bool, clinic_name: str) -> str:
+        """The exact words a person agreed to: the consent, and the SMS opt-in if they ticked
+        it, naming the clinic."""
+        words = self.text + ("\n\n" + self.sms_text if sms else "")
+        return legal.filled(words, clinic_name=clinic_name)
 
 
-def current_consent(*, session: Session, locale: str, default_locale: str) -> ConsentTextPublic:
+def current_consent(
+    *, session: Session, locale: str, default_locale: str, clinic_name: str, base_url: str
+) -> ConsentTextPublic:
     """The consent version forms in `locale` must show now (the default locale's wording when
-    `locale` has none)."""
+    `locale` has none), with its emergency notice and a link to the privacy notice."""
     rows = session.exec(select(ConsentText).where(col(ConsentText.current))).all()
     row = for_locale(
         {row.locale: row for row in rows}, locale=locale, default_locale=default_locale
     )
     if row is None:
         raise NotFoundError("No consent text has been published.", code="consent_text_not_found")
+    notice_locale = legal.current_locale(
+        session, key=legal.PRIVACY_NOTICE, locale=row.locale, default_locale=default_locale
+    )
+
+    def named(text: str) -> str:
+        return legal.filled(text, clinic_name=clinic_name)
+
     return ConsentTextPublic(
-        version=row.version, locale=row.locale, text=row.text, sms_text=row.sms_text
+        version=row.version,
+        locale=row.locale,
+        text=named(row.text),
+        sms_text=named(row.sms_text),
+        age_text=named(row.age_text) if row.age_text else None,
+        emergency_notice=named(row.emergency_notice) if row.emergency_notice else None,
+        privacy_notice_url=(
+            base_url.rstrip("/") + legal.notice_path(legal.PRIVACY_NOTICE, notice_locale)
+            if notice_locale
+            else None
+        ),
     )
 
 

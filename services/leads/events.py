@@ -37,6 +37,7 @@ def lead_data(lead: Mapping[str, Any], personal: Personal) -> dict[str, Any]:
             "contact": lead["consent_contact"],
             "sms": lead["consent_sms"],
             "version": lead["consent_version"],
+            "age_confirmed": lead["consent_age_confirmed"],
         },
         "channel": lead["channel"],
         "utm": personal.utm or {},

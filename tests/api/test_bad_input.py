@@ -38,7 +38,7 @@ def staff(issue_key):
 
 @pytest.mark.parametrize("bad", ["2026-11-01\x00", "\x00", "2026\x01", "2026\u2028"])
 def test_control_characters_in_the_consent_version(c, bad):
-    consent = {"contact": True, "sms": False, "consent_version": bad}
+    consent = {"contact": True, "sms": False, "age_confirmed": True, "consent_version": bad}
     _problem(c.post(LEADS, json=lead_body(consent=consent)), 422, "body.consent.consent_version")
 
 

@@ -12,6 +12,8 @@ from tests.content_helpers import import_folder
 from tests.vault_helpers import opened_leads
 
 OPEN = {"leads_rate_limit": "none"}
+# What every consent a test sends says beside its own fields: an adult, this version.
+ADULT = {"age_confirmed": True, "consent_version": "2026-12-07"}
 
 
 def _leads(seeded) -> list[ConsultationRequest]:
@@ -31,7 +33,7 @@ def test_consent_text_is_served_with_its_version(make_client):
     r = c.get("/v1/consent-texts/current")
     assert r.status_code == 200 and r.headers["etag"]
     body = r.json()
-    assert body["version"] == "2026-11-01" and "consent" in body["text"]
+    assert body["version"] == "2026-12-07" and "consent" in body["text"]
     assert "STOP" in body["sms_text"]
 
 
@@ -55,9 +57,11 @@ def test_valid_request_is_stored_with_snapshots_and_echoes_no_personal_data(make
     assert str(lead.id) == body["id"] and lead.status == "new"
     assert opened.phone == "+14155550132"
     assert opened.email == "ana.diaz@example.com"
-    assert lead.consent_text and "withdraw this consent" in lead.consent_text
-    assert "STOP" not in lead.consent_text  # no SMS opt-in, so its wording was not agreed to
-    assert lead.consent_version == "2026-11-01" and lead.consent_contact and not lead.consent_sms
+    assert lead.consent_text and "withdraw my consent" in lead.consent_text
+    # No SMS opt-in, so its wording was not agreed to.
+    assert "Message frequency varies" not in lead.consent_text
+    assert lead.consent_version == "2026-12-07" and lead.consent_contact and not lead.consent_sms
+    assert lead.consent_age_confirmed is True
     assert opened.client_ip == "testclient"  # the peer TestClient reports
     assert opened.user_agent == "ClinicApp/1.0"
     assert {d["key"] for d in lead.disclaimer_versions} == {
@@ -80,11 +84,16 @@ def test_sms_opt_in_snapshots_the_sms_wording(make_client, seeded):
     c = make_client(**OPEN)
     body = lead_body(
         preferred_contact_method="sms",
-        consent={"contact": True, "sms": True, "consent_version": "2026-11-01"},
+        consent={
+            "contact": True,
+            "sms": True,
+            "age_confirmed": True,
+            "consent_version": "2026-12-07",
+        },
     )
     assert c.post("/v1/consultation-requests", json=body).status_code == 201
     [lead] = _leads(seeded)
-    assert lead.consent_sms and "STOP" in (lead.consent_text or "")
+    assert lead.consent_sms and "Message frequency varies" in (lead.consent_text or "")
 
 
 @pytest.mark.parametrize(
@@ -93,22 +102,37 @@ def test_sms_opt_in_snapshots_the_sms_wording(make_client, seeded):
         ({"therapies": ["iv-ketamine", "reiki"]}, ["body.therapies.1"]),
         ({"conditions": ["insomnia"]}, ["body.conditions.0"]),
         (
-            {"consent": {"contact": False, "consent_version": "2026-11-01"}},
+            {"consent": {"contact": False, **ADULT}},
             ["body.consent.contact"],
         ),
         # Consent is the JSON value true: 1 and 1.0 equal True in Python, and were taken for it.
-        ({"consent": {"contact": 1, "consent_version": "2026-11-01"}}, ["body.consent.contact"]),
-        ({"consent": {"contact": 1.0, "consent_version": "2026-11-01"}}, ["body.consent.contact"]),
         (
-            {"consent": {"contact": "true", "consent_version": "2026-11-01"}},
+            {"consent": {"contact": 1, **ADULT}},
+            ["body.consent.contact"],
+        ),
+        (
+            {"consent": {"contact": 1.0, **ADULT}},
+            ["body.consent.contact"],
+        ),
+        (
+            {
+                "consent": {
+                    "contact": "true",
+                    "age_confirmed": True,
+                    "consent_version": "2026-12-07",
+                }
+            },
             ["body.consent.contact"],
         ),
         # An extension cannot be kept in E.164 (what staff get): refused rather than dropped.
         ({"phone": "+1 415 555 0132 ext. 123"}, ["body.phone"]),
         ({"phone": "(415) 555-0132 x123"}, ["body.phone"]),
-        ({"consent": {"consent_version": "2026-11-01"}}, ["body.consent.contact"]),
         (
-            {"consent": {"contact": True, "consent_version": "1999-01-01"}},
+            {"consent": {**ADULT}},
+            ["body.consent.contact"],
+        ),
+        (
+            {"consent": {"contact": True, "age_confirmed": True, "consent_version": "1999-01-01"}},
             ["body.consent.consent_version"],
         ),
         ({"phone": "+1 555 0000 000"}, ["body.phone"]),
@@ -149,7 +173,12 @@ def test_missing_required_fields_are_listed(make_client):
     }
 
 
-UNKNOWN_CONSENT = {"contact": True, "sms": False, "consent_version": "1999-01-01"}
+UNKNOWN_CONSENT = {
+    "contact": True,
+    "sms": False,
+    "age_confirmed": True,
+    "consent_version": "1999-01-01",
+}
 
 
 @pytest.mark.parametrize(
@@ -224,7 +253,12 @@ def test_the_lead_after_a_content_import_is_checked_against_the_new_content(
     """The app keeps its intake look-ups in memory per content version: the very next request
     after an import sees it, on the one-422 path and the stored lead alike."""
     c = make_client(**OPEN)
-    consent = {"contact": True, "sms": False, "consent_version": "2027-01-01"}
+    consent = {
+        "contact": True,
+        "sms": False,
+        "age_confirmed": True,
+        "consent_version": "2027-01-01",
+    }
     r = c.post("/v1/consultation-requests", json=lead_body(consent=consent, email="ana@"))
     assert sorted(e["field"] for e in r.json()["errors"]) == [
         "body.consent.consent_version",
@@ -455,7 +489,14 @@ def test_a_phone_is_needed_unless_contact_is_by_email(make_client, seeded):
     r = c.post("/v1/consultation-requests", json=by_email)
     assert r.status_code == 201, r.text
     for method in ("phone", "sms", None):
-        body = lead_body(consent={"contact": True, "sms": True, "consent_version": "2026-11-01"})
+        body = lead_body(
+            consent={
+                "contact": True,
+                "sms": True,
+                "age_confirmed": True,
+                "consent_version": "2026-12-07",
+            }
+        )
         del body["phone"]
         if method is None:
             del body["preferred_contact_method"]  # the default is phone

@@ -211,7 +211,8 @@ def _lead():
         preferred_contact_method="phone",
         consent_contact=True,
         consent_sms=False,
-        consent_version="2026-11-01",
+        consent_version="2026-12-07",
+        consent_age_confirmed=True,
         channel="web",
         utm={"utm_source": "newsletter"},
         therapies=["iv-ketamine"],
@@ -293,7 +294,7 @@ def test_options_on_admin_routes_names_every_documented_method(make_client, issu
 
 def test_booleans_and_integers_are_strict(make_client, issue_key):
     c = make_client(leads_rate_limit="none", webhook_allow_private_urls=True)
-    consent = {"contact": True, "sms": 0, "consent_version": "2026-11-01"}
+    consent = {"contact": True, "sms": 0, "age_confirmed": True, "consent_version": "2026-12-07"}
     r = c.post("/v1/consultation-requests", json=lead_body(consent=consent))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.consent.sms"
     source = {"disclaimers_shown": [{"key": "fda-off-label", "version": "1"}]}
@@ -340,7 +341,7 @@ def test_the_schema_states_what_the_server_refuses(spec, make_client, issue_key)
     assert c.get(BASE, params={"cursor": well_formed}, headers=reader).status_code == 200
     assert c.get(BASE, params={"cursor": "1." + "f" * 32}, headers=reader).status_code == 200
     assert c.get(BASE, params={"cursor": "x"}, headers=reader).status_code == 422
-    body = lead_body(consent={"contact": True, "consent_version": " "})
+    body = lead_body(consent={"contact": True, "age_confirmed": True, "consent_version": " "})
     r = c.post("/v1/consultation-requests", json=body)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.consent.consent_version"
 

@@ -5,6 +5,7 @@ database with its approvals kept, and importing it again changes nothing."""
 import io
 from pathlib import Path
 
+import yaml
 from PIL import Image
 from sqlmodel import Session, select
 
@@ -12,6 +13,7 @@ from db.models import Article
 from db.session import unit_of_work
 from services.content.export import export_content
 from services.content.importer import import_content
+from tests.conftest import DEMO_CONTENT
 from tests.editorial_helpers import Desk
 
 
@@ -40,10 +42,20 @@ def test_export_then_import_twice_keeps_approvals_and_changes_nothing(
             written = export_content(session=session, out=tmp_path / "exported")
     finally:
         engine.dispose()
-    assert (written.articles, written.images) == (6, 4)
-    assert written.reviewers == 5 and written.approvals == 5  # the 4 demo ones and Ana's
+    demo = {
+        name: yaml.safe_load((DEMO_CONTENT / name).read_text())
+        for name in ("reviewers.yaml", "approvals.yaml")
+    }
+    articles = len(list((DEMO_CONTENT / "articles").glob("*.md")))
+    # The demo's articles and images, and the one written over HTTP with its upload.
+    assert (written.articles, written.images) == (articles + 1, 4)
+    assert written.reviewers == len(demo["reviewers.yaml"]) + 2  # the desk's two, Ana and Ben
+    assert written.approvals == len(demo["approvals.yaml"]) + 1  # and Ana's
     folder = tmp_path / "exported"
     assert "Ana Ruiz" in (folder / "reviewers.yaml").read_text()
+    for name in ("privacy-notice.md", "privacy-notice.es.md"):  # the legal texts, as written
+        assert (folder / "legal" / name).read_text() == (DEMO_CONTENT / "legal" / name).read_text()
+    assert "emergency_notice" in (folder / "consent.yaml").read_text()
     assert (folder / "articles" / "nad-plus-questions.md").read_text().startswith("---\nslug:")
 
     (tmp_path / "fresh").mkdir()
@@ -62,9 +74,10 @@ def test_export_then_import_twice_keeps_approvals_and_changes_nothing(
     finally:
         engine.dispose()
         databases.drop(fresh)
-    assert len(first.created) == 6 and first.approvals == 5 and first.unapproved == []
+    assert len(first.created) == written.articles and first.unapproved == []
+    assert first.approvals == written.approvals
     assert not second.changed, second
-    assert second.unchanged == 6 and second.approvals == 0
+    assert second.unchanged == written.articles and second.approvals == 0
     status, reviewer, hero = shown
     assert status == "published" and reviewer == "Ana Ruiz"
     assert hero is not None and hero["alt"] == "An infusion chair"

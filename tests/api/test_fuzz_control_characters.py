@@ -85,7 +85,9 @@ def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
             "canonical_url": "https://clinic.example/a",
         },
     )
-    article["references"][0].update(pmid="31572171", url="https://example.org/a")
+    article["references"][0].update(
+        pmid="31572171", url="https://example.org/a", accessed="2026-12-07"
+    )
     return {
         "create_consultation_request": lead,
         "update_consultation_request": {"status": "contacted", "notes": "Called."},
@@ -94,8 +96,12 @@ def _base_bodies(ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         "create_preview": {"slug": "ketamine-for-chronic-pain", "locale": "en", "expires_in": 600},
         "create_article": article,
         "update_article": article,
-        "approve_article_revision": {"next_review_due": "2027-06-01", "note": "Checked."},
-        "reject_article_revision": {"note": "Cite the safety claim."},
+        "approve_article_revision": {
+            "next_review_due": "2027-06-01",
+            "note": "Checked.",
+            "role": "medical",
+        },
+        "reject_article_revision": {"note": "Cite the safety claim.", "role": "medical"},
         "publish_article": {"revision": 1, "at": "2030-01-01T00:00:00Z"},
         "receive_crm_event": {
             "type": "consultation_request.status_changed",

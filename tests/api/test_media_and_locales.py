@@ -119,8 +119,8 @@ def test_translations_are_linked_with_hreflang_alternates(client):
     for t in expected:
         assert client.get(t["url"]).json()["slug"] == t["slug"]
     sgb = client.get("/v1/articles/stellate-ganglion-block-for-ptsd").json()
-    assert [t["locale"] for t in sgb["translations"]] == ["en"]
-    assert sgb["seo"]["alternates"] == []
+    assert [t["locale"] for t in sgb["translations"]] == ["en", "es"]
+    assert [a["hreflang"] for a in sgb["seo"]["alternates"]] == ["en", "es", "x-default"]
 
 
 def test_the_spanish_article_carries_spanish_disclaimers(client):
@@ -136,7 +136,8 @@ def test_the_spanish_article_carries_spanish_disclaimers(client):
     assert section["heading"] == "Seguridad"
     assert section["disclaimers"] == es["disclaimers"]
     listed = client.get("/v1/articles?locale=es").json()["data"]
-    assert {d["title"] for d in listed[0]["disclaimers"]["top"]} == {
+    ketamina = next(a for a in listed if a["slug"] == SPANISH_SLUG)
+    assert {d["title"] for d in ketamina["disclaimers"]["top"]} == {
         "Si está en crisis",
         "Uso fuera de indicación",
     }
@@ -186,13 +187,9 @@ def test_the_es_translation_is_served_for_the_english_slug_and_etags_differ(clie
     assert r.status_code == 200 and r.json()["locale"] == "es"
     r = client.get(KETAMINE, headers={"Accept-Language": "es", "If-None-Match": es.headers["etag"]})
     assert r.status_code == 304
-    # Not in Spanish: the article with this slug, saying it is English.
-    sgb = client.get("/v1/articles/stellate-ganglion-block-for-ptsd?locale=es")
-    assert sgb.status_code == 200
-    assert sgb.json()["locale"] == "en" and sgb.headers["content-language"] == "en"
     lists = [client.get("/v1/articles", headers={"Accept-Language": lang}) for lang in ("en", "es")]
     assert lists[0].headers["etag"] != lists[1].headers["etag"]
-    assert [a["locale"] for a in lists[1].json()["data"]] == ["es"]
+    assert {a["locale"] for a in lists[1].json()["data"]} == {"es"}
     assert lists[1].json()["locale"] == "es"
     assert lists[0].json()["meta"]["total"] == 3
 
@@ -219,14 +216,20 @@ def test_disclaimers_and_consent_texts_follow_the_locale(client):
     en = client.get("/v1/disclaimers").json()
     assert {d["locale"] for d in en["data"]} == {"en"}
     consent = client.get("/v1/consent-texts/current?locale=es-US").json()
-    assert (consent["locale"], consent["version"]) == ("es", "2026-11-01")
+    assert (consent["locale"], consent["version"]) == ("es", "2026-12-07")
     assert client.get("/v1/consent-texts/current").json()["locale"] == "en"
 
 
 def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
     c = make_client(leads_rate_limit="none")
     body = lead_body(
-        consent={"contact": True, "sms": True, "consent_version": "2026-11-01", "locale": "es"},
+        consent={
+            "contact": True,
+            "sms": True,
+            "age_confirmed": True,
+            "consent_version": "2026-12-07",
+            "locale": "es",
+        },
         source={"article_slug": SPANISH_SLUG, "locale": "es", "channel": "web"},
     )
     r = c.post("/v1/consultation-requests", json=body)
@@ -235,7 +238,8 @@ def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
     with unit_of_work(engine) as s:
         lead = s.exec(select(ConsultationRequest)).one()
         assert lead.consent_text is not None
-        assert lead.consent_text.startswith("Acepto que la clínica")
+        assert lead.consent_text.startswith("Acepto que Example Clinic")
+        assert lead.consent_age_confirmed is True
         assert "También acepto recibir mensajes de texto" in lead.consent_text
         shown = {(d["key"], d["locale"]) for d in lead.disclaimer_versions}
         assert shown == {
@@ -249,7 +253,8 @@ def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
             consent={
                 "contact": True,
                 "sms": False,
-                "consent_version": "2026-11-01",
+                "age_confirmed": True,
+                "consent_version": "2026-11-01",  # an older version is still known
                 "locale": asked,
             }
         )
@@ -262,7 +267,14 @@ def test_a_spanish_lead_stores_the_spanish_consent_text(make_client, seeded):
                 )
             ).one()
             assert (lead.consent_text or "").startswith(wording)
-    unknown = lead_body(consent={"contact": True, "consent_version": "1999-01-01", "locale": "es"})
+    unknown = lead_body(
+        consent={
+            "contact": True,
+            "age_confirmed": True,
+            "consent_version": "1999-01-01",
+            "locale": "es",
+        }
+    )
     r = c.post("/v1/consultation-requests", json=unknown)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["body.consent.consent_version"]
@@ -299,7 +311,13 @@ def test_a_lead_from_a_spanish_page_is_attributed_however_the_form_names_it(make
     Spanish slug, by the English slug in Spanish, with a regional locale, or with only the
     consent's locale."""
     c = make_client(leads_rate_limit="none")
-    es_consent = {"contact": True, "sms": False, "consent_version": "2026-11-01", "locale": "es"}
+    es_consent = {
+        "contact": True,
+        "sms": False,
+        "age_confirmed": True,
+        "consent_version": "2026-12-07",
+        "locale": "es",
+    }
     for source in (
         {"article_slug": SPANISH_SLUG},  # the locale comes from consent.locale
         {"article_slug": SPANISH_SLUG, "locale": "es-MX"},
@@ -360,7 +378,7 @@ def test_a_spanish_page_names_its_therapies_and_conditions_in_spanish(client):
     es = client.get(f"/v1/articles/{SPANISH_SLUG}", params={"locale": "es"}).json()
     assert [t["name"] for t in es["therapies"]] == [
         "Terapia de infusión intravenosa de ketamina",
-        "Bloqueo del ganglio estrellado (BGE)",
+        "Bloqueo del ganglio estrellado (SGB)",
     ]
     assert "Trastorno de estrés postraumático (TEPT)" in [c["name"] for c in es["conditions"]]
     ld = es["json_ld"]
@@ -374,7 +392,7 @@ def test_a_spanish_page_names_its_therapies_and_conditions_in_spanish(client):
     assert [t["slug"] for t in en["therapies"]] == [t["slug"] for t in es["therapies"]]
     assert en["therapies"][0]["name"] == "IV ketamine infusion therapy"
     listed = client.get("/v1/articles", params={"locale": "es"}).json()["data"]
-    assert listed[0]["therapies"] == es["therapies"]
+    assert next(a for a in listed if a["slug"] == SPANISH_SLUG)["therapies"] == es["therapies"]
 
 
 def test_taxonomy_lists_follow_the_locale_and_fall_back_to_the_default(client):
@@ -389,10 +407,29 @@ def test_taxonomy_lists_follow_the_locale_and_fall_back_to_the_default(client):
     assert {c["slug"]: c["name"] for c in conditions}["chronic-pain"] == "Dolor crónico"
     one = client.get("/v1/conditions/ptsd", params={"locale": "es"}).json()
     assert one["name"] == "Trastorno de estrés postraumático (TEPT)"
-    assert [a["slug"] for a in one["articles"]] == [SPANISH_SLUG]
+    assert {a["slug"] for a in one["articles"]} == {
+        SPANISH_SLUG,
+        "bloqueo-del-ganglio-estrellado-para-tept",
+    }
     for locale in ("en-US", "fr"):  # a region falls back to its language, fr to the default
         en = client.get("/v1/therapies", params={"locale": locale})
         assert en.headers["content-language"] == "en"
         names = {t["slug"]: t["name"] for t in en.json()["data"]}
         assert names["nad-plus"] == "NAD+ IV therapy"
     assert client.get("/v1/conditions", params={"locale": "e\x00s"}).status_code == 422
+
+
+def test_an_article_not_yet_in_spanish_is_served_in_english_saying_so(
+    make_client, seeded, tmp_path
+):
+    folder = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    (folder / "articles/terapia-intravenosa-con-nad.md").unlink()
+    engine = seeded.engine()
+    import_folder(engine, folder)
+    engine.dispose()
+    c = make_client()
+    nad = c.get("/v1/articles/nad-plus-iv-therapy?locale=es")
+    assert nad.status_code == 200
+    assert nad.json()["locale"] == "en" and nad.headers["content-language"] == "en"
+    assert [t["locale"] for t in nad.json()["translations"]] == ["en"]
+    assert nad.json()["seo"]["alternates"] == []

@@ -11,6 +11,8 @@ import pytest
 
 from core.config import PROJECT_ROOT
 from db.migrate import current_revision, head_revision
+from tests.conftest import DEMO_CONTENT
+from tests.content_helpers import demo_articles
 from tests.servers import ServerProcess, serving
 from tests.waiting import eventually
 
@@ -31,9 +33,10 @@ def test_migrate_and_import_are_repeatable(database):
     assert _run(["migrate"], database.url).returncode == 0
     first = _run(["import-content"], database.url)
     assert first.returncode == 0, first.stderr
-    assert "created 5" in first.stdout  # 4 published (one the Spanish translation), 1 draft
+    articles = demo_articles(DEMO_CONTENT)  # 6 published (3 in Spanish) and 1 draft
+    assert f"created {articles}," in first.stdout
     second = _run(["import-content"], database.url)
-    assert "created 0, updated 0, archived 0, unchanged 5" in second.stdout
+    assert f"created 0, updated 0, archived 0, unchanged {articles}" in second.stdout
 
 
 def test_import_rejects_bad_content_naming_file_and_field(migrated, tmp_path: Path):

@@ -4,6 +4,7 @@ disclaimer, reference, safety section or review is refused, naming what is missi
 import re
 from pathlib import Path
 
+import yaml
 from sqlmodel import Session, select
 
 from core.errors import ContentError
@@ -18,6 +19,7 @@ from tests.content_helpers import content_problems, import_folder
 KETAMINE = "articles/iv-ketamine-for-ptsd.md"
 SGB = "articles/stellate-ganglion-block-for-ptsd.md"
 NAD = "articles/nad-plus-iv-therapy.md"
+SPANISH_NAD = "terapia-intravenosa-con-nad"
 
 
 def _edit(content: Path, name: str, old: str, new: str, count: int = 1) -> None:
@@ -135,48 +137,86 @@ def test_a_reference_needs_an_identifier(content):
     )
 
 
-def _strict_problems(database_engine, content: Path) -> list[str]:
-    """What a production import of `content` is refused with (nothing if it is accepted)."""
+def _strict_problems(database_engine, content: Path, *, production: bool = False) -> list[str]:
+    """What a strict (or production) import of `content` is refused with (nothing if it is
+    accepted); a refused import changes nothing, so each call starts from the same database."""
     try:
         with unit_of_work(database_engine) as session:
-            import_content(session=session, content_dir=content, strict=True)
+            import_content(session=session, content_dir=content, strict=True, production=production)
     except ContentError as exc:
         return exc.problems
     return []
 
 
-def test_production_refuses_placeholders_overdue_reviews_and_unapproved_articles(content, migrated):
+def test_strict_passes_the_demo_and_production_refuses_its_placeholders_by_name(content, migrated):
     engine = migrated.engine()
     try:
-        problems = _strict_problems(engine, content)
-        assert len(problems) == 4 and all(
-            "placeholder reviewer (production)" in p for p in problems
+        assert _strict_problems(engine, content) == []
+        problems = _strict_problems(engine, content, production=True)
+        approvals = yaml.safe_load((content / "approvals.yaml").read_text())
+        names = {
+            r["id"]: r["name"] for r in yaml.safe_load((content / "reviewers.yaml").read_text())
+        }
+        # Every sign-off of every published article, named: none is by a real clinician.
+        assert sorted(problems) == sorted(
+            f"articles/{a['article']}.md: approval: '{names[a['reviewer']]}' is a placeholder "
+            "reviewer (production)"
+            for a in approvals
         )
-        _edit(content, "reviewers.yaml", "placeholder: true", "placeholder: false", count=3)
-        _edit(content, "approvals.yaml", "next_review_due: '2027-05-20'",
-              "next_review_due: '2026-11-21'", count=1)  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_strict_refuses_overdue_unapproved_early_and_unreviewed_translations(content, migrated):
+    engine = migrated.engine()
+    try:
+        # The first approval (the ketamine article's) given long ago and due last week.
+        _edit(content, "approvals.yaml", "approved_at: '2026-12-07T08:00:00Z'",
+              "approved_at: '2026-06-01T08:00:00Z'")  # fmt: skip
+        _edit(content, "approvals.yaml", "next_review_due: '2027-06-07'",
+              "next_review_due: '2026-12-01'")  # fmt: skip
         assert _strict_problems(engine, content) == [
-            f"{KETAMINE}: approval: review overdue since 2026-11-21"
+            f"{KETAMINE}: approval: review overdue since 2026-12-01"
         ]
-        _edit(content, "approvals.yaml", "next_review_due: '2026-11-21'",
-              "next_review_due: '2027-05-20'")  # fmt: skip
+        _edit(content, "approvals.yaml", "approved_at: '2026-06-01T08:00:00Z'",
+              "approved_at: '2026-12-07T08:00:00Z'")  # fmt: skip
+        _edit(content, "approvals.yaml", "next_review_due: '2026-12-01'",
+              "next_review_due: '2027-06-07'")  # fmt: skip
+        # Published an hour before anyone reviewed it.
+        _edit(content, KETAMINE, "published_at: 2026-12-07T09:00:00Z",
+              "published_at: 2026-12-07T07:00:00Z")  # fmt: skip
+        assert _strict_problems(engine, content) == [
+            f"{KETAMINE}: published_at: 2026-12-07T07:00:00Z is before the first medical "
+            "approval (2026-12-07T08:00:00Z): an article is published only once it is reviewed"
+        ]
+        _edit(content, KETAMINE, "published_at: 2026-12-07T07:00:00Z",
+              "published_at: 2026-12-07T09:00:00Z")  # fmt: skip
         _edit(content, SGB, "title: ", "title: Revised, ")  # content no approval covers
         problems = _strict_problems(engine, content)
         assert len(problems) == 1 and problems[0].startswith(
             f"{SGB}: approval: a published article needs an approval of its content"
         )
-        import_folder(engine, content)  # development: published, shown without a review
+        _edit(content, SGB, "title: Revised, ", "title: ")
+        # A translation's medical approval alone is not enough: it needs a translation review.
+        entries = re.split(r"(?m)^(?=- article: )", (content / "approvals.yaml").read_text())
+        (content / "approvals.yaml").write_text(
+            "".join(e for e in entries if "role: translation" not in e or SPANISH_NAD not in e)
+        )
+        assert _strict_problems(engine, content) == [
+            f"articles/{SPANISH_NAD}.md: approval: a translation of 'nad-plus-iv-therapy' needs "
+            "a translation review (an approval with role 'translation')"
+        ]
+        import_folder(engine, content)  # development: published, shown with what stands
         with Session(engine) as s:
-            sgb = s.exec(
-                select(Article).where(Article.slug == "stellate-ganglion-block-for-ptsd")
-            ).one()
-            assert sgb.status == "published" and sgb.reviewer is None
+            nad = s.exec(select(Article).where(Article.slug == SPANISH_NAD)).one()
+            assert nad.status == "published"
+            assert [r["role"] for r in nad.review_signoffs] == ["medical"]
     finally:
         engine.dispose()
 
 
 def test_a_review_is_a_record_never_front_matter(content):
-    _edit(content, "approvals.yaml", "next_review_due: '2027-05-20'",
+    _edit(content, "approvals.yaml", "next_review_due: '2027-06-07'",
           "next_review_due: '2026-01-01'")  # fmt: skip
     _edit(
         content,

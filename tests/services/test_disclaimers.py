@@ -35,6 +35,8 @@ def test_every_published_article_has_the_disclaimers_its_rules_require(shared_se
             ("stellate-ganglion-block-for-ptsd", "en"),
             ("nad-plus-iv-therapy", "en"),
             ("ketamina-intravenosa-para-tept", "es"),
+            ("bloqueo-del-ganglio-estrellado-para-tept", "es"),
+            ("terapia-intravenosa-con-nad", "es"),
         }
         by_slug = {}
         for locale in ("en", "es"):

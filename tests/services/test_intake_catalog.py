@@ -80,7 +80,7 @@ def _versions(lead: ConsultationRequest) -> dict[str, int]:
 
 def test_the_lead_after_an_import_sees_a_new_consent_version(engine, content: Path):
     catalog = IntakeCatalog()
-    new = {"contact": True, "sms": True, "consent_version": "2027-01-01"}
+    new = {"contact": True, "sms": True, "age_confirmed": True, "consent_version": "2027-01-01"}
     assert _refused(engine, catalog, consent=new) == {
         ("consent.consent_version", "unknown_consent_version")
     }
@@ -90,7 +90,7 @@ def test_the_lead_after_an_import_sees_a_new_consent_version(engine, content: Pa
     lead = _lead(engine, catalog, consent=new)
     assert lead.consent_text == "The new consent wording.\n\nThe new SMS wording."
     # the superseded version stays valid: a form may still show it
-    assert "withdraw this consent" in (_lead(engine, catalog).consent_text or "")
+    assert "withdraw my consent" in (_lead(engine, catalog).consent_text or "")
 
 
 def test_the_lead_after_an_import_records_a_changed_disclaimer_version(engine, content: Path):
@@ -142,7 +142,12 @@ def test_a_fresh_and_a_kept_catalog_find_the_same_problems(engine):
         "phone": "123",
         "therapies": ["iv-ketamine", "reiki"],
         "conditions": ["insomnia"],
-        "consent": {"sms": False, "consent_version": "1999-01-01", "locale": None},
+        "consent": {
+            "sms": False,
+            "age_confirmed": True,
+            "consent_version": "1999-01-01",
+            "locale": None,
+        },
         "source": {
             "article_slug": "no-such-article",
             "locale": None,

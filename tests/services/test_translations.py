@@ -42,10 +42,16 @@ def _drop(content: Path, key: str, locale: str) -> None:
 )
 def test_a_spanish_article_without_its_spanish_disclaimer_fails_the_import(content, key, because):
     _drop(content, key, "es")
-    assert content_problems(content) == [
+    problems = content_problems(content)
+    assert (
         f"{SPANISH}: disclaimers: lacks required disclaimer '{key}' in 'es' ({because}); "
         f"disclaimers.yaml must define '{key}' with locale: es with a rule that attaches it"
-    ]
+    ) in problems
+    # Every other problem is the same rule on another Spanish article.
+    assert all(
+        p.startswith("articles/") and f"lacks required disclaimer '{key}' in 'es'" in p
+        for p in problems
+    )
 
 
 def test_english_disclaimers_do_not_count_for_a_spanish_article(content):
@@ -124,20 +130,42 @@ def test_disclaimers_and_consent_are_versioned_per_locale(migrated, content):
         ).all()
         assert ("crisis-resources", "en", 1) in active
         assert ("crisis-resources", "es", 2) in active
-        current = consent.current_consent(session=session, locale="es", default_locale="en")
-        assert (current.version, current.locale) == ("2026-11-01", "es")
-        assert current.text.startswith("Acepto que la clínica")
-        fallback = consent.current_consent(session=session, locale="fr", default_locale="en")
+        named = {"clinic_name": "Clínica Ejemplo", "base_url": "https://api.example"}
+        current = consent.current_consent(
+            session=session, locale="es", default_locale="en", **named
+        )
+        assert (current.version, current.locale) == ("2026-12-07", "es")
+        assert current.text.startswith("Acepto que Clínica Ejemplo")
+        assert "AYUDA" in current.sms_text and "STOP" in current.sms_text
+        assert current.privacy_notice_url == (
+            "https://api.example/v1/legal/privacy-notice?locale=es"
+        )
+        fallback = consent.current_consent(
+            session=session, locale="fr", default_locale="en", **named
+        )
         assert fallback.locale == "en" and fallback.text.startswith("I agree")
         rows = session.exec(select(ConsentText.version, ConsentText.locale)).all()
-        assert sorted(rows) == [("2026-11-01", "en"), ("2026-11-01", "es")]
+        assert sorted(rows) == [
+            ("2026-11-01", "en"),
+            ("2026-11-01", "es"),
+            ("2026-12-07", "en"),
+            ("2026-12-07", "es"),
+        ]
     engine.dispose()
 
 
-def test_the_demo_spanish_article_mirrors_the_english_one():
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        ("iv-ketamine-for-ptsd", "ketamina-intravenosa-para-tept"),
+        ("stellate-ganglion-block-for-ptsd", "bloqueo-del-ganglio-estrellado-para-tept"),
+        ("nad-plus-iv-therapy", "terapia-intravenosa-con-nad"),
+    ],
+)
+def test_every_demo_spanish_article_mirrors_its_english_one(english: str, spanish: str):
     bundle = load_bundle(DEMO_CONTENT)
-    en = bundle.articles["articles/iv-ketamine-for-ptsd.md"]
-    es = bundle.articles[SPANISH]
+    en = bundle.articles[f"articles/{english}.md"]
+    es = bundle.articles[f"articles/{spanish}.md"]
     assert es.locale == "es" and es.translation_group == en.slug
     assert [s.key for s in es.sections] == [s.key for s in en.sections]
     assert [s.kind for s in es.sections] == [s.kind for s in en.sections]
@@ -151,7 +179,7 @@ def test_a_therapy_translation_gives_every_word_of_it(content):
     path = content / "therapies.yaml"
     text = path.read_text()
     start = text.index("      regulatory_note: >-\n        No existe")
-    end = text.index("magistral.\n", start) + len("magistral.\n")
+    end = text.index("compuestos.\n", start) + len("compuestos.\n")
     path.write_text(text[:start] + text[end:])
     problems = content_problems(content)
     assert any("regulatory_note" in p and "therapies.yaml" in p for p in problems), problems
@@ -179,3 +207,14 @@ def test_a_regional_locale_takes_its_languages_words():
         "Depre"
     )
     assert localized(words, translations, "fr") == words
+
+
+def test_the_demo_spanish_is_us_spanish_with_one_name_for_sgb():
+    texts = {p.name: p.read_text() for p in DEMO_CONTENT.rglob("*") if p.suffix in {".md", ".yaml"}}
+    for word in ("ictus", "cualificad", "conducir", "ecografía", "BGE", "bloqueo estelar"):
+        assert not [name for name, text in texts.items() if word in text], word
+    for name in (
+        "bloqueo-del-ganglio-estrellado-para-tept.md",
+        "ketamina-intravenosa-para-tept.md",
+    ):
+        assert "bloqueo del ganglio estrellado (SGB" in texts[name]

@@ -54,13 +54,14 @@ export async function renderForm(article: Article): Promise<HTMLElement> {
   const message = h("textarea", { name: "message", id: "input-message", rows: "4", maxlength: "2000" });
   const contact = h("input", { type: "checkbox", name: "consent.contact", id: "input-consent-contact" });
   const sms = h("input", { type: "checkbox", name: "consent.sms", id: "input-consent-sms" });
+  const adult = h("input", { type: "checkbox", name: "consent.age_confirmed", id: "input-consent-age_confirmed" });
   const website = h("input", { name: "website", tabindex: "-1", autocomplete: "off" });
   const status = h("p", { id: "form-status", role: "status" });
   const general = h("ul", { id: "form-errors", class: "form-errors" });
   const form = h(
     "form",
     { id: "consultation-form", novalidate: true },
-    h("h2", {}, article.call_to_action?.heading ?? "Request a free consultation"),
+    h("h2", {}, article.call_to_action?.heading ?? "Request a consultation"),
     article.call_to_action ? h("p", {}, article.call_to_action.text) : null,
     field("first_name", "First name", input("first_name", "text", "given-name")),
     field("last_name", "Last name", input("last_name", "text", "family-name")),
@@ -68,10 +69,16 @@ export async function renderForm(article: Article): Promise<HTMLElement> {
     field("phone", "Phone", input("phone", "tel", "tel")),
     field("preferred_contact_method", "Preferred contact", method),
     field("message", "Message (optional)", message),
+    field("consent.age_confirmed", consent.age_text ?? "I am 18 or older.", adult),
     field("consent.contact", consent.text, contact),
     field("consent.sms", consent.sms_text, sms),
+    consent.privacy_notice_url
+      ? h("p", { class: "privacy" }, h("a", { href: consent.privacy_notice_url, id: "privacy-notice" }, "Privacy notice"))
+      : null,
     h("div", { class: "trap", "aria-hidden": "true" }, h("label", {}, "Leave empty", website)),
     general,
+    // Above the button, as the clinic's lawyer asked: the form is not for emergencies.
+    consent.emergency_notice ? h("p", { class: "emergency", id: "emergency-notice", role: "note" }, consent.emergency_notice) : null,
     h("button", { type: "submit" }, article.call_to_action?.button_label ?? "Send"),
     status,
   );
@@ -83,10 +90,15 @@ export async function renderForm(article: Article): Promise<HTMLElement> {
     event.preventDefault();
     clearErrors(form, general);
     status.textContent = "";
+    const refused: Schemas["FieldError"][] = [];
+    if (!adult.checked) {
+      refused.push({ field: "body.consent.age_confirmed", message: "Our treatments are for adults (18 or older).", type: "client" });
+    }
     if (!contact.checked) {
-      showErrors(form, general, [
-        { field: "body.consent.contact", message: "Please agree so that we may contact you.", type: "client" },
-      ]);
+      refused.push({ field: "body.consent.contact", message: "Please agree so that we may contact you.", type: "client" });
+    }
+    if (refused.length) {
+      showErrors(form, general, refused);
       return;
     }
     const body: Body = {
@@ -98,7 +110,7 @@ export async function renderForm(article: Article): Promise<HTMLElement> {
       message: message.value.trim() || null,
       therapies: article.therapies.map((t) => t.slug),
       conditions: article.conditions.map((c) => c.slug),
-      consent: { contact: true, sms: sms.checked, consent_version: consent.version },
+      consent: { contact: true, age_confirmed: true, sms: sms.checked, consent_version: consent.version, locale: consent.locale },
       source: {
         article_slug: article.slug,
         locale: article.locale,

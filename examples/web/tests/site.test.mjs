@@ -97,6 +97,19 @@ async function fill(values) {
 test("an invalid form shows each field's error from the 422 next to that field", async () => {
   await fill({ first_name: "Ana", last_name: "Diaz", email: "not-an-email", phone: "12" });
   await page.locator("#input-consent-contact").check();
+  // Not yet confirmed as an adult: refused in the page, nothing sent.
+  await page.locator("#consultation-form button[type=submit]").click();
+  await page.locator('[data-error-for="consent.age_confirmed"]').filter({ hasText: /18/ }).waitFor();
+  const notice = page.locator("#emergency-notice");
+  assert.match(await notice.innerText(), /911/);
+  const above = await page.evaluate(() => {
+    const n = document.getElementById("emergency-notice");
+    const button = document.querySelector("#consultation-form button[type=submit]");
+    return Boolean(n.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  assert.ok(above, "the emergency notice comes before the submit button");
+  assert.match(await page.locator("#privacy-notice").getAttribute("href"), /\/v1\/legal\/privacy-notice\?locale=en$/);
+  await page.locator("#input-consent-age_confirmed").check();
   const answer = page.waitForResponse((r) => r.url() === `${API_URL}/v1/consultation-requests` && r.request().method() === "POST");
   await page.locator("#consultation-form button[type=submit]").click();
   const response = await answer;
