@@ -4,9 +4,9 @@ import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.crypto import CryptoKeyError, decode_key
@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     # The consultation button's words by locale, e.g. {"en": "Request a free consultation"}:
     # whether to advertise a free service is the clinic's call (some states regulate it).
     # Unset for a locale, each article's own `call_to_action.button_label` is shown.
-    cta_button_label: dict[str, str] = Field(default_factory=dict)
+    cta_button_label: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-([A-Za-z]{2}|[0-9]{3}))?$")],
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
+        ],
+    ] = Field(default_factory=dict)
     cors_origins: list[str] = Field(default_factory=list)
     cache_max_age: int = Field(default=60, ge=0)
     cache_stale_while_revalidate: int = Field(default=300, ge=0)
@@ -170,6 +175,12 @@ class Settings(BaseSettings):
                 "CLINIC_DATA_KEY must be set (python -m cli new-data-key makes one): a key "
                 "file on one machine's disk cannot be shared"
             )
+        # The consent a lead agrees to, and the privacy notice, name these: never the demo's.
+        for name, value in (("name", self.name), ("privacy_contact", self.privacy_contact)):
+            if name not in chosen or value == type(self).model_fields[name].default:
+                problems.append(
+                    f"CLINIC_{name.upper()} must be set: the consent and the privacy notice name it"
+                )
         if problems:
             raise ValueError("CLINIC_ENV=production: " + "; ".join(problems))
         return self

@@ -40,7 +40,11 @@ class ArticleReview(SQLModel, table=True):
     revision: int
     content_hash: str = Field(max_length=64)
     decision: str = Field(max_length=20)
-    role: str = Field(default="medical", max_length=20)  # schemas.vocabulary.ReviewRole
+    # schemas.vocabulary.ReviewRole; the server default lets a release without roles record a
+    # (medical) review beside one with them.
+    role: str = Field(
+        default="medical", max_length=20, sa_column_kwargs={"server_default": "medical"}
+    )
     reviewer_id: uuid.UUID = Field(foreign_key="reviewer.id", index=True)
     # The key that recorded it; None when it came from a content folder's approvals.
     api_key_id: uuid.UUID | None = None

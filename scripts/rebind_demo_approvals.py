@@ -59,11 +59,11 @@ def rebind(content_dir: Path) -> list[str]:
     changed = []
     for entry in approvals:
         where = f"{entry['article']} ({entry.get('locale', 'en')})"
-        if str(entry["reviewer"]) not in placeholders:
-            sys.exit(f"{where}: reviewer {entry['reviewer']} is not a placeholder: not rebound")
         digest = hashes.get((entry["article"], entry.get("locale", "en")))
         if digest is None:
             sys.exit(f"{where}: no such article in {content_dir}")
+        if entry["content_hash"] != digest and str(entry["reviewer"]) not in placeholders:
+            sys.exit(f"{where}: reviewer {entry['reviewer']} is not a placeholder: not rebound")
         if entry["content_hash"] != digest:
             entry["content_hash"] = digest
             changed.append(f"{where} by {entry['reviewer']}: now {digest[:12]}")

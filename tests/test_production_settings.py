@@ -16,6 +16,8 @@ DEPLOYED = {
     "CLINIC_DATABASE_URL": "postgresql://clinic@db.internal:5432/clinic",
     "CLINIC_REDIS_URL": "redis://redis.internal:6379/0",
     "CLINIC_DATA_KEY": encode_key(new_key()),
+    "CLINIC_NAME": "Clínica Sol de Tucson",
+    "CLINIC_PRIVACY_CONTACT": "privacy@clinicasol.example",
 }
 
 
@@ -60,6 +62,10 @@ def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
         ({"CLINIC_DATA_KEY": " "}, "CLINIC_DATA_KEY"),
         ({"CLINIC_DATA_KEY": "notbase64!!"}, "data_key"),
         ({"CLINIC_DATA_KEY": "AAAA"}, "data_key"),
+        # The consent a lead agrees to names the clinic: never the demo's name or address.
+        ({"CLINIC_NAME": None}, "CLINIC_NAME"),
+        ({"CLINIC_NAME": "Example Clinic"}, "CLINIC_NAME"),
+        ({"CLINIC_PRIVACY_CONTACT": None}, "CLINIC_PRIVACY_CONTACT"),
     ],
 )
 def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):

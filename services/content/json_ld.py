@@ -5,7 +5,7 @@ from typing import Any
 
 from schemas.articles import MedicalReview, Reference, SectionPublic, Seo
 from schemas.taxonomy import TermRef
-from schemas.vocabulary import RegulatoryStatus
+from schemas.vocabulary import RegulatoryStatus, ReviewRole
 from services.content.term_words import translation
 
 # schema.org DrugLegalStatus-style wording for what the FDA says of a therapy.
@@ -71,11 +71,14 @@ def article_json_ld(
         ld["image"] = image
     if published:
         ld["datePublished"] = published
-    # A demo (placeholder) reviewer is never told to search engines as a real one.
-    person = review.reviewer if review.reviewer and not review.reviewer.placeholder else None
-    if person is not None:
-        if review.reviewed_at:
-            ld["lastReviewed"] = review.reviewed_at.isoformat()
+    # The newest medical sign-off by a real clinician: a demo (placeholder) reviewer is never
+    # told to search engines as a real one, even beside a real co-signer.
+    real = [
+        s for s in review.reviewers if s.role == ReviewRole.MEDICAL and not s.reviewer.placeholder
+    ]
+    if real:
+        person = real[-1].reviewer
+        ld["lastReviewed"] = real[-1].reviewed_at.isoformat()
         ld["reviewedBy"] = {
             "@type": "Person",
             "name": person.name,

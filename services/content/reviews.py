@@ -6,7 +6,7 @@ import calendar
 import uuid
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.errors import ConflictError, ForbiddenError
 from db.editorial_models import ArticleReview, Reviewer
@@ -175,37 +175,47 @@ def unmet(
 ) -> list[str]:
     """What the review of this content still lacks before it may be public, one line each
     (`missing` says what an absent medical approval is): a standing medical approval that is
-    not overdue and, when the publication time is given, came before it; for a translation, a
-    translation review too; in production, no sign-off by a placeholder (demo) reviewer."""
+    not overdue; for a translation, a standing translation review too; when the publication
+    time is given, the article's first medical approval (of any of its texts) before it. In
+    production a placeholder (demo) reviewer's sign-off counts for nothing: without a real
+    one, each placeholder standing in its place is named."""
     problems = []
-    found = approval(session, article, content_hash)
     signoffs = standing(session, article, content_hash)
-    if found is None:
-        problems.append(f"approval: {missing}")
-    elif found[0].next_review_due is not None and found[0].next_review_due < today:
-        problems.append(f"approval: review overdue since {found[0].next_review_due}")
-    first = min(
-        (as_utc(d.decided_at) for d, _ in signoffs if d.role == ReviewRole.MEDICAL), default=None
-    )
-    if published_at is not None and first is not None and as_utc(published_at) < first:
+    for role, lacking in (
+        (ReviewRole.MEDICAL, missing),
+        (
+            ReviewRole.TRANSLATION,
+            f"a translation of '{translation_of}' needs a translation review "
+            "(an approval with role 'translation')",
+        ),
+    ):
+        if role == ReviewRole.TRANSLATION and translation_of is None:
+            continue
+        given = [(d, r) for d, r in signoffs if d.role == role]
+        counted = [(d, r) for d, r in given if not (production and r.placeholder)]
+        if counted:
+            due = counted[-1][0].next_review_due
+            if role == ReviewRole.MEDICAL and due is not None and due < today:
+                problems.append(f"approval: review overdue since {due}")
+        elif production and given:
+            problems += [
+                f"approval: '{r.name}' is a placeholder reviewer (production)" for _, r in given
+            ]
+        else:
+            problems.append(f"approval: {lacking}")
+    first = session.exec(
+        select(func.min(ArticleReview.decided_at)).where(
+            ArticleReview.article_id == article.id,
+            ArticleReview.role == ReviewRole.MEDICAL,
+            ArticleReview.decision == ReviewDecision.APPROVED,
+        )
+    ).one()
+    if published_at is not None and first is not None and as_utc(published_at) < as_utc(first):
         problems.append(
             f"published_at: {as_utc(published_at):%Y-%m-%dT%H:%M:%SZ} is before the first "
-            f"medical approval ({first:%Y-%m-%dT%H:%M:%SZ}): an article is published only "
-            "once it is reviewed"
+            f"medical approval ({as_utc(first):%Y-%m-%dT%H:%M:%SZ}): an article is published "
+            "only once it is reviewed"
         )
-    if translation_of is not None and not any(
-        decision.role == ReviewRole.TRANSLATION for decision, _ in signoffs
-    ):
-        problems.append(
-            f"approval: a translation of '{translation_of}' needs a translation review "
-            "(an approval with role 'translation')"
-        )
-    if production:
-        problems += [
-            f"approval: '{reviewer.name}' is a placeholder reviewer (production)"
-            for _, reviewer in signoffs
-            if reviewer.placeholder
-        ]
     return problems
 
 

@@ -135,9 +135,10 @@ def sync_legal_documents(session: Session, files: list[LegalFile], report: Impor
     for row in rows:
         now_current = (row.key, row.locale) in wanted and latest[(row.key, row.locale)] is row
         if row.current != now_current:
-            if not now_current and (row.key, row.locale) not in wanted:
-                report.legal_versions.append(
-                    f"{_named(row.key, row.locale)} v{row.version} retired"
-                )
+            named = f"{_named(row.key, row.locale)} v{row.version}"
+            if (row.key, row.locale) not in wanted:
+                report.legal_versions.append(f"{named} retired")
+            elif now_current and row.id is not None:  # a stored version, current again
+                report.legal_versions.append(f"{named} current again")
             row.current = now_current
     session.flush()

@@ -19,12 +19,13 @@ class ConsentWording:
 
     text: str
     sms_text: str
+    age_text: str | None = None
 
     def agreed(self, *, sms: bool, clinic_name: str) -> str:
-        """The exact words a person agreed to: the consent, and the SMS opt-in if they ticked
-        it, naming the clinic."""
-        words = self.text + ("\n\n" + self.sms_text if sms else "")
-        return legal.filled(words, clinic_name=clinic_name)
+        """The exact words a person agreed to: the consent, the adults-only statement they
+        ticked, and the SMS opt-in if they ticked it, naming the clinic."""
+        parts = [self.text, self.age_text, self.sms_text if sms else None]
+        return legal.filled("\n\n".join(p for p in parts if p), clinic_name=clinic_name)
 
 
 def current_consent(
@@ -64,9 +65,8 @@ def wordings(*, session: Session) -> dict[str, dict[str, ConsentWording]]:
     """Every version's wording (current or superseded), by version and then locale: a lead
     names its version with `for_locale`'s fallback (leads refer to old versions too)."""
     out: dict[str, dict[str, ConsentWording]] = {}
-    rows = session.exec(
-        select(ConsentText.version, ConsentText.locale, ConsentText.text, ConsentText.sms_text)
-    )
-    for version, locale, text, sms_text in rows:
-        out.setdefault(version, {})[locale] = ConsentWording(text=text, sms_text=sms_text)
+    for row in session.exec(select(ConsentText)):
+        out.setdefault(row.version, {})[row.locale] = ConsentWording(
+            row.text, row.sms_text, row.age_text
+        )
     return out

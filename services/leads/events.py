@@ -37,7 +37,8 @@ def lead_data(lead: Mapping[str, Any], personal: Personal) -> dict[str, Any]:
             "contact": lead["consent_contact"],
             "sms": lead["consent_sms"],
             "version": lead["consent_version"],
-            "age_confirmed": lead["consent_age_confirmed"],
+            # Absent from leads (and sealed events) stored before the form asked.
+            "age_confirmed": lead.get("consent_age_confirmed"),
         },
         "channel": lead["channel"],
         "utm": personal.utm or {},

@@ -119,6 +119,7 @@ def test_the_age_confirmation_and_the_named_consent_are_stored_and_shown_to_staf
     engine.dispose()
     assert lead.consent_age_confirmed is True
     assert lead.consent_text and lead.consent_text.startswith(f"I agree that {CLINIC} may")
+    assert "\n\nI am 18 or older." in lead.consent_text  # the statement they ticked, on record
     staff = {"Authorization": f"Bearer {issue_key('leads:read')}"}
     shown = c.get(f"/v1/admin/consultation-requests/{r.json()['id']}", headers=staff).json()
     assert shown["consent_age_confirmed"] is True

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from core.errors import ContentError
 from db.models import Article
 from db.session import unit_of_work
+from scripts.rebind_demo_approvals import current_hashes
 from services.content import compliance
 from services.content.importer import import_content
 from services.content.rules import load_bundle
@@ -244,3 +245,45 @@ def test_a_policy_warning_moved_below_the_text_is_refused(content):
     assert "disclaimers.yaml: crisis-resources.placement: the policy places it at the top" in (
         content_problems(content)
     )
+
+
+def test_an_edit_approved_later_keeps_its_first_publication(content, migrated):
+    """Review finding: the first approval is the article's, of any of its texts."""
+    engine = migrated.engine()
+    try:
+        assert _strict_problems(engine, content) == []
+        _edit(content, KETAMINE, "title: IV ketamine for PTSD", "title: IV ketamine and PTSD")
+        digest = current_hashes(content)[("iv-ketamine-for-ptsd", "en")]
+        with (content / "approvals.yaml").open("a") as f:
+            f.write(
+                f"- article: iv-ketamine-for-ptsd\n  locale: en\n  content_hash: {digest}\n"
+                "  reviewer: fa632e46-5070-5790-9c96-89d892e5bcff\n"
+                "  approved_at: '2026-12-07T12:00:00Z'\n  next_review_due: '2027-06-07'\n"
+            )
+        assert _strict_problems(engine, content) == []  # published at 09:00, first approved 08:00
+    finally:
+        engine.dispose()
+
+
+def test_in_production_a_real_cosigner_counts_and_the_placeholder_beside_him_does_not(
+    content, migrated
+):
+    registry = content / "reviewers.yaml"  # Dr. Jordan Example (SGB's anesthesiologist): real
+    entries = re.split(r"(?m)^(?=- id: )", registry.read_text())
+    registry.write_text(
+        "".join(
+            e.replace("placeholder: true", "placeholder: false") if "Jordan" in e else e
+            for e in entries
+        )
+    )
+    engine = migrated.engine()
+    try:
+        problems = _strict_problems(engine, content, production=True)
+    finally:
+        engine.dispose()
+    assert not [p for p in problems if p.startswith(SGB)]
+    # The Spanish SGB article's medical review is real; its translation review is not.
+    spanish = "articles/bloqueo-del-ganglio-estrellado-para-tept.md"
+    assert [p for p in problems if p.startswith(spanish)] == [
+        f"{spanish}: approval: 'Dr. Alex Ejemplo' is a placeholder reviewer (production)"
+    ]

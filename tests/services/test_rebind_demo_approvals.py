@@ -36,3 +36,16 @@ def test_a_real_reviewers_approval_is_never_moved(content: Path):
         rebind(content)
     assert (content / "approvals.yaml").read_text() == before
     assert load_bundle(content).approvals  # the file still reads
+
+
+def test_a_real_reviewers_unchanged_approval_stays_beside_a_rebound_demo_one(content: Path):
+    registry = content / "reviewers.yaml"  # Dr. Morgan Example (the ketamine articles) is real
+    registry.write_text(registry.read_text().replace("placeholder: true", "placeholder: false", 1))
+    path = content / NAD
+    path.write_text(path.read_text().replace("coenzyme found", "coenzyme present"))
+    before = (content / "approvals.yaml").read_text()
+    [moved] = rebind(content)
+    assert moved.startswith("nad-plus-iv-therapy (en)")
+    after = (content / "approvals.yaml").read_text()
+    ketamine = before.split("- article: stellate-ganglion-block-for-ptsd")[0]
+    assert after.startswith(ketamine)  # the real reviewer's approval, word for word

@@ -5,7 +5,8 @@ decision says what it vouches for (the medical content, or a translation), and a
 keeps every sign-off that stands for its published content.
 
 Additive: older processes keep working beside it (they neither read nor write the new columns;
-a lead they store has no age confirmation, as leads before this had none).
+a lead they store has no age confirmation, as leads before this had none, and a review they
+record is medical). A downgrade is refused once translation reviews exist.
 
 Revision ID: 0018
 Revises: 0017
@@ -33,8 +34,6 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("role", sa.String(length=20), nullable=False, server_default="medical")
         )
-    with op.batch_alter_table("articlereview") as batch_op:
-        batch_op.alter_column("role", server_default=None)
     with op.batch_alter_table("article") as batch_op:
         batch_op.add_column(
             sa.Column("review_signoffs", sa.JSON(), nullable=False, server_default="[]")
@@ -57,6 +56,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # An older release reads every review as medical: a translation review would count as a
+    # medical sign-off there. Reviews are never deleted, so such a database stays on this one.
+    translations = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM articlereview WHERE role = 'translation'")
+    )
+    if translations.scalar_one():
+        raise RuntimeError(
+            "0018 cannot be downgraded: translation reviews exist, and an older release would "
+            "count them as medical approvals"
+        )
     op.drop_index("ix_legaldocument_key", table_name="legaldocument")
     op.drop_table("legaldocument")
     with op.batch_alter_table("article") as batch_op:
