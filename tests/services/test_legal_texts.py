@@ -4,10 +4,11 @@ refused once a translation review exists (both backends)."""
 import shutil
 from pathlib import Path
 
-import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from db.editorial_models import ArticleReview
 from db.lead_models import LegalDocument
 from db.migrate import alembic_config, upgrade
 from tests.content_helpers import import_folder
@@ -41,15 +42,22 @@ def test_legal_texts_are_versioned_retired_and_restored(migrated, content: Path,
         engine.dispose()
 
 
-def test_0018_goes_down_and_up_but_not_over_translation_reviews(database, content: Path):
+def test_0018_goes_down_without_translation_reviews_and_up_again(database, content: Path):
     config = alembic_config(database.url)
-    upgrade(database.url)
-    command.downgrade(config, "0017")  # an empty database: nothing is lost
     upgrade(database.url)
     engine = database.engine()
     try:
         import_folder(engine, content)  # the demo's Spanish articles have translation reviews
+        with Session(engine) as s:
+            roles = s.exec(select(ArticleReview.role)).all()
+        assert roles.count("translation") == 3 and roles.count("medical") == 8
+        # An older release has no roles: it would count a translation review as medical.
+        command.downgrade(config, "0017")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FROM articlereview")).scalar_one()
+        assert kept == 8
+        upgrade(database.url)
+        with Session(engine) as s:
+            assert set(s.exec(select(ArticleReview.role)).all()) == {"medical"}
     finally:
         engine.dispose()
-    with pytest.raises(RuntimeError, match="translation reviews exist"):
-        command.downgrade(config, "0017")

@@ -6,7 +6,8 @@ keeps every sign-off that stands for its published content.
 
 Additive: older processes keep working beside it (they neither read nor write the new columns;
 a lead they store has no age confirmation, as leads before this had none, and a review they
-record is medical). A downgrade is refused once translation reviews exist.
+record is medical). A downgrade deletes the translation reviews, which an older release would
+count as medical approvals; the audit log keeps their record.
 
 Revision ID: 0018
 Revises: 0017
@@ -57,15 +58,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # An older release reads every review as medical: a translation review would count as a
-    # medical sign-off there. Reviews are never deleted, so such a database stays on this one.
-    translations = op.get_bind().execute(
-        sa.text("SELECT count(*) FROM articlereview WHERE role = 'translation'")
-    )
-    if translations.scalar_one():
-        raise RuntimeError(
-            "0018 cannot be downgraded: translation reviews exist, and an older release would "
-            "count them as medical approvals"
-        )
+    # medical sign-off there, so it goes (the audit log keeps the record of it).
+    op.execute("DELETE FROM articlereview WHERE role = 'translation'")
     op.drop_index("ix_legaldocument_key", table_name="legaldocument")
     op.drop_table("legaldocument")
     with op.batch_alter_table("article") as batch_op:
