@@ -16,7 +16,7 @@ from pydantic import (
 
 from schemas.common import PageMeta
 from schemas.reviewers import ReviewerPublic
-from schemas.text import HTTP_URL_PATTERN, Instant, Line, Lines, SchemaPattern
+from schemas.text import HTTP_URL_PATTERN, Day, Instant, Line, Lines, SchemaPattern
 from schemas.vocabulary import (
     LOCALE_PATTERN,
     ArticleSlug,
@@ -74,7 +74,7 @@ class ReferenceContent(Strict):
     doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/[\x21-\x7e]+$", max_length=200)
     pmid: str | None = Field(default=None, pattern=r"^\d{1,9}$")
     url: HttpUrlText | None = None
-    accessed: date | None = Field(
+    accessed: Day | None = Field(
         default=None, description="When a page cited by URL was read (a page can change)."
     )
 

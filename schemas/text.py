@@ -7,7 +7,7 @@ names, bidi overrides and zero-width characters, which make a name display as so
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -209,6 +209,20 @@ def _in_utc_range(value: datetime) -> datetime:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc_range)]
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, date):  # YAML reads an unquoted 2026-12-07 as a date
+        return value
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise ValueError("must be an ISO-8601 date, e.g. 2026-01-31")
+    return value
+
+
+# A calendar day, written as `format: date` promises: never a Unix timestamp or a number.
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def rfc3339(moment: datetime) -> str:

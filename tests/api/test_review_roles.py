@@ -2,7 +2,7 @@
 translation's faithfulness. A translation is published only with both kinds, and every
 sign-off that stands is shown (both backends)."""
 
-from tests.editorial_helpers import ARTICLES, Desk
+from tests.editorial_helpers import ARTICLES, Desk, article_body
 
 SPANISH = {
     "slug": "preguntas-sobre-nad",
@@ -94,3 +94,17 @@ def test_an_unknown_role_is_a_422(desk: Desk):
     answer = desk.approve(article["id"], 1, role="legal")
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "body.role"
+
+
+def test_a_reference_is_read_on_a_day_written_as_a_date_never_a_number(desk: Desk):
+    body = article_body()
+    for bad in (0, 1.5, True, "20261207", "2026-12-07T00:00:00Z"):
+        body["references"][0]["accessed"] = bad
+        answer = desk.client.post(ARTICLES, json=body, headers=desk.writer)
+        assert answer.status_code == 422, bad
+        assert answer.json()["errors"][0]["field"] == "body.references.0.accessed"
+    body["references"][0]["accessed"] = "2026-12-07"
+    created = desk.client.post(ARTICLES, json=body, headers=desk.writer)
+    assert created.status_code == 201
+    shown = desk.client.get(f"{ARTICLES}/{created.json()['id']}", headers=desk.writer).json()
+    assert shown["content"]["references"][0]["accessed"] == "2026-12-07"
