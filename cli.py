@@ -1,6 +1,7 @@
 """Operator commands: `python -m cli --help`."""
 
 import asyncio
+import logging
 import os
 import signal
 import uuid
@@ -403,7 +404,10 @@ def worker() -> None:
         ):
             await stop.wait()
 
-    typer.echo("webhook worker started")
+    # One JSON line like every other (CLINIC_LOG_FORMAT), not a bare print.
+    logging.getLogger("clinic.worker").info(
+        "worker_started", extra={"production": settings.env == "production"}
+    )
     asyncio.run(main())
     if stop_tracing is not None:
         stop_tracing()

@@ -219,6 +219,9 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "json") -> No
     # or query. The dispatcher writes its own line per delivery, without the URL.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Alembic says at INFO which database dialect and plugins it set up, at every readiness
+    # probe: nothing an operator acts on. Its warnings still come through.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # Lines that wait for the end of an event-loop turn at most (a turn serving many requests).

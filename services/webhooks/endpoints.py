@@ -62,6 +62,12 @@ def resolve_public(
     return [str(ip) for ip in addresses]
 
 
+# What a developer pointing a webhook at a local receiver needs to read.
+DEVELOPMENT_SWITCH = (
+    " For a local receiver in development, set CLINIC_WEBHOOK_ALLOW_PRIVATE_URLS=true."
+)
+
+
 def check_url(url: str, *, allow_private: bool) -> str:
     """Validate a subscriber URL: https to a public host, unless private URLs are allowed."""
     try:
@@ -72,8 +78,12 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise _invalid_url("The URL must not carry credentials.")
     if not allow_private:
         if parsed.scheme != "https":
-            raise _invalid_url("The URL must use https.")
-        resolve_public(parsed.raw_host.decode("ascii"), parsed.port or 443)
+            raise _invalid_url("The URL must use https." + DEVELOPMENT_SWITCH)
+        try:
+            resolve_public(parsed.raw_host.decode("ascii"), parsed.port or 443)
+        except BlockedAddressError as exc:
+            said = exc.extra["errors"][0]["message"]
+            raise BlockedAddressError(said + DEVELOPMENT_SWITCH) from None
     return url
 
 

@@ -1,6 +1,7 @@
 """Webhook workers as separate processes: a worker killed with SIGKILL loses nothing, and two
 workers never send the same delivery twice."""
 
+import json
 import os
 import signal
 import subprocess
@@ -46,6 +47,10 @@ def _prepare(db, receiver: Receiver, leads: int) -> None:
             create_lead(session=s, ring=ring(), data=body, ctx=CTX)
         s.commit()
     engine.dispose()
+
+
+# The worker's start line, JSON like every other line it writes (CLINIC_LOG_FORMAT=json).
+STARTED = '"logger":"clinic.worker","event":"worker_started"'
 
 
 def _worker(db, log: Path, **extra: str) -> subprocess.Popen[bytes]:
@@ -116,10 +121,13 @@ def test_two_workers_deliver_each_event_once(seeded, tmp_path):
             # Both running before there is work: on a loaded machine one worker could
             # otherwise deliver everything while the other is still importing.
             eventually(
-                lambda: all("webhook worker started" in log.read_text() for log in logs),
+                lambda: all(STARTED in log.read_text() for log in logs),
                 timeout=60,
                 what="for both workers to start",
             )
+            for log in logs:
+                [line] = [x for x in log.read_text().splitlines() if STARTED in x]
+                assert json.loads(line)["level"] == "info"  # a JSON line, not a bare print
             _prepare(seeded, receiver, leads=150)
             receiver.wait_for(lambda r: len(r.unique()) == 150, timeout=90)
             time.sleep(0.5)
