@@ -150,16 +150,15 @@ def standing(
 def approval(
     session: Session, article: Article, content_hash: str
 ) -> tuple[ArticleReview, Reviewer] | None:
-    """The medical approval that stands for this content: the newest medical decision on it,
-    if that decision approves (a later request for changes withdraws the sign-off)."""
-    found = [
+    """The medical approval that stands for this content: the newest of `standing`'s medical
+    sign-offs, which is the newest medical decision when that decision approves (a later
+    request for changes withdraws the sign-off)."""
+    medical = [
         pair
-        for pair in (decisions(session, article, content_hash) if content_hash else [])
+        for pair in standing(session, article, content_hash)
         if pair[0].role == ReviewRole.MEDICAL
     ]
-    if not found or found[-1][0].decision != ReviewDecision.APPROVED:
-        return None
-    return found[-1]
+    return medical[-1] if medical else None
 
 
 def unmet(

@@ -49,16 +49,18 @@ def resolve_public(
     *,
     lookup: Lookup = system_lookup,
     allowed: AddressPolicy = is_public_address,
+    hint: str = "",
 ) -> list[str]:
     """The addresses `host` resolves to, each one public; refuses the host if any is private,
-    loopback, link-local, reserved or multicast (or stands for such an IPv4 address)."""
+    loopback, link-local, reserved or multicast (or stands for such an IPv4 address), saying
+    `hint` after why."""
     try:
         answers = lookup(host, port)
     except (OSError, UnicodeError):
-        raise BlockedAddressError("The host does not resolve.") from None
+        raise BlockedAddressError("The host does not resolve." + hint) from None
     addresses = [parse_ip(a) for a in answers]
     if not addresses or not all(ip is not None and allowed(ip) for ip in addresses):
-        raise BlockedAddressError("The URL resolves to a private or local address.")
+        raise BlockedAddressError("The URL resolves to a private or local address." + hint)
     return [str(ip) for ip in addresses]
 
 
@@ -79,11 +81,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if not allow_private:
         if parsed.scheme != "https":
             raise _invalid_url("The URL must use https." + DEVELOPMENT_SWITCH)
-        try:
-            resolve_public(parsed.raw_host.decode("ascii"), parsed.port or 443)
-        except BlockedAddressError as exc:
-            said = exc.extra["errors"][0]["message"]
-            raise BlockedAddressError(said + DEVELOPMENT_SWITCH) from None
+        resolve_public(parsed.raw_host.decode("ascii"), parsed.port or 443, hint=DEVELOPMENT_SWITCH)
     return url
 
 
