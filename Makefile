@@ -139,7 +139,7 @@ compose-check: $(VENV)/.installed-dev node_modules/.installed
 # environment or .env (see .env.example): PostgreSQL, CLINIC_DATA_KEY, CLINIC_REDIS_URL.
 CLUSTER_PORT ?= 8000
 cluster: $(VENV)/.installed-dev
-	$(VENV)/bin/honcho run $(PY) -m cli migrate
+	$(VENV)/bin/honcho run $(PY) -m cli migrate --create-database
 	$(VENV)/bin/honcho run $(PY) -m cli import-content
 	PATH="$(abspath $(VENV))/bin:$$PATH" CLINIC_AUTO_MIGRATE=false \
 	  CLINIC_WEBHOOK_DISPATCHER_ENABLED=false $(VENV)/bin/honcho start -p $(CLUSTER_PORT) -c worker=2

@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from sqlalchemy import Engine, make_url
 
 from core.config import Settings, get_settings
 from core.crypto import encode_key, key_ring, new_key
@@ -25,7 +27,30 @@ from services.access import api_keys, audit
 # Heavier modules (Alembic, the content pipeline, the dispatcher, uvicorn) are imported inside
 # the commands that use them, so that every other command starts in a fraction of a second.
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Clinic Content & Leads API")
+# Plain tracebacks under --debug: Rich's pretty ones would print local variables (settings...).
+cli = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Clinic Content & Leads API",
+)
+
+
+@dataclass
+class _Options:
+    debug: bool = False
+
+
+_options = _Options()
+
+
+@cli.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an unexpected error, show its traceback.")
+    ] = False,
+) -> None:
+    _options.debug = debug
 
 
 def settings_or_exit() -> Settings:
@@ -40,17 +65,42 @@ def settings_or_exit() -> Settings:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])
             name = f"CLINIC_{where.upper()}: " if where else ""
-            typer.echo(f"configuration error: {name}{error['msg']}", err=True)
+            # A rule of ours says its own words; pydantic would prefix them with "Value error, ".
+            reason = error.get("ctx", {}).get("error", error["msg"])
+            typer.echo(f"configuration error: {name}{reason}", err=True)
         raise typer.Exit(2) from None
 
 
+def database_url_named(settings: Settings) -> str:
+    """The configured database URL, first named on stderr without its password: an operator
+    sees which database a command changes (the environment's, or ./.env's)."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    typer.echo(f"database: {shown}", err=True)
+    return settings.database_url
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine on the configured database, named on stderr first."""
+    return make_engine(database_url_named(settings))
+
+
 @cli.command()
-def migrate() -> None:
+def migrate(
+    create_database: Annotated[
+        bool,
+        typer.Option(
+            help="Create the PostgreSQL database first when the server has none of that name "
+            "(make cluster does; a deployment's migrate job should not)."
+        ),
+    ] = False,
+) -> None:
     """Bring the database schema to the newest migration."""
     from db import migrate as migrations
 
-    settings = settings_or_exit()
-    migrations.upgrade(settings.database_url)
+    url = database_url_named(settings_or_exit())
+    if create_database and migrations.create_database_if_missing(url):
+        typer.echo(f"created database {make_url(url).database}")
+    migrations.upgrade(url)
     typer.echo(f"database at migration {migrations.head_revision()}")
 
 
@@ -72,7 +122,7 @@ def import_content_command(
     from services.content.importer import import_content
 
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     folder = content_dir or settings.content_dir
     try:
         with unit_of_work(engine) as session:
@@ -130,7 +180,7 @@ def export_content_command(
     texts, articles (the revision each shows), images, reviewers and approvals."""
     from services.content.export import export_content
 
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     try:
         with read_session(engine) as session:
             report = export_content(session=session, out=out)
@@ -156,7 +206,7 @@ def create_api_key(
 ) -> None:
     """Create an API key and print it once, alone on the last line."""
     lifetime = _duration(expires_in) if expires_in else None
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     try:
         with unit_of_work(engine) as session:
             key, token = api_keys.create_key(
@@ -225,7 +275,7 @@ def add_reviewer(
                 f"error: --{str(error['loc'][0]).replace('_', '-')}: {error['msg']}", err=True
             )
         raise typer.Exit(code=2) from None
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     try:
         with unit_of_work(engine) as session:
             record = reviewers.add(session=session, data=data)
@@ -244,7 +294,7 @@ def list_reviewers() -> None:
     """Every reviewer: id, name, credentials, specialty, NPI, and whether a placeholder."""
     from services.content import reviewers
 
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     try:
         with read_session(engine) as session:
             for r in reviewers.every(session=session):
@@ -258,7 +308,7 @@ def list_reviewers() -> None:
 @cli.command("list-api-keys")
 def list_api_keys() -> None:
     """List keys (never the keys themselves)."""
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     with unit_of_work(engine) as session:
         for key in api_keys.list_keys(session=session):
             state = ApiKeyState.REVOKED if key.revoked_at else ApiKeyState.ACTIVE
@@ -271,7 +321,7 @@ def revoke_api_key(
     key: Annotated[str, typer.Argument(help="The key's id or prefix.")],
 ) -> None:
     """Revoke a key by id or prefix; it stops working at once."""
-    engine = make_engine(settings_or_exit().database_url)
+    engine = open_database(settings_or_exit())
     try:
         with unit_of_work(engine) as session:
             row = api_keys.revoke(session=session, key_ref=key)
@@ -304,7 +354,7 @@ def export_leads(
 
     settings = settings_or_exit()
     ring = key_ring(settings)
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     filters = staff.LeadFilters(status=status, include=frozenset(include or ()))
     with unit_of_work(engine) as session:
         staff.audit_export(session=session, actor=None, filters=filters, via="cli")
@@ -335,7 +385,7 @@ def rotate_data_key() -> None:
 
     settings = settings_or_exit()
     ring = key_ring(settings)
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     moved = endpoints = 0
     unopenable: set[uuid.UUID] = set()
     while True:  # batches keep each transaction short
@@ -365,7 +415,7 @@ def prune_idempotency_keys() -> None:
     from services.leads import idempotency
 
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     ttl = settings.idempotency_ttl
     with unit_of_work(engine) as session:
         removed = idempotency.prune_expired(session=session, now=utcnow(), ttl=ttl)
@@ -384,7 +434,7 @@ def worker() -> None:
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     links = event_links_builder(settings.public_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
     stop_tracing = start_tracing("clinic-worker", engine)
@@ -427,8 +477,10 @@ def serve(
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     if settings.auto_migrate:
-        migrate()
+        migrate()  # each names the database
         import_content_command(None, strict=False)
+    else:
+        database_url_named(settings)
     if workers > 1 and settings.metrics_enabled:
         _share_metrics_between_workers()
     # The app logs each request itself (never its query: it may hold an email); uvicorn's own
@@ -485,8 +537,17 @@ def openapi(
 
 
 def main() -> None:
-    """Entry point for `python -m cli`."""
-    cli()
+    """Entry point for `python -m cli`: an unexpected error is one line on stderr and exit 1
+    (`--debug` shows its traceback instead)."""
+    try:
+        cli()
+    except Exception as exc:
+        if _options.debug:
+            raise
+        # The first line only: a database error's next lines quote SQL and its detail.
+        first = next(iter(str(exc).splitlines()), "")
+        typer.echo(f"error: {type(exc).__name__}: {first} (--debug shows where)", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

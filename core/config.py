@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.crypto import CryptoKeyError, decode_key
+from core.crypto import POSTGRES_NEEDS_A_KEY, CryptoKeyError, decode_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,8 +17,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CLINIC_NAME = "Example Clinic"
 
 
+# The file of CLINIC_* settings beside the environment (compose and honcho read the same one), so
+# that `python -m cli …` reaches the database the servers use. The environment wins over it.
+ENV_FILE = Path(".env")
+
+
 class Settings(BaseSettings):
-    """Runtime configuration; every field can be set as CLINIC_<NAME>."""
+    """Runtime configuration; every field can be set as CLINIC_<NAME>.
+
+    `Settings()` reads the environment only; `get_settings()` (the app's and the CLI's) reads
+    ./.env beneath it too."""
 
     # hide_input_in_errors: a malformed key or URL must not be echoed into logs.
     model_config = SettingsConfigDict(
@@ -153,6 +161,20 @@ class Settings(BaseSettings):
         """How long an Idempotency-Key is remembered (CLINIC_IDEMPOTENCY_TTL_HOURS)."""
         return timedelta(hours=self.idempotency_ttl_hours)
 
+    @property
+    def uses_sqlite(self) -> bool:
+        """The embedded default (a file), rather than a server that several processes share."""
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _key_for_a_shared_database(self) -> "Settings":
+        # Checked with the rest of the configuration, so that `serve` and `migrate` fail before
+        # they touch the database, not once the schema and content are in. (Production lists
+        # it among everything it needs, below.)
+        if self.data_key is None and not self.uses_sqlite and self.env != "production":
+            raise ValueError(POSTGRES_NEEDS_A_KEY)
+        return self
+
     @model_validator(mode="after")
     def _production(self) -> "Settings":
         if self.env != "production":
@@ -188,5 +210,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
+    """The process-wide settings, read once from the environment and ./.env."""
+    return Settings(_env_file=ENV_FILE)

@@ -155,14 +155,18 @@ def load_or_create_key_file(path: Path) -> bytes:
     return decode_key(path.read_text())
 
 
+POSTGRES_NEEDS_A_KEY = (
+    "CLINIC_DATA_KEY is required with PostgreSQL: personal data is encrypted under it, and a "
+    "key file on one machine's disk cannot be shared. Create one with `python -m cli "
+    "new-data-key` and keep it in your secret store."
+)
+
+
 def key_ring(settings: "Settings") -> KeyRing:
     """The master keys from settings; a local key file for SQLite when none is set."""
     previous = [decode_key(k.get_secret_value()) for k in settings.data_key_previous]
     if settings.data_key is not None:
         return KeyRing(decode_key(settings.data_key.get_secret_value()), previous)
-    if settings.database_url.startswith("sqlite"):
+    if settings.uses_sqlite:
         return KeyRing(load_or_create_key_file(settings.data_key_file), previous)
-    raise CryptoKeyError(
-        "CLINIC_DATA_KEY is required with PostgreSQL: personal data is encrypted under it. "
-        "Create one with `python -m cli new-data-key` and keep it in your secret store."
-    )
+    raise CryptoKeyError(POSTGRES_NEEDS_A_KEY)  # Settings refuse this; a copy may not

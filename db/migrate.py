@@ -7,7 +7,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from db.session import normalize_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -42,3 +44,25 @@ def include_object(obj: object, name: str | None, type_: str, *_: object) -> boo
     """What autogenerate and the drift check compare: not the hand-written full-text search
     tables (FTS5 on SQLite, tsvector on PostgreSQL)."""
     return not (type_ == "table" and name is not None and name.startswith("article_search"))
+
+
+def create_database_if_missing(database_url: str) -> bool:
+    """Create the PostgreSQL database the URL names when the server has none of that name
+    (through its `postgres` database); True when it did. A SQLite file is made on first
+    connection anyway."""
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return False
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            ).first()
+            if exists:
+                return False
+            quoted = connection.dialect.identifier_preparer.quote_identifier(url.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        server.dispose()
