@@ -435,7 +435,7 @@ def worker() -> None:
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     engine = open_database(settings)
-    links = event_links_builder(settings.public_base_url)
+    links = event_links_builder(settings.event_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=key_ring(settings))
     stop_tracing = start_tracing("clinic-worker", engine)
     if settings.metrics_enabled and settings.worker_metrics_port:

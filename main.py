@@ -40,6 +40,7 @@ from api.middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
+from api.public_base import PublicBase
 from api.query_guard import QueryGuard
 from api.response_cache import ResponseCache, ResponseCacheMiddleware
 from api.tracing import start_tracing
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_ring = key_ring(settings)  # refuses to start on PostgreSQL without a key
     app.state.migration_head = head_revision()
     app.state.trusted_networks = parse_networks(settings.trusted_proxies)
+    app.state.public_base = PublicBase(settings.public_base_url, app.state.trusted_networks)
     app.state.response_cache = ResponseCache(
         partial(content_version, engine),
         read_locales=partial(content_locales, engine),
@@ -165,7 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonCompressionMiddleware)
     # In front of the router: every layer outside wraps a cached answer as a routed one (a
     # cached body is compressed already, once, in each coding, when it is built).
-    app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache)
+    app.add_middleware(
+        ResponseCacheMiddleware, cache=app.state.response_cache, base=app.state.public_base
+    )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         RequestGuardMiddleware,
@@ -201,7 +205,7 @@ async def run_dispatcher(engine: Engine, settings: Settings, ring: KeyRing) -> A
     if not settings.webhook_dispatcher_enabled:
         yield
         return
-    links = event_links_builder(settings.public_base_url)
+    links = event_links_builder(settings.event_base_url)
     config = DispatchConfig.from_settings(settings, links=links, ring=ring)
     ttl = settings.idempotency_ttl
     async with delivering(

@@ -106,7 +106,7 @@ async def list_articles(
     )
     fields = normalized_fields(fields) if fields else None
     exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
-    links = ContentLinkBuilder.for_settings(settings)
+    links = ContentLinkBuilder.for_request(request, settings)
     # The body echoes its query in its links: made of the normalised parameters, so that every
     # spelling of one query is one cache entry and one set of links.
     query = _list_query(request, filters, fields)
@@ -190,7 +190,7 @@ async def get_article(
     its required disclaimers. In the negotiated locale: this slug's article in that locale, else
     its translation there (whose slug may differ), else this slug's article in its own locale;
     `locale` and `Content-Language` say which was served."""
-    links = ContentLinkBuilder.for_settings(settings)
+    links = ContentLinkBuilder.for_request(request, settings)
     left_out = _forms_left_out(format)
     exclude: Exclude = {"sections": {"__all__": left_out}} if left_out else None
     if preview is not None:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from api.deps import LocaleDep, SettingsDep, read_only_session
-from api.links import lead_path
+from api.links import lead_path, public_base_url
 from api.response_cache import serve_cached
 from core.config import Settings
 from core.crypto import KeyRing
@@ -262,6 +262,6 @@ async def get_current_consent_text(
             locale=locale,
             default_locale=settings.default_locale,
             clinic_name=settings.name,
-            base_url=settings.public_base_url,
+            base_url=public_base_url(request),
         ),
     )

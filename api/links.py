@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
+from api.public_base import PublicBase
 from core.config import Settings
 from schemas.changes import ChangePublic
 from schemas.common import PageLinks, PageMeta
@@ -40,10 +42,16 @@ def article_path(slug: str, locale: str) -> str:
     return f"/v1/articles/{slug}?{urlencode({'locale': locale})}"
 
 
+def public_base_url(request: Request) -> str:
+    """The base (no trailing slash) that this request's absolute URLs are written on."""
+    base: PublicBase = request.app.state.public_base
+    return base.of(request.scope)
+
+
 def preview_url(base_url: str, slug: str, locale: str, token: str) -> str:
     """The absolute URL that shows a draft to whoever holds the preview token."""
     query = urlencode({"locale": locale, "preview": token})
-    return f"{base_url.rstrip('/')}/v1/articles/{slug}?{query}"
+    return f"{base_url}/v1/articles/{slug}?{query}"
 
 
 def change_href(change: ChangePublic) -> str | None:
@@ -78,21 +86,18 @@ class ContentLinkBuilder:
     button_labels: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> "ContentLinkBuilder":
-        """On `CLINIC_PUBLIC_BASE_URL`, with `CLINIC_CTA_BUTTON_LABEL`."""
-        return cls(settings.public_base_url, settings.cta_button_label)
+    def for_request(cls, request: Request, settings: Settings) -> "ContentLinkBuilder":
+        """On the request's public base URL (api/public_base.py), with
+        `CLINIC_CTA_BUTTON_LABEL`."""
+        return cls(public_base_url(request), settings.cta_button_label)
 
     def button_label(self, locale: str, own: str) -> str:
         """The consultation button's words in `locale`: the clinic's setting, else `own`."""
         return translation(self.button_labels, locale) or own
 
     def media(self, name: str) -> str:
-        """The absolute path of a stored rendition."""
-        return media_path(name)
-
-    def absolute(self, path: str) -> str:
-        """`path` on the API's public base URL (`CLINIC_PUBLIC_BASE_URL`)."""
-        return self.base_url.rstrip("/") + path
+        """The absolute URL of a stored rendition."""
+        return self.base_url + media_path(name)
 
     def article(self, slug: str, locale: str) -> str:
         """Where the API serves an article in a locale."""
@@ -146,7 +151,7 @@ def next_cursor_link(path: str, query: QueryParams, next_cursor: str | None) -> 
 
 def event_links_builder(base_url: str) -> LinkBuilder:
     """The absolute `links` of a webhook payload, for the dispatcher."""
-    base = base_url.rstrip("/")
+    base = base_url
 
     def event_links(event_type: str, data: Mapping[str, Any]) -> dict[str, str]:
         if event_type.startswith(LEAD_EVENT_PREFIX) and "id" in data:

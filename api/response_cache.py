@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.deps import read_only_session
 from api.http_cache import CachedBody, Reply, reply
 from api.locales import Negotiated
+from api.public_base import PublicBase
 from core.metrics import observe_cache
 from schemas.articles import ArticleRef
 
@@ -41,9 +42,10 @@ log = logging.getLogger("clinic.cache")
 # What model_dump leaves out: field names, nested as pydantic takes them.
 Exclude = dict[str, Any] | set[str] | None
 Version = tuple[int, date]
-# What a cached answer depends on besides its body: the path, the query string and
-# Accept-Language choose the body; Accept-Encoding and If-None-Match choose the reply.
-Signature = tuple[str, bytes, bytes | None]
+# What a cached answer depends on besides its body: the path, the query string,
+# Accept-Language and the public base URL (api/public_base.py: the links are written on it)
+# choose the body; Accept-Encoding and If-None-Match choose the reply.
+Signature = tuple[str, bytes, bytes | None, str]
 _SIGNATURE_MAX = 1024  # longer requests are answered, their form not remembered
 # Request forms whose key is remembered: each form is at most 1 KiB, its key a few KiB more
 # for a long list query (kept after its body left the cache): tens of MiB at the very most.
@@ -267,16 +269,22 @@ class ResponseCacheMiddleware:
     """Answers a GET from the cache when a route has already mapped its exact form to a body
     the cache holds; else passes it to the router and learns the mapping the route reports."""
 
-    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+    def __init__(self, app: ASGIApp, cache: ResponseCache, base: PublicBase) -> None:
         self.app = app
         self.cache = cache
+        self.base = base
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
         language, encoding, inm = _request_headers(scope)
-        signature: Signature = (scope["path"], scope["query_string"], language)
+        signature: Signature = (
+            scope["path"],
+            scope["query_string"],
+            language,
+            self.base.of(scope),
+        )
         known = self.cache.alias(signature)
         cached = None if known is None else self.cache.peek(known.key)
         if known is None or cached is None:
@@ -301,7 +309,8 @@ class ResponseCacheMiddleware:
         alias = state.get(_CACHED_AS) if isinstance(state, dict) else None
         if not isinstance(alias, Alias):
             return
-        if len(signature[0]) + len(signature[1]) + len(signature[2] or b"") <= _SIGNATURE_MAX:
+        path, query, language, base = signature
+        if len(path) + len(query) + len(language or b"") + len(base) <= _SIGNATURE_MAX:
             self.cache.remember(signature, alias)
 
 
@@ -313,8 +322,10 @@ async def serve_cached(
 ) -> Response:
     """Answer a public GET from the cache (200 with ETag, or 304), building it on a miss.
     `key` must name everything the body depends on (`exclude` included), in normalised form:
-    the layer in front answers every later request of this exact form from the same body."""
+    the layer in front answers every later request of this exact form from the same body.
+    (The public base URL the body's links are written on is added to it here.)"""
     cache: ResponseCache = request.app.state.response_cache
+    key = (key, request.app.state.public_base.of(request.scope))
     started = cache.version
 
     def run() -> BaseModel:

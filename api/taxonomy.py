@@ -34,7 +34,7 @@ SlugPath = Annotated[Slug, Path()]
 async def list_therapies(request: Request, settings: SettingsDep, locale: LocaleDep) -> Response:
     """Every therapy the clinic offers, with its regulatory note and hero image, in the
     negotiated locale's words (the default locale's where a therapy has no translation)."""
-    links = ContentLinkBuilder.for_settings(settings)
+    links = ContentLinkBuilder.for_request(request, settings)
     return await serve_cached(
         request,
         ("therapies", locale),
@@ -56,7 +56,7 @@ async def get_therapy(
     request: Request, settings: SettingsDep, locale: LocaleDep, slug: SlugPath
 ) -> Response:
     """A therapy with its hero image and its published articles, in the negotiated locale."""
-    links = ContentLinkBuilder.for_settings(settings)
+    links = ContentLinkBuilder.for_request(request, settings)
     return await serve_cached(
         request,
         ("therapy", slug, locale),

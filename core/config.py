@@ -10,11 +10,14 @@ from pydantic import Field, SecretStr, StringConstraints, field_validator, model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.crypto import POSTGRES_NEEDS_A_KEY, CryptoKeyError, decode_key
+from core.net import parse_http_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 DEFAULT_CLINIC_NAME = "Example Clinic"
+# Where `make run` serves: the links of webhooks sent without CLINIC_PUBLIC_BASE_URL.
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
 # The file of CLINIC_* settings beside the environment (compose and honcho read the same one), so
@@ -48,7 +51,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'clinic.db'}"
     content_dir: Path = PROJECT_ROOT / "content"
     default_locale: str = "en"
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where the API is reached from outside: the absolute URLs it hands out (previews, images,
+    # the privacy notice, webhook links) are written on it; production requires it. Unset, a
+    # response uses its request's own scheme and host, and webhook links LOCAL_BASE_URL.
+    public_base_url: str | None = None
     # The consultation button's words by locale, e.g. {"en": "Request a free consultation"}:
     # whether to advertise a free service is the clinic's call (some states regulate it).
     # Unset for a locale, each article's own `call_to_action.button_label` is shown.
@@ -116,6 +122,21 @@ class Settings(BaseSettings):
     data_key_file: Path = PROJECT_ROOT / "data" / "data-key"
     crm_inbound_secret: str | None = None
     crm_inbound_tolerance_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = parse_http_url(value.strip())  # ValueError says what is wrong
+        if url.query or url.fragment:
+            raise ValueError("a base URL has no query or fragment, e.g. https://api.example.org")
+        return str(url).rstrip("/")
+
+    @property
+    def event_base_url(self) -> str:
+        """The base of webhook payloads' links (sent from no request of their own)."""
+        return self.public_base_url or LOCAL_BASE_URL
 
     @field_validator("redis_url", "data_key", mode="before")
     @classmethod
@@ -191,6 +212,11 @@ class Settings(BaseSettings):
             problems.append(
                 "CLINIC_REDIS_URL must be set: each process would otherwise count the lead "
                 "rate limit on its own"
+            )
+        if self.public_base_url is None:
+            problems.append(
+                "CLINIC_PUBLIC_BASE_URL must be set: previews, images and the privacy notice "
+                "are linked on it, never on a Host header a client sent"
             )
         if self.data_key is None:
             problems.append(

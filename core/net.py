@@ -87,7 +87,8 @@ def is_public_address(ip: IPAddress) -> bool:
     return not is_special(ip) and ip.is_global
 
 
-def _trusted(ip: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+def is_trusted(ip: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    """Whether `ip` is one of the trusted proxies (CLINIC_TRUSTED_PROXIES)."""
     return any(ip in net for net in networks)
 
 
@@ -101,14 +102,14 @@ def client_ip(
     peer_ip = parse_ip(peer) if peer else None
     if peer_ip is None:
         return peer  # not an address (a test client's name, a Unix socket): kept as given
-    if not _trusted(peer_ip, trusted) or not forwarded_for:
+    if not is_trusted(peer_ip, trusted) or not forwarded_for:
         return str(peer_ip)
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     parsed = [parse_ip(h) for h in hops]
     for hop in reversed(parsed):
         if hop is None:
             return str(peer_ip)  # a malformed header is not believed
-        if not _trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             return str(hop)
     return str(parsed[0]) if parsed else str(peer_ip)
 

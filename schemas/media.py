@@ -12,9 +12,9 @@ class ImageRendition(BaseModel):
     """One stored file of an image: a width in one format, served immutable from `/media/`."""
 
     url: str = Field(
-        examples=["/media/iv-ketamine-hero-960w-3f2a9c1b7d4e5f60.webp"],
-        description="Absolute path on this API; the name holds the hash of the bytes, so the "
-        "file never changes (`Cache-Control: immutable`).",
+        examples=["https://api.clinic.example/media/iv-ketamine-hero-960w-3f2a9c1b7d4e5f60.webp"],
+        description="Absolute URL on this API (its public base URL); the name holds the hash of "
+        "the bytes, so the file never changes (`Cache-Control: immutable`).",
     )
     width: int = Field(ge=1, examples=[960])
     height: int = Field(ge=1, examples=[533])
@@ -39,7 +39,9 @@ class HeroImage(BaseModel):
     dominant_color: str = Field(
         pattern=r"^#[0-9a-f]{6}$", examples=["#3c6a86"], description="Placeholder colour."
     )
-    src: str = Field(description="A JPEG rendition every client can show (the widest).")
+    src: str = Field(
+        description="A JPEG rendition every client can show (the widest), as an absolute URL."
+    )
     renditions: list[ImageRendition]
 
 

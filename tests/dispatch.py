@@ -27,7 +27,7 @@ def drain(app: FastAPI) -> int:
     settings = app.state.settings
     config = DispatchConfig.from_settings(
         settings,
-        links=event_links_builder(settings.public_base_url),
+        links=event_links_builder(settings.event_base_url),
         ring=app.state.key_ring,
     )
     dispatcher = Dispatcher(app.state.engine, config)

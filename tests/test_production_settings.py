@@ -18,6 +18,7 @@ DEPLOYED = {
     "CLINIC_DATA_KEY": encode_key(new_key()),
     "CLINIC_NAME": "Clínica Sol de Tucson",
     "CLINIC_PRIVACY_CONTACT": "privacy@clinicasol.example",
+    "CLINIC_PUBLIC_BASE_URL": "https://api.clinicasol.example",
 }
 
 
@@ -66,6 +67,11 @@ def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
         ({"CLINIC_NAME": None}, "CLINIC_NAME"),
         ({"CLINIC_NAME": "Example Clinic"}, "CLINIC_NAME"),
         ({"CLINIC_PRIVACY_CONTACT": None}, "CLINIC_PRIVACY_CONTACT"),
+        # Links are never written on a Host header a client sent.
+        ({"CLINIC_PUBLIC_BASE_URL": None}, "CLINIC_PUBLIC_BASE_URL"),
+        ({"CLINIC_PUBLIC_BASE_URL": " "}, "CLINIC_PUBLIC_BASE_URL"),
+        ({"CLINIC_PUBLIC_BASE_URL": "ftp://api.clinicasol.example"}, "public_base_url"),
+        ({"CLINIC_PUBLIC_BASE_URL": "https://api.clinicasol.example/?x=1"}, "public_base_url"),
     ],
 )
 def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):
@@ -108,6 +114,12 @@ def test_the_cli_names_what_is_wrong_without_a_traceback():
     )
     assert done.returncode == 2
     assert "configuration error" in done.stderr
-    for name in ("CLINIC_DATABASE_URL", "CLINIC_REDIS_URL", "CLINIC_DATA_KEY"):
+    for name in (
+        "CLINIC_DATABASE_URL",
+        "CLINIC_REDIS_URL",
+        "CLINIC_DATA_KEY",
+        "CLINIC_PUBLIC_BASE_URL",
+    ):
         assert name in done.stderr
+    assert len(done.stderr.splitlines()) == 1  # one line, every problem in it
     assert "Traceback" not in done.stderr + done.stdout

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.auth import ContentWrite
 from api.deps import KeyRingDep, SessionDep, SettingsDep
-from api.links import preview_url
+from api.links import preview_url, public_base_url
 from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TTL_DEFAULT, PreviewCreate, PreviewPublic
 from services.content import previews
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/v1/admin/previews", tags=["admin: content"])
     responses=problem_responses(401, 403, 404, 422),
 )
 def create_preview(
+    request: Request,
     body: PreviewCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -43,6 +44,6 @@ def create_preview(
     )
     return PreviewPublic(
         token=grant.token,
-        url=preview_url(settings.public_base_url, body.slug, locale, grant.token),
+        url=preview_url(public_base_url(request), body.slug, locale, grant.token),
         expires_at=grant.expires_at,
     )

@@ -11,10 +11,7 @@ class ContentLinks(Protocol):
     """Where clients find media and articles; `api.links.ContentLinkBuilder` implements it."""
 
     def media(self, name: str) -> str:
-        """The absolute path of a stored rendition."""
-
-    def absolute(self, path: str) -> str:
-        """`path` on the API's public base URL."""
+        """The absolute URL of a stored rendition."""
 
     def article(self, slug: str, locale: str) -> str:
         """Where the API serves an article in a locale."""
@@ -58,7 +55,7 @@ def public_hero(stored: dict[str, Any] | None, links: ContentLinks) -> PublicHer
         renditions=renditions,
     )
     og = OgImage(
-        url=links.absolute(links.media(widest["name"])),
+        url=links.media(widest["name"]),
         width=widest["width"],
         height=widest["height"],
         mime_type=widest["mime_type"],

@@ -54,7 +54,7 @@ def current_consent(
         age_text=named(row.age_text) if row.age_text else None,
         emergency_notice=named(row.emergency_notice) if row.emergency_notice else None,
         privacy_notice_url=(
-            base_url.rstrip("/") + legal.notice_path(legal.PRIVACY_NOTICE, notice_locale)
+            base_url + legal.notice_path(legal.PRIVACY_NOTICE, notice_locale)
             if notice_locale
             else None
         ),

@@ -71,6 +71,10 @@ def test_serve_command_serves_the_demo_over_real_http(served):
         assert len(body["sections"]) == 8
         keys = {d["key"] for g in body["disclaimers"].values() for d in g}
         assert keys == {"fda-off-label", "risks-and-benefits", "crisis-resources"}
+        # Its links are on the port it serves on (no CLINIC_PUBLIC_BASE_URL), and they work.
+        src = body["hero_image"]["src"]
+        assert src.startswith(f"{served}/media/") and body["seo"]["og_image"]["url"] == src
+        assert http.get(src).headers["content-type"] == "image/jpeg"
         cached = http.get(
             "/v1/articles/iv-ketamine-for-ptsd", headers={"If-None-Match": r.headers["etag"]}
         )
