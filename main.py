@@ -8,6 +8,7 @@ from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import (
@@ -35,6 +36,7 @@ from api.errors import install_error_handlers
 from api.http_cache import cache_control
 from api.links import event_links_builder
 from api.middleware import (
+    DOCS_ASSETS,
     HeadAsGetMiddleware,
     RequestContextMiddleware,
     RequestGuardMiddleware,
@@ -99,7 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop_tracing()
             engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI with /docs and /redoc on Swagger UI and ReDoc files from its
+    # package (served under DOCS_ASSETS), not a CDN, so they work air-gapped.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        # Swagger UI would send the document to validator.swagger.io for its badge.
+        swagger_ui_parameters={"validatorUrl": None},
         title="Clinic Content API",
         version="1.0.0",
         description=API_DESCRIPTION,

@@ -27,14 +27,15 @@ RETRY_AFTER_UNAVAILABLE = 2
 Observer = Callable[[str, str | None, int, float], None]
 
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-# The interactive docs load Swagger UI / ReDoc from a CDN and run an inline bootstrap script.
+# The interactive docs run Swagger UI / ReDoc from this server's own files (DOCS_ASSETS) and an
+# inline bootstrap script; nothing may load from another host (air-gapped deployments).
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; img-src 'self' data:; worker-src blob:; connect-src 'self'; "
+    "frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+DOCS_ASSETS = "/docs-assets"
 STRICT_CSP_BYTES = STRICT_CSP.encode()
 DOCS_CSP_BYTES = DOCS_CSP.encode()
 _SECURITY_HEADERS = [

@@ -66,6 +66,6 @@ wait_for "$API_URL/readyz" "${PIDS[0]}" "The API"
 wait_for "$SITE_URL/" "${PIDS[1]}" "vite preview"
 
 SITE_URL="$SITE_URL" API_URL="$API_URL" RESULTS_DIR="$RESULTS" CHROMIUM="$CHROMIUM" \
-  node --test --test-concurrency=1 examples/web/tests/
+  node --test --test-concurrency=1 examples/web/tests/ tests/browser/
 PYTHONPATH=clients/python "$PY" clients/usage/usage.py "$API_URL"
 echo "Screenshots: $RESULTS/article.png, form-errors.png, form-sent.png"
