@@ -12,12 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from api import form_posts
 from api.deps import LocaleDep, SettingsDep, read_only_session
+from api.errors import field_name
 from api.links import lead_path, public_base_url
 from api.response_cache import serve_cached
 from core.config import Settings
 from core.crypto import KeyRing
-from core.errors import DomainError, RateLimitedError, UnsupportedMediaTypeError
+from core.errors import (
+    DomainError,
+    RateLimitedError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+)
 from core.logging import current_request_id
 from core.metrics import LeadOutcome, observe_lead
 from core.net import client_ip, rate_limit_key
@@ -145,16 +152,58 @@ class IntakeRoute(APIRoute):
         async def route(request: Request) -> Response:
             # What the rate limit counts and the lead records; known before the body is read.
             request.state.client_ip = _client(request)
+            return_to = None
             try:
-                return await handler(request)
+                if form_posts.is_form(request):  # an HTML form: read as the JSON it stands for
+                    post = form_posts.read_form(ConsultationRequestCreate, await request.body())
+                    return_to = _return_to(request, post.return_to)
+                    request = form_posts.as_json_request(request, post)
+                response = await handler(request)
             except RequestValidationError as exc:
-                raise await run_in_threadpool(_all_errors, request, exc) from None
+                problem = await run_in_threadpool(_all_errors, request, exc)
+                if return_to is None:
+                    raise problem from None
+                return form_posts.see_other(return_to, _failure(problem))
             except HTTPException as exc:
                 if exc.status_code == 400:  # a body not even text counts like any other
                     await run_in_threadpool(_charge, request)
                 raise
+            except DomainError as exc:
+                if return_to is None:
+                    raise
+                return form_posts.see_other(return_to, _failure(exc))
+            if return_to is None:
+                return response
+            receipt = ConsultationRequestReceipt.model_validate_json(bytes(response.body))
+            return form_posts.see_other(return_to, [("lead", str(receipt.id))])
 
         return route
+
+
+def _return_to(request: Request, value: str | None) -> str | None:
+    """Where a browser's form post is sent back with a 303: its `return_to`, when the browser
+    navigates (Accept: text/html); a return address off the allowed origins is a 422."""
+    if value is None:
+        return None
+    try:
+        address = form_posts.return_address(value, request.app.state.settings.cors_origins)
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", form_posts.RETURN_FIELD), "msg": str(exc), "type": "value_error"}]
+        ) from None
+    return address if form_posts.wants_html(request) else None
+
+
+def _failure(problem: Exception) -> list[tuple[str, str]]:
+    """A refused form post as the query its page is sent back with: the problem's code, and
+    each field in error."""
+    if isinstance(problem, RequestValidationError):
+        return form_posts.failure_params(
+            "validation_failed", (field_name(e["loc"]) for e in problem.errors())
+        )
+    assert isinstance(problem, DomainError)
+    found = problem.extra.get("errors", []) if isinstance(problem, ValidationFailedError) else []
+    return form_posts.failure_params(problem.code, (e["field"] for e in found))
 
 
 router = APIRouter(prefix="/v1", tags=["consultation requests"], route_class=IntakeRoute)
@@ -167,7 +216,9 @@ async def guard_intake(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         await run_in_threadpool(_charge, request)
-        raise UnsupportedMediaTypeError("Send the request as application/json.")
+        raise UnsupportedMediaTypeError(
+            f"Send the request as application/json, or as an HTML form ({form_posts.FORM_MEDIA})."
+        )
 
 
 @router.post(
@@ -180,6 +231,12 @@ async def guard_intake(request: Request) -> None:
         201: {
             "description": "Received. `Location` names the stored request (staff only).",
             "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        303: {
+            "description": "An HTML form's post with `return_to`, from a browser (`Accept: "
+            "text/html`): back to that page with `?lead=<id>`, or, refused, with "
+            "`?error=<problem code>` and a `field=<name>` per input in error.",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         },
         **problem_responses(409, 413, 415, 422, 429),
     },
@@ -198,7 +255,15 @@ async def create_consultation_request(
         ),
     ] = None,
 ) -> Response:
-    """Store a consultation request once; answers with its id and time, never personal data."""
+    """Store a consultation request once; answers with its id and time, never personal data.
+
+    The body is JSON, or an HTML form (`application/x-www-form-urlencoded`) with the same
+    fields: dotted names for nested ones (`consent.contact`, `source.article_slug`), repeated
+    names for lists (`therapies`), an index for a list of objects
+    (`source.disclaimers_shown.0.key`), `on` or `true` for a ticked checkbox, and an empty
+    input left out. A form may carry `idempotency_key` (its Idempotency-Key) and `return_to`
+    (an absolute URL on an origin in `CLINIC_CORS_ORIGINS`; any other is a 422): a browser is
+    then sent back there with a 303. Validation and problems are the JSON body's."""
     # Admitted first (the rate limit: Redis, maybe), holding no lock or transaction; then the
     # claim, the checks and the inserts, in one unit of work with whatever other leads came
     # meanwhile. A 201 means stored.
