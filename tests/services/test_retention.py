@@ -3,6 +3,7 @@ expired ones, and the upgrade to keyed fingerprints deletes the unkeyed ones it 
 
 import asyncio
 import hashlib
+import os
 import subprocess
 import sys
 import uuid
@@ -66,7 +67,11 @@ def test_the_cli_prunes_expired_records(migrated):
     done = subprocess.run(
         [sys.executable, "-m", "cli", "prune-idempotency-keys"],
         cwd=PROJECT_ROOT,
-        env={"CLINIC_DATABASE_URL": migrated.url, "PATH": "/usr/bin:/bin"},
+        env={
+            "CLINIC_DATABASE_URL": migrated.url,
+            "CLINIC_DATA_KEY": os.environ["CLINIC_DATA_KEY"],  # PostgreSQL requires one
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=120,
