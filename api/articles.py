@@ -1,7 +1,7 @@
 """Public article endpoints, served from the response cache (a preview never is)."""
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -12,14 +12,24 @@ from starlette.responses import Response
 from api.deps import KeyRingDep, LocaleDep, PaginationDep, SettingsDep, read_only_session
 from api.links import ContentLinkBuilder, page_links
 from api.response_cache import Exclude, article_key, serve_cached
-from schemas.articles import ArticleList, ArticleListMeta, ArticlePublic, SectionWithContext
+from schemas.articles import (
+    ARTICLE_FIELDS,
+    SUMMARY_FIELDS,
+    ArticleList,
+    ArticleListMeta,
+    ArticlePublic,
+    SectionWithContext,
+)
 from schemas.common import problem_responses
 from schemas.previews import PREVIEW_TOKEN_PATTERN
 from schemas.queries import (
+    EXCLUDE_DESCRIPTION,
     FIELDS_DESCRIPTION,
-    FieldList,
-    normalized_fields,
-    summary_exclusions,
+    ArticleExclusionList,
+    ArticleFieldList,
+    Selection,
+    SummaryExclusionList,
+    SummaryFieldList,
 )
 from schemas.text import Instant, Line, rfc3339
 from schemas.vocabulary import ArticleSlug, ArticleSort, BodyForm, Slug
@@ -79,7 +89,10 @@ async def list_articles(
     ] = None,
     sort: Annotated[
         ArticleSort | None,
-        Query(description="`relevance` (the default with `q`) or `newest` (the default without)."),
+        Query(
+            description="`relevance` (the default with `q`), `newest` (the default without), "
+            "`oldest`, or `title` (A to Z). Ties go by slug."
+        ),
     ] = None,
     updated_since: Annotated[
         Instant | None,
@@ -88,7 +101,8 @@ async def list_articles(
             "(RFC 3339 with a time zone, e.g. `2026-11-01T00:00:00Z`)."
         ),
     ] = None,
-    fields: Annotated[FieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
+    fields: Annotated[SummaryFieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
+    exclude: Annotated[SummaryExclusionList | None, Query(description=EXCLUDE_DESCRIPTION)] = None,
 ) -> Response:
     """Published articles in the negotiated locale, as summaries (no section bodies): newest
     first, or with `q` the most relevant first. A search counts its hits exactly up to 1,000
@@ -101,15 +115,18 @@ async def list_articles(
         conditions=tuple(sorted(set(condition or ()))),
         q=q,
         updated_since=updated_since,
-        # The default order is none to name: relevance with `q`; without it, newest always.
-        sort=sort if q is not None and sort != ArticleSort.RELEVANCE else None,
+        # The default order is none to name (one cache entry, one set of links): relevance
+        # with `q`; without it newest, which `relevance` means there too.
+        sort=None if sort in _DEFAULT_ORDERS[q is not None] else sort,
     )
-    fields = normalized_fields(fields) if fields else None
-    exclude: Exclude = {"data": {"__all__": summary_exclusions(fields)}} if fields else None
+    selection = Selection.of(SUMMARY_FIELDS, fields, exclude)
+    left_out: Exclude = (
+        {"data": {"__all__": set(selection.left_out)}} if selection.left_out else None
+    )
     links = ContentLinkBuilder.for_request(request, settings)
     # The body echoes its query in its links: made of the normalised parameters, so that every
     # spelling of one query is one cache entry and one set of links.
-    query = _list_query(request, filters, fields)
+    query = _list_query(request, filters, selection.as_fields())
 
     def build(session: Session) -> ArticleList:
         cursor = changes.current_cursor(session=session)  # before the page: replays cover it
@@ -135,7 +152,15 @@ async def list_articles(
         )
 
     key = ("list", locale, query, pagination.page, pagination.page_size)
-    return await serve_cached(request, key, build, exclude)
+    return await serve_cached(request, key, build, left_out)
+
+
+# The orders a list gets without `sort=`, by whether it searches (`relevance` without `q` has
+# nothing to rank by, and is the newest first).
+_DEFAULT_ORDERS = {
+    True: {None, ArticleSort.RELEVANCE},
+    False: {None, ArticleSort.NEWEST, ArticleSort.RELEVANCE},
+}
 
 
 def _list_query(
@@ -185,14 +210,16 @@ async def get_article(
             "published article) with `Cache-Control: private, no-store`, never cached.",
         ),
     ] = None,
+    fields: Annotated[ArticleFieldList | None, Query(description=FIELDS_DESCRIPTION)] = None,
+    exclude: Annotated[ArticleExclusionList | None, Query(description=EXCLUDE_DESCRIPTION)] = None,
 ) -> Response:
     """The whole article: ordered sections, hero image, translations, review, SEO, JSON-LD and
     its required disclaimers. In the negotiated locale: this slug's article in that locale, else
     its translation there (whose slug may differ), else this slug's article in its own locale;
     `locale` and `Content-Language` say which was served."""
     links = ContentLinkBuilder.for_request(request, settings)
-    left_out = _forms_left_out(format)
-    exclude: Exclude = {"sections": {"__all__": left_out}} if left_out else None
+    selection = Selection.of(ARTICLE_FIELDS, fields, exclude)
+    left_out = _left_out(selection, format)
     if preview is not None:
         previews.check(ring=ring, token=preview, slug=slug, locale=locale)
         return await _private(
@@ -200,16 +227,26 @@ async def get_article(
             lambda session: articles.get_preview(
                 session=session, slug=slug, locale=locale, clinic_name=settings.name, links=links
             ),
-            exclude,
+            left_out,
         )
     return await serve_cached(
         request,
-        article_key(slug, locale, format),
+        article_key(slug, locale, format, selection.left_out),
         lambda session: articles.get_published(
             session=session, slug=slug, locale=locale, clinic_name=settings.name, links=links
         ),
-        exclude,
+        left_out,
     )
+
+
+def _left_out(selection: Selection, format: BodyForm | None) -> Exclude:
+    """What an article's body leaves out: the fields not asked for, and the section body forms
+    other than `format`."""
+    left: dict[str, Any] = dict.fromkeys(selection.left_out, True)
+    forms = _forms_left_out(format)
+    if forms and "sections" not in left:
+        left["sections"] = {"__all__": forms}
+    return left or None
 
 
 async def _private(

@@ -214,9 +214,12 @@ def _serialize(model: BaseModel, language: str | None, exclude: Exclude) -> Cach
     return CachedBody.of(body, said or language)
 
 
-def article_key(slug: str, locale: str, form: str | None = None) -> Hashable:
-    """Cache key of a whole article (with every body form, or only `form`)."""
-    return ("article", slug, locale, form)
+def article_key(
+    slug: str, locale: str, form: str | None = None, left_out: tuple[str, ...] = ()
+) -> Hashable:
+    """Cache key of a whole article (with every body form, or only `form`; every field, or
+    all but those `left_out`)."""
+    return ("article", slug, locale, form, *((left_out,) if left_out else ()))
 
 
 def _request_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:

@@ -167,7 +167,8 @@ class ArticleBase(BaseModel):
     revision: int = Field(ge=1)
 
 
-# Always in a list item, whatever `fields=` asks: what names it, and what it must carry.
+# Always in an article or a list item, whatever `fields=` or `exclude=` asks: what names it,
+# and what it must carry (the required disclaimers are never left out).
 ALWAYS_LISTED = ("id", "slug", "disclaimers")
 
 
@@ -194,12 +195,21 @@ SUMMARY_FIELDS = tuple(ArticleSummary.model_fields)
 
 
 class ArticlePublic(ArticleBase):
-    """A whole published article with its ordered sections and required disclaimers."""
+    """A whole published article with its ordered sections and required disclaimers. With
+    `fields=` or `exclude=`, only `id`, `slug`, `disclaimers` and the fields asked for are
+    present."""
 
     sections: list[SectionPublic]
     references: list[Reference]
     json_ld: dict[str, Any] = Field(description="schema.org MedicalWebPage for the page head.")
     disclaimers: DisclaimerTextGroups
+
+
+ArticlePublic.model_config["json_schema_extra"] = _optional(
+    *(n for n in ArticlePublic.model_fields if n not in ALWAYS_LISTED)
+)
+ArticlePublic.model_rebuild(force=True)
+ARTICLE_FIELDS = tuple(ArticlePublic.model_fields)
 
 
 class ArticleRef(BaseModel):

@@ -17,11 +17,14 @@ ArticleSlug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=
 
 
 class ArticleSort(StrEnum):
-    """The order of an article list: by relevance to `q` (its default when searching), or
-    newest first (the default without `q`, where relevance has nothing to go by)."""
+    """The order of an article list: by relevance to `q` (its default when searching), newest
+    first (the default without `q`, where relevance has nothing to go by; `relevance` then
+    means it), oldest first, or by title (A to Z, case aside). Ties go by slug."""
 
     RELEVANCE = "relevance"
     NEWEST = "newest"
+    OLDEST = "oldest"
+    TITLE = "title"
 
 
 class ArticleStatus(StrEnum):

@@ -1,5 +1,5 @@
-"""The public article list: filters, one page of summaries (newest first, or by relevance to
-`q`), and how many articles match."""
+"""The public article list: filters, one page of summaries (newest first, oldest first, by
+title, or by relevance to `q`), and how many articles match."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,12 @@ class ArticleFilters:
     conditions: tuple[str, ...] = ()  # any of them
     q: str | None = None
     updated_since: datetime | None = None  # inclusive
-    sort: ArticleSort | None = None  # None: relevance with `q`, newest without
+    sort: ArticleSort | None = None  # None: the default (relevance with `q`, newest without)
+
+    @property
+    def order(self) -> ArticleSort:
+        """The order the page is in."""
+        return self.sort or (ArticleSort.RELEVANCE if self.q else ArticleSort.NEWEST)
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def list_published(
             session=session,
             q=filters.q,
             conditions=conditions,
-            newest_first=filters.sort == ArticleSort.NEWEST,
+            sort=filters.order,
             offset=offset,
             limit=page_size,
         )
@@ -83,7 +88,7 @@ def list_published(
             session.exec(
                 select(Article)
                 .where(*conditions)
-                .order_by(*search.NEWEST_FIRST)
+                .order_by(*search.ORDERS[filters.order])
                 .offset(offset)
                 .limit(page_size)
             ).all()

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col, select
 
 from db.models import Article, ArticleSection
+from schemas.vocabulary import ArticleSort
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -112,8 +113,12 @@ def _postgres_hits(q: str) -> tuple[Select[Any], ColumnElement[Any], ColumnEleme
     return joined, _FTS.c.document.op("@@")(query), -func.ts_rank_cd(_FTS.c.document, query)
 
 
-# The list's order without relevance (and its tie-break): newest first, then by slug.
-NEWEST_FIRST = (col(Article.published_at).desc(), col(Article.slug))
+# The list's orders besides relevance, each with its tie-break (the slug).
+ORDERS: dict[ArticleSort, tuple[Any, ...]] = {
+    ArticleSort.NEWEST: (col(Article.published_at).desc(), col(Article.slug)),
+    ArticleSort.OLDEST: (col(Article.published_at).asc(), col(Article.slug)),
+    ArticleSort.TITLE: (func.lower(col(Article.title)), col(Article.slug)),
+}
 
 
 def find(
@@ -121,19 +126,20 @@ def find(
     session: Session,
     q: str,
     conditions: Sequence[Any],
-    newest_first: bool,
+    sort: ArticleSort,
     offset: int,
     limit: int,
     exact_up_to: int = EXACT_UP_TO,
 ) -> Hits:
-    """The articles (`conditions` on Article) matching `q`: most relevant first, or newest."""
+    """The articles (`conditions` on Article) matching `q`: most relevant first, or in one of
+    the list's other orders."""
     if not words_of(q):
         return Hits([], 0, False)
     if _is_postgres(session):
         joined, match, relevance = _postgres_hits(q)
         matching = joined.where(match, *conditions)
         counted = _count(session, matching, exact_up_to)
-        order = NEWEST_FIRST if newest_first else (relevance, col(Article.slug))
+        order = ORDERS.get(sort) or (relevance, col(Article.slug))
         ids = _page(session, matching.order_by(*order), offset, limit)
     else:
         match = _fts5_match(q)
@@ -147,8 +153,8 @@ def find(
             .where(match, *conditions)
         )
         counted = _count(session, matching, exact_up_to)
-        order = NEWEST_FIRST if newest_first else (_BM25, col(Article.slug))
-        if newest_first or counted <= _candidates(offset + limit):
+        order = ORDERS.get(sort) or (_BM25, col(Article.slug))
+        if sort in ORDERS or counted <= _candidates(offset + limit):
             ids = _page(session, matching.order_by(*order), offset, limit)
         else:  # many hits pass the filters: the best few hold the page
             ids = _most_relevant(session, match, conditions, matching, offset, limit)

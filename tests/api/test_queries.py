@@ -155,3 +155,52 @@ def test_the_contract_states_what_may_be_left_out(client):
     for path, item in paths.items():
         for method, operation in item.items():
             assert "400" in operation["responses"], (method, path)
+
+
+def test_fields_and_exclude_on_the_article_keep_its_disclaimers(client):
+    whole = client.get(ARTICLE).json()
+    slim = client.get(f"{ARTICLE}?exclude=references,json_ld")
+    assert slim.status_code == 200
+    body = slim.json()
+    assert "references" not in body and "json_ld" not in body
+    assert body["disclaimers"] == whole["disclaimers"] and body["sections"] == whole["sections"]
+    assert len(slim.content) < len(client.get(ARTICLE).content)
+    assert slim.headers["etag"] != client.get(ARTICLE).headers["etag"]
+
+    only = client.get(f"{ARTICLE}?fields=title,summary").json()
+    assert set(only) == {"id", "slug", "disclaimers", "title", "summary"}
+    assert only["disclaimers"] == whole["disclaimers"]  # never left out
+    both = client.get(f"{ARTICLE}?fields=title,summary,json_ld&exclude=json_ld").json()
+    assert set(both) == set(only)
+    # With one body form: the sections carry only it.
+    html = client.get(f"{ARTICLE}?fields=sections&format=html").json()
+    assert set(html) == {"id", "slug", "disclaimers", "sections"}
+    assert all("markdown" not in s and "html" in s for s in html["sections"])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "exclude=disclaimers",
+        "exclude=id",
+        "exclude=nope",
+        "fields=title,,summary",
+        "fields=TITLE",
+        "exclude=" + ",".join(["title"] * 200),
+    ],
+)
+def test_a_selection_that_would_drop_what_must_stay_is_a_422(client, query):
+    r = client.get(f"{ARTICLE}?{query}")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"].startswith("query.")
+
+
+def test_exclude_on_the_list_is_fields_spelled_the_other_way(client):
+    excluded = client.get("/v1/articles?exclude=seo,translations,hero_image").json()
+    assert excluded["data"] and all(
+        "seo" not in a and "hero_image" not in a and "disclaimers" in a for a in excluded["data"]
+    )
+    # Its links echo the same selection as fields= (one spelling, one cache entry).
+    assert "fields=" in excluded["links"]["self"] and "exclude" not in excluded["links"]["self"]
+    r = client.get("/v1/articles?exclude=disclaimers")
+    assert r.status_code == 422

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bench.generate_articles import generate
 from db.models import Article, ArticleTherapy, Therapy
+from schemas.vocabulary import ArticleSort
 from services.content import search
 from services.content.articles import PUBLISHED
 from services.content.search import Hits, find, snippets
@@ -50,9 +51,26 @@ def test_newest_first_is_still_on_offer(client):
     assert set(newest) == set(_slugs(client.get("/v1/articles?q=ketamine").json()))
     # Without q there is nothing to rank by: relevance is the date order.
     assert _slugs(client.get("/v1/articles?sort=relevance").json()) == everything
-    r = client.get("/v1/articles?q=ketamine&sort=oldest")
+    r = client.get("/v1/articles?q=ketamine&sort=random")
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "query.sort"
+
+
+def test_oldest_first_and_by_title_with_or_without_q(client):
+    listed = client.get("/v1/articles").json()["data"]
+    assert len(listed) >= 3
+    oldest = client.get("/v1/articles?sort=oldest").json()
+    assert [a["published_at"] for a in oldest["data"]] == sorted(a["published_at"] for a in listed)
+    assert "sort=oldest" in oldest["links"]["self"]  # the order is part of the query it echoes
+    by_title = client.get("/v1/articles?sort=title").json()["data"]
+    assert [a["title"].lower() for a in by_title] == sorted(a["title"].lower() for a in listed)
+    hits = client.get("/v1/articles?q=ketamine&sort=title").json()["data"]
+    assert len(hits) >= 2
+    assert [a["title"].lower() for a in hits] == sorted(a["title"].lower() for a in hits)
+    # The default order is spelled one way: `relevance` without q is the newest first, and no
+    # link names it.
+    plain = client.get("/v1/articles?sort=relevance").json()
+    assert "sort=" not in plain["links"]["self"]
 
 
 def test_snippets_escape_the_text_they_quote(make_client, seeded, tmp_path: Path):
@@ -82,7 +100,7 @@ def test_a_total_past_the_bound_is_an_estimate(shared_seeded):
                 session=session,
                 q="ptsd",
                 conditions=published,
-                newest_first=False,
+                sort=ArticleSort.RELEVANCE,
                 offset=offset,
                 limit=limit,
                 **bound,
@@ -128,7 +146,7 @@ def test_pages_ranked_from_the_best_candidates_match_a_ranking_of_every_hit(migr
                     session=session,
                     q=q,
                     conditions=conditions,
-                    newest_first=False,
+                    sort=ArticleSort.RELEVANCE,
                     offset=offset,
                     limit=limit,
                 ).ids

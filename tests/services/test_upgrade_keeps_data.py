@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from db.lead_models import ConsultationRequest, LeadKey
 from db.migrate import alembic_config, upgrade
 from db.webhook_models import WebhookEvent
+from schemas.vocabulary import ArticleSort
 from services.content import search
 from services.leads import vault
 from tests.vault_helpers import ring
@@ -149,7 +150,7 @@ def test_upgrading_a_populated_database_keeps_and_encrypts_everything(database):
     assert "utm" not in columns
     with Session(engine) as s:  # the search index moved (0010 on SQLite) and still finds it
         hits = search.find(
-            session=s, q="quokka", conditions=[], newest_first=False, offset=0, limit=5
+            session=s, q="quokka", conditions=[], sort=ArticleSort.RELEVANCE, offset=0, limit=5
         )
         assert hits.ids == [article]
         quoted = search.snippets(session=s, q="quokka", ids=hits.ids)[article]

@@ -3,7 +3,9 @@
 import { api, describeProblem, type Schemas } from "./api";
 import { h } from "./dom";
 
-type Article = Schemas["ArticlePublic"];
+// An article read without `fields=` or `exclude=`: every field is present (the contract marks
+// them optional because those parameters may leave them out).
+export type Article = Required<Schemas["ArticlePublic"]>;
 type Disclaimer = Schemas["DisclaimerPublic"];
 
 export async function renderList(app: HTMLElement): Promise<void> {
@@ -37,7 +39,7 @@ export async function loadArticle(slug: string): Promise<Article | string> {
   const { data, error } = await api.GET("/v1/articles/{slug}", {
     params: { path: { slug }, query: { format: "html" } },
   });
-  return data ?? describeProblem(error, "Could not load the article.");
+  return data ? (data as Article) : describeProblem(error, "Could not load the article.");
 }
 
 export function renderArticle(article: Article): HTMLElement {

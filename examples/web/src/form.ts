@@ -2,9 +2,9 @@
 // each field's error from a 422 problem shown next to that field.
 import { api, describeProblem, type Schemas } from "./api";
 import { h } from "./dom";
+import type { Article } from "./articles";
 
 type Body = Schemas["ConsultationRequestCreate"];
-type Article = Schemas["ArticlePublic"];
 type ContactMethod = Schemas["ContactMethod"];
 
 const CONTACT_METHODS: ContactMethod[] = ["phone", "email", "sms"];
