@@ -54,7 +54,9 @@ def _count(c: TestClient, key: str) -> int:
 def test_a_form_post_is_stored_like_its_json(make_client, issue_key):
     c = make_client(leads_rate_limit="none")
     reader = issue_key("leads:read")
-    body = lead_body(therapies=["iv-ketamine", "nad-plus"], conditions=["ptsd", "depression"])
+    body: dict[str, Any] = lead_body(
+        therapies=["iv-ketamine", "nad-plus"], conditions=["ptsd", "depression"]
+    )
     body["source"]["disclaimers_shown"] = [{"key": "fda-off-label", "version": 1}]
     r = c.post(LEADS, content=urlencode(as_form(body)), headers=FORM)
     assert r.status_code == 201, r.text
@@ -98,7 +100,7 @@ def test_a_browser_is_sent_back_to_its_page_with_the_lead(make_client, issue_key
 def test_a_refused_form_is_sent_back_naming_each_field(make_client, issue_key):
     c = make_client(leads_rate_limit="none")
     reader = issue_key("leads:read")
-    body = lead_body(email="not-an-email", therapies=["no-such-therapy"])
+    body: dict[str, Any] = lead_body(email="not-an-email", therapies=["no-such-therapy"])
     del body["consent"]["age_confirmed"]  # the box left unticked: the browser sends nothing
     form = [*as_form(body), ("return_to", PAGE)]
     r = c.post(LEADS, content=urlencode(form), headers=BROWSER, follow_redirects=False)
