@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test fuzz lint lock lock-check openapi openapi-check openapi-lint clients clients-ts \
-	clients-py example-test check bench clean compose-check cluster
+	clients-py sdk sdk-test example-test check bench clean compose-check cluster
 
 UV := $(VENV)/bin/uv
 UV_PIP := $(UV) pip install -q --python $(PY)
@@ -99,7 +99,7 @@ openapi-lint: node_modules/.installed
 # whenever openapi.json or a generator changes) and type-checked with the usage files in
 # clients/usage/. The Python generator runs in uv's own tool environment, apart from .venv,
 # pinned by clients/generator.lock (compiled from clients/generator.in by make lock).
-TS_CLIENT := clients/typescript/schema.d.ts
+TS_CLIENT := clients/typescript/src/schema.ts
 PY_CLIENT := clients/python/clinic_api_client/__init__.py
 
 # openapi-typescript takes its input and output from redocly.yaml (apis.main), default options.
@@ -107,7 +107,7 @@ $(TS_CLIENT): openapi.json redocly.yaml node_modules/.installed
 	$(NODE_BIN)/openapi-typescript
 
 $(PY_CLIENT): openapi.json clients/openapi-python-client.yaml clients/generator.lock $(VENV)/.uv
-	rm -rf clients/python
+	rm -rf clients/python/clinic_api_client
 	$(UV) tool run --constraints clients/generator.lock --from openapi-python-client \
 	  openapi-python-client generate \
 	  --path openapi.json --config clients/openapi-python-client.yaml --meta none \
@@ -123,7 +123,21 @@ clients-ts: $(TS_CLIENT)
 	@echo "tsc --strict: a request body without its defaulted fields type-checks"
 
 clients-py: $(PY_CLIENT) $(VENV)/.installed-dev
-	$(VENV)/bin/mypy --config-file clients/mypy.ini -p clinic_api_client -m usage
+	$(VENV)/bin/mypy --config-file clients/mypy.ini -p clinic_api_client -p clinic_api -m usage
+
+# The SDK packages built into what users install: clients/typescript (tsc to dist/, then
+# npm pack: clinic-api-client-<version>.tgz) and clients/python (python -m build: a wheel and
+# an sdist in clients/python/dist/); sdk-test installs each into an empty project and runs its
+# tests against a throwaway API.
+sdk: clients
+	rm -rf clients/typescript/dist clients/typescript/*.tgz clients/python/dist
+	cd clients/typescript && ../../$(NODE_BIN)/tsc -p tsconfig.json
+	cd clients/typescript && npm pack --silent
+	$(VENV)/bin/python -m build --outdir clients/python/dist clients/python
+	@ls -l clients/typescript/*.tgz clients/python/dist
+
+sdk-test: sdk
+	bash clients/run-sdk-test.sh
 
 # The example site (examples/web) in Chromium against the real API on another origin.
 example-test: clients $(VENV)/.installed-dev
@@ -152,5 +166,6 @@ lint: $(VENV)/.installed-dev lock-check openapi-check openapi-lint compose-check
 check: lint test
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache node_modules clients/typescript/schema.d.ts \
-	  clients/python examples/web/dist examples/web/test-results
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache node_modules clients/typescript/src/schema.ts \
+	  clients/typescript/dist clients/typescript/*.tgz clients/python/clinic_api_client clients/python/dist \
+	  examples/web/dist examples/web/test-results

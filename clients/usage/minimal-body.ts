@@ -2,7 +2,7 @@
 // source.channel) left out, as the API allows. openapi-typescript's default options would make
 // a property with a `default` required, so the spec states request defaults in descriptions
 // only (api/openapi.py); make clients fails if this stops type-checking.
-import type { Schemas } from "../typescript/index";
+import type { Schemas } from "../typescript/src/index";
 
 export const minimal: Schemas["ConsultationRequestCreate"] = {
   first_name: "Ana",

@@ -1,6 +1,6 @@
 // Correct typed calls through the generated TypeScript client; make clients runs tsc --strict
 // over this file, so a spec change that breaks such a call fails there.
-import { createClinicClient, type Schemas } from "../typescript/index";
+import { createClinicClient, type Schemas } from "../typescript/src/index";
 
 const api = createClinicClient("http://127.0.0.1:8000");
 

@@ -1,6 +1,6 @@
 // The generated, typed client (clients/typescript, written by `make clients`) for the API whose
 // origin VITE_API_BASE_URL names at build time.
-import { createClinicClient, type Schemas } from "../../../clients/typescript/index";
+import { createClinicClient, type Schemas } from "../../../clients/typescript/src/index";
 
 export type { Schemas };
 

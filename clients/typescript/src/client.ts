@@ -1,10 +1,8 @@
-// The typed client for the Clinic Content & Leads API: openapi-fetch over the types that
-// openapi-typescript generates from openapi.json into ./schema.d.ts (make clients).
+// The typed client: openapi-fetch over the types openapi-typescript generates from
+// openapi.json into ./schema.ts (make clients).
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema";
+import type { paths } from "./schema.js";
 
-export type { components, paths };
-export type Schemas = components["schemas"];
 export type ClinicClient = ReturnType<typeof createClient<paths>>;
 
 /** A client for the API at `baseUrl` (e.g. "https://api.clinic.example"). */
