@@ -4,29 +4,15 @@
 // starts the API and sets API_URL.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const API_URL = process.env.API_URL ?? "http://127.0.0.1:8000";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const OWN_ORIGIN = new URL(API_URL).origin;
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -3,12 +3,11 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../../tests/browser/chromium.mjs";
 
 const SITE_URL = process.env.SITE_URL ?? "http://127.0.0.1:4173";
 const API_URL = process.env.API_URL ?? "http://127.0.0.1:8000";
 const RESULTS = process.env.RESULTS_DIR ?? new URL("../test-results/", import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 let browser;
 let page;
@@ -16,20 +15,7 @@ const pageErrors = [];
 
 before(async () => {
   mkdirSync(RESULTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   page.setDefaultTimeout(15_000);
   page.on("pageerror", (error) => pageErrors.push(String(error)));
