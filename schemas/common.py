@@ -2,18 +2,23 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def integral(value: Any) -> Any:
     """A whole number written as a float, as the int it is: JSON has one number type, and
     `152.0` is the integer 152 to JSON Schema (and to clients that write every number as a
-    float). Put it last in an `Annotated[int, Strict(), Field(ge, le), …]`: `152.5`, "152"
-    and `true` are still refused, and the bounds stay `minimum` and `maximum` in the contract."""
+    float). `WHOLE_NUMBER` below applies it: `152.5`, "152" and `true` are still refused."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
+
+# An integer in a request body is a JSON integer, or a float that is a whole number (as JSON
+# Schema counts it); never a string or a boolean:
+# `Annotated[int, Field(strict=True, ge=..., le=...), WHOLE_NUMBER]`. It goes last, after the
+# bounds, so that they stay `minimum` and `maximum` in the contract.
+WHOLE_NUMBER = BeforeValidator(integral)
 
 # A cursor over a list ordered by an integer id (services/cursors.py): 16 hex digits.
 ID_CURSOR_PATTERN = r"^[0-7][0-9a-f]{15}$"

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.common import PageMeta
+from schemas.common import WHOLE_NUMBER, PageMeta
 from schemas.reviewers import ReviewerPublic
 from schemas.text import HTTP_URL_PATTERN, Day, Instant, Line, Lines, SchemaPattern
 from schemas.vocabulary import (
@@ -70,7 +70,7 @@ class ReferenceContent(Strict):
     authors: Line = Field(min_length=1, max_length=500)
     title: Line = Field(min_length=1, max_length=500)
     publisher: Line = Field(min_length=1, max_length=200)
-    year: int | None = Field(default=None, ge=1800, le=2100)
+    year: Annotated[int, Field(strict=True, ge=1800, le=2100), WHOLE_NUMBER] | None = None
     doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/[\x21-\x7e]+$", max_length=200)
     pmid: str | None = Field(default=None, pattern=r"^\d{1,9}$")
     url: HttpUrlText | None = None
@@ -272,5 +272,5 @@ class RejectionCreate(Strict):
 class PublishRequest(Strict):
     """Which revision to publish, and when (now if `at` is absent or past)."""
 
-    revision: int = Field(ge=1, le=2_147_483_647)
+    revision: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
     at: Instant | None = Field(default=None, description="RFC 3339, e.g. a future time.")

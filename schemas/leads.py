@@ -11,10 +11,10 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
 )
 
+from schemas.common import WHOLE_NUMBER
 from schemas.text import (
     Honeypot,
     Message,
@@ -87,7 +87,7 @@ class DisclaimerShownIn(_Input):
     """A disclaimer version the form displayed, as the article response named it."""
 
     key: Slug
-    version: StrictInt = Field(ge=1, le=1_000_000)
+    version: Annotated[int, Field(strict=True, ge=1, le=1_000_000), WHOLE_NUMBER]
 
 
 class SourceIn(_Input):

@@ -3,16 +3,16 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import integral
+from schemas.common import WHOLE_NUMBER
 from schemas.vocabulary import LOCALE_PATTERN, ArticleSlug
 
 PREVIEW_TTL_DEFAULT = 3600  # one hour
 PREVIEW_TTL_MIN = 60
 PREVIEW_TTL_MAX = 7 * 24 * 3600  # a week
 PreviewSeconds = Annotated[
-    int, Strict(), Field(ge=PREVIEW_TTL_MIN, le=PREVIEW_TTL_MAX), BeforeValidator(integral)
+    int, Field(strict=True, ge=PREVIEW_TTL_MIN, le=PREVIEW_TTL_MAX), WHOLE_NUMBER
 ]
 # `v1.` + the base64url payload + `.` + the base64url HMAC-SHA256; bounded.
 PREVIEW_TOKEN_PATTERN = r"^[A-Za-z0-9._-]{1,600}$"  # noqa: S105

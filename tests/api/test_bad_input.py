@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.conftest import CRM_SECRET, lead_body
+from tests.editorial_helpers import ARTICLES, article_body
 
 LEADS = "/v1/consultation-requests"
 ADMIN_LEADS = "/v1/admin/consultation-requests"
@@ -255,3 +256,30 @@ def test_a_compressed_request_body_is_a_415_saying_to_send_it_plain(c, staff, co
         assert r.headers["accept-encoding"] == "identity"
     plain = {"Content-Type": "application/json", "Content-Encoding": "identity"}
     assert c.post(LEADS, content=orjson.dumps(lead_body()), headers=plain).status_code == 201
+
+
+def test_integers_are_whole_numbers_however_json_writes_them(make_client, issue_key):
+    """Issue 26, item 8: JSON Schema counts `2.0` as an integer, so the server does too,
+    wherever the contract says integer; a string or a boolean stays a 422."""
+    c = make_client(leads_rate_limit="none")
+    editor = {"Authorization": f"Bearer {issue_key('content:write')}"}
+
+    def shown(version: object) -> int:
+        shown = [{"key": "fda-off-label", "version": version}]
+        source = {
+            "article_slug": "iv-ketamine-for-ptsd",
+            "channel": "web",
+            "disclaimers_shown": shown,
+        }
+        return int(c.post("/v1/consultation-requests", json=lead_body(source=source)).status_code)
+
+    assert shown(1.0) == 201
+    assert [shown(bad) for bad in (1.5, "1", True)] == [422, 422, 422]
+
+    def draft(year: object) -> int:
+        body = article_body(slug=f"whole-{uuid.uuid4().hex[:8]}")
+        body["references"][0]["year"] = year
+        return int(c.post(ARTICLES, json=body, headers=editor).status_code)
+
+    assert draft(2019.0) == 201
+    assert [draft(bad) for bad in (2019.5, "2019", True)] == [422, 422, 422]
