@@ -11,6 +11,7 @@ served to another."""
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from starlette.types import Scope
 
@@ -47,11 +48,15 @@ class PublicBase:
         return peer is not None and is_trusted(peer, self.trusted)
 
 
+_READ = (b"host", b"x-forwarded-host", b"x-forwarded-proto")
+
+
 def _headers(scope: Scope) -> dict[bytes, bytes]:
-    """The first of each header (a later repetition changes nothing)."""
+    """The first of each header this reads (a later repetition changes nothing)."""
     found: dict[bytes, bytes] = {}
     for name, value in scope.get("headers", ()):
-        found.setdefault(name, value)
+        if name in _READ:
+            found.setdefault(name, value)
     return found
 
 
@@ -64,7 +69,14 @@ def _last(value: bytes | None) -> str | None:
 
 def _host(scheme: str, text: str | None) -> str | None:
     """`text` when it is a host name or IP literal with an optional port; else None."""
-    if text is None or not _HOST_TEXT.fullmatch(text):
+    return None if text is None else _checked_host(scheme, text)
+
+
+# Every response of a server without CLINIC_PUBLIC_BASE_URL asks this of the same few hosts;
+# a client sending many others only churns it.
+@lru_cache(maxsize=256)
+def _checked_host(scheme: str, text: str) -> str | None:
+    if not _HOST_TEXT.fullmatch(text):
         return None
     try:
         url = parse_http_url(f"{scheme}://{text}/")
