@@ -43,6 +43,8 @@ class PublicBase:
         return f"{scheme}://{host or _server(scope, scheme)}"
 
     def _from_trusted_proxy(self, scope: Scope) -> bool:
+        if not self.trusted:
+            return False
         client = scope.get("client")
         peer = parse_ip(client[0]) if client else None
         return peer is not None and is_trusted(peer, self.trusted)
