@@ -201,7 +201,8 @@ def as_json_request(request: Request, post: FormPost) -> Request:
     headers = [(n, v) for n, v in request.scope["headers"] if n not in replaced]
     headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     if post.idempotency_key is not None:
-        headers.append((b"idempotency-key", post.idempotency_key.encode("latin-1", "replace")))
+        # As sent: a key that is no header text is refused by the header's own rule, not mended.
+        headers.append((b"idempotency-key", post.idempotency_key.encode("utf-8")))
     sent = False
 
     async def receive() -> Message:

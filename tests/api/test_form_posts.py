@@ -162,6 +162,8 @@ def test_return_to_must_be_on_an_allowed_origin(make_client, issue_key, return_t
         (urlencode([*as_form(lead_body()), ("consent.sms", "maybe")]).encode(), "sms"),
         (urlencode([*as_form(lead_body()), ("email", "b@example.com")]).encode(), "email"),
         (urlencode([*as_form(lead_body()), ("extra.field", "x")]).encode(), "extra"),
+        (urlencode([*as_form(lead_body()), ("idempotency_key", "ключ")]).encode(), "Idempotency"),
+        (urlencode([*as_form(lead_body()), ("idempotency_key", "a\r\nb")]).encode(), "Idempotency"),
     ],
 )
 def test_hostile_form_bodies_are_a_422_and_store_nothing(make_client, issue_key, body, field):
