@@ -37,6 +37,7 @@ from api.locales import Negotiated
 from api.public_base import PublicBase
 from core.metrics import observe_cache
 from schemas.articles import ArticleRef
+from services.content.state import VERSION_REFRESH_SECONDS
 
 log = logging.getLogger("clinic.cache")
 # What model_dump leaves out: field names, nested as pydantic takes them.
@@ -94,7 +95,7 @@ class ResponseCache:
         *,
         read_locales: Callable[[], frozenset[str]] = frozenset,
         max_bytes: int = 64 * 1024 * 1024,
-        refresh_seconds: float = 0.5,
+        refresh_seconds: float = VERSION_REFRESH_SECONDS,
         counting: bool = False,
         cache_control: str = "public, max-age=60",
     ):

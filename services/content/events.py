@@ -1,11 +1,13 @@
 """What an article's events carry, and which event a change of status means."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from db.models import Article
 from schemas.vocabulary import ArticleStatus, EventType
+from services.content.state import VERSION_REFRESH_SECONDS
 from services.events import outbox
 
 
@@ -32,6 +34,12 @@ def article_event_type(before: str | None, after: str) -> EventType | None:
     return EventType.ARTICLE_UNPUBLISHED if before == ArticleStatus.PUBLISHED else None
 
 
+# An article event is first sent once every API process has seen the change: a receiver that
+# reads the article at once (a site revalidating its page) would otherwise be answered from a
+# process's cache of the old text, and keep it until the next change.
+SETTLE = timedelta(seconds=2 * VERSION_REFRESH_SECONDS)
+
+
 def emit_article_change(*, session: Session, article: Article, before: str | None) -> None:
     """Emit article.published/updated/unpublished for a changed article, in its transaction."""
     event_type = article_event_type(before, article.status)
@@ -41,4 +49,5 @@ def emit_article_change(*, session: Session, article: Article, before: str | Non
             type=event_type,
             data=article_data(article),
             subject_id=str(article.id),
+            hold=SETTLE,
         )

@@ -6,6 +6,9 @@ from sqlmodel import Session, select
 from db.models import ContentState, utcnow
 
 STATE_ID = 1
+# How often each API process re-reads the content version, and so how long after a change
+# commits a process may still answer public reads from its cache (api/response_cache.py).
+VERSION_REFRESH_SECONDS = 0.5
 
 
 def current_version(*, session: Session) -> int:

@@ -3,6 +3,7 @@ with one delivery row per subscribed endpoint. Committing can wake in-process di
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, text
@@ -62,12 +63,13 @@ def emit(
     data: dict[str, Any],
     subject_id: str | None = None,
     endpoint_id: uuid.UUID | None = None,
+    hold: timedelta = timedelta(0),
 ) -> WebhookEvent:
     """Record an event and its deliveries in the caller's transaction (to one endpoint only,
-    when `endpoint_id` is given). The event returned is the row as written, not tracked by
-    the session."""
+    when `endpoint_id` is given), first due `hold` after now. The event returned is the row as
+    written, not tracked by the session."""
     evt = WebhookEvent(type=type, subject_id=subject_id, data=data, request_id=current_request_id())
-    emit_rows(session=session, events=[evt.model_dump()], endpoint_id=endpoint_id)
+    emit_rows(session=session, events=[evt.model_dump()], endpoint_id=endpoint_id, hold=hold)
     return evt
 
 
@@ -90,6 +92,7 @@ def emit_rows(
     session: Session,
     events: Sequence[dict[str, Any]],
     endpoint_id: uuid.UUID | None = None,
+    hold: timedelta = timedelta(0),
 ) -> None:
     """Insert events (WebhookEvent rows) and one delivery per subscribed endpoint each.
 
@@ -118,7 +121,7 @@ def emit_rows(
             "endpoint_id": to,
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": now + hold,
             "created_at": now,
             "payload_mode": payload_mode,  # the policy this event is sent under
             "include_health_data": include_health_data,

@@ -1,6 +1,7 @@
 """The outbox is written in the change's own transaction."""
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session, func, select
@@ -8,9 +9,10 @@ from sqlmodel import Session, func, select
 from api.links import event_links_builder
 from db.webhook_models import WebhookDelivery, WebhookEvent
 from schemas.leads import ConsultationRequestCreate
-from schemas.vocabulary import PayloadMode
+from schemas.vocabulary import EventType, PayloadMode
 from schemas.webhooks import WebhookEndpointCreate
-from services.content.events import article_event_type
+from services.content.events import SETTLE, article_event_type
+from services.content.state import VERSION_REFRESH_SECONDS
 from services.leads.intake import SubmissionContext, create_lead
 from services.webhooks import endpoints
 from services.webhooks.payloads import render
@@ -89,6 +91,38 @@ def test_import_emits_article_events(migrated, tmp_path: Path):
     (content / "articles/bloqueo-del-ganglio-estrellado-para-tept.md").unlink()
     import_folder(engine, content)
     assert types().count("article.unpublished") == 1
+    engine.dispose()
+
+
+def test_article_events_wait_until_every_process_serves_the_change(migrated, tmp_path: Path):
+    """An article event is first due once each API process has re-read the content version
+    (every VERSION_REFRESH_SECONDS): a site revalidating on it at once would otherwise read the
+    old text from a process's cache (found by the Next.js example's test, 1 run in 3). A lead's
+    event goes at once."""
+    content = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    engine = migrated.engine()
+    with Session(engine) as s:
+        _endpoint(s, "http://127.0.0.1:9/x")
+        s.commit()
+    import_folder(engine, content)
+    with Session(engine) as s:
+        held = [d.next_attempt_at - d.created_at for d in s.exec(select(WebhookDelivery))]
+    assert held and set(held) == {SETTLE}
+    assert timedelta(seconds=2 * VERSION_REFRESH_SECONDS) <= SETTLE
+    with Session(engine) as s:
+        create_lead(
+            session=s,
+            ring=ring(),
+            data=ConsultationRequestCreate.model_validate(lead_body()),
+            ctx=CTX,
+        )
+        s.commit()
+        lead = s.exec(
+            select(WebhookDelivery)
+            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)  # type: ignore[arg-type]
+            .where(WebhookEvent.type == EventType.CONSULTATION_REQUEST_CREATED)
+        ).one()
+    assert lead.next_attempt_at == lead.created_at
     engine.dispose()
 
 
