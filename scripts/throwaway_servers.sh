@@ -4,6 +4,15 @@
 # the caller's `set -euo pipefail`.
 PIDS=()
 
+# require_chromium: Debian's Chromium, which the browser tests drive (CHROMIUM chooses another).
+require_chromium() {
+  CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+  if [ ! -x "$CHROMIUM" ]; then
+    echo "No Chromium at $CHROMIUM: apt-get install -y --no-install-recommends chromium" >&2
+    exit 1
+  fi
+}
+
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 stop_servers() {

@@ -6,14 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PY=.venv/bin/python
-CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$CHROMIUM" ]; then
-  echo "No Chromium at $CHROMIUM: apt-get install -y --no-install-recommends chromium" >&2
-  exit 1
-fi
 WORK="$(mktemp -d)"
 # shellcheck source=../../scripts/throwaway_servers.sh
 source scripts/throwaway_servers.sh
+require_chromium
 API_PORT="${API_PORT:-$(free_port)}"
 SITE_PORT="${SITE_PORT:-$(free_port)}"
 API_URL="http://127.0.0.1:$API_PORT"

@@ -37,6 +37,16 @@ def _endpoint(session, url: str) -> str:
     return secret
 
 
+def _new_lead(session: Session) -> None:
+    """A valid lead created in `session`'s transaction (not committed)."""
+    create_lead(
+        session=session,
+        ring=ring(),
+        data=ConsultationRequestCreate.model_validate(lead_body()),
+        ctx=CTX,
+    )
+
+
 def _count(engine, model) -> int:
     with Session(engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
@@ -49,23 +59,13 @@ def test_a_rolled_back_lead_leaves_no_event(seeded):
         s.commit()
     events = _count(engine, WebhookEvent)  # the demo import's article events
     with Session(engine) as s:
-        create_lead(
-            session=s,
-            ring=ring(),
-            data=ConsultationRequestCreate.model_validate(lead_body()),
-            ctx=CTX,
-        )
+        _new_lead(s)
         s.flush()
         assert s.exec(select(func.count()).select_from(WebhookEvent)).one() == events + 1
         s.rollback()
     assert _count(engine, WebhookEvent) == events and _count(engine, WebhookDelivery) == 0
     with Session(engine) as s:
-        create_lead(
-            session=s,
-            ring=ring(),
-            data=ConsultationRequestCreate.model_validate(lead_body()),
-            ctx=CTX,
-        )
+        _new_lead(s)
         s.commit()
     assert _count(engine, WebhookEvent) == events + 1 and _count(engine, WebhookDelivery) == 1
     engine.dispose()
@@ -110,12 +110,7 @@ def test_article_events_wait_until_every_process_serves_the_change(migrated, tmp
     assert held and set(held) == {SETTLE}
     assert timedelta(seconds=2 * VERSION_REFRESH_SECONDS) <= SETTLE
     with Session(engine) as s:
-        create_lead(
-            session=s,
-            ring=ring(),
-            data=ConsultationRequestCreate.model_validate(lead_body()),
-            ctx=CTX,
-        )
+        _new_lead(s)
         s.commit()
         lead = s.exec(
             select(WebhookDelivery)
