@@ -21,6 +21,7 @@ from core.config import Settings
 from core.crypto import KeyRing
 from core.errors import (
     DomainError,
+    ForbiddenError,
     RateLimitedError,
     UnsupportedMediaTypeError,
     ValidationFailedError,
@@ -155,6 +156,14 @@ class IntakeRoute(APIRoute):
             return_to = None
             try:
                 if form_posts.is_form(request):  # an HTML form: read as the JSON it stands for
+                    if form_posts.other_charset(request):
+                        raise UnsupportedMediaTypeError("Send a form body as UTF-8.")
+                    allowed = request.app.state.settings.cors_origins
+                    if form_posts.cross_site(request, allowed):
+                        raise ForbiddenError(
+                            "A form may be posted from the clinic's own sites only (an origin "
+                            "in CLINIC_CORS_ORIGINS)."
+                        )
                     post = form_posts.read_form(ConsultationRequestCreate, await request.body())
                     return_to = _return_to(request, post.return_to)
                     request = form_posts.as_json_request(request, post)

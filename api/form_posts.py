@@ -29,8 +29,12 @@ from core.net import parse_http_url
 FORM_MEDIA = "application/x-www-form-urlencoded"
 IDEMPOTENCY_FIELD = "idempotency_key"
 RETURN_FIELD = "return_to"
-# More inputs than any consultation form has: a body of thousands of names is refused whole.
+# More inputs than any consultation form has: a body of thousands of names is refused whole,
+# and so is a name nested deeper than any field (source.disclaimers_shown.0.key is 4).
 MAX_FIELDS = 200
+MAX_DEPTH = 6
+# A list index: ASCII digits only ("²".isdigit() is true, and int("²") raises).
+_INDEX = re.compile(r"[0-9]{1,4}")
 _TRUE, _FALSE = frozenset({"true", "on"}), frozenset({"false", "off"})
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
@@ -50,30 +54,38 @@ def is_form(request: Request) -> bool:
     return media == FORM_MEDIA
 
 
+def other_charset(request: Request) -> bool:
+    """Whether the form declares a character set other than UTF-8 (what browsers send, and
+    the only one read)."""
+    for parameter in request.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip(' "').lower() != "utf-8":
+            return True
+    return False
+
+
 def wants_html(request: Request) -> bool:
     """Whether a browser is navigating (it asks for a page, not for JSON)."""
     return "text/html" in request.headers.get("accept", "").lower()
 
 
 def read_form(model: type[BaseModel], raw: bytes) -> FormPost:
-    """`raw` as a form for `model`; a body that is no form text is a 422 naming `body`."""
+    """`raw` as a form for `model`; a body that is no form text (not UTF-8, its percent-escapes
+    included; more than MAX_FIELDS names; a name more than MAX_DEPTH deep) is a 422 naming
+    `body`, never text mended with replacement characters."""
     try:
         pairs = parse_qsl(
             raw.decode("utf-8"),
             keep_blank_values=True,
             strict_parsing=False,
             max_num_fields=MAX_FIELDS,
+            encoding="utf-8",
+            errors="strict",
         )
     except (UnicodeDecodeError, ValueError):
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("body",),
-                    "msg": f"A form body is UTF-8 text of at most {MAX_FIELDS} fields.",
-                    "type": "form_invalid",
-                }
-            ]
-        ) from None
+        raise _form_invalid() from None
+    if any(name.count(".") >= MAX_DEPTH for name, _ in pairs):
+        raise _form_invalid()
     own: dict[str, str | None] = {IDEMPOTENCY_FIELD: None, RETURN_FIELD: None}
     fields: list[tuple[str, str]] = []
     for name, value in pairs:
@@ -82,6 +94,19 @@ def read_form(model: type[BaseModel], raw: bytes) -> FormPost:
         else:
             fields.append((name, value))
     return FormPost(form_document(model, fields), own[IDEMPOTENCY_FIELD], own[RETURN_FIELD])
+
+
+def _form_invalid() -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "loc": ("body",),
+                "msg": f"A form body is UTF-8 text (percent-escapes included) of at most "
+                f"{MAX_FIELDS} names, each at most {MAX_DEPTH} parts deep.",
+                "type": "form_invalid",
+            }
+        ]
+    )
 
 
 def form_document(model: type[BaseModel], fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -121,7 +146,7 @@ def _kind(model: type[BaseModel] | None, path: Sequence[str]) -> str:
     for part in path:
         field = model.model_fields.get(part) if model is not None else None
         if field is None:
-            if part.isdigit() and kind == "list-of-models":
+            if _INDEX.fullmatch(part) and kind == "list-of-models":
                 kind = "value"  # an index into a list of objects: go on in the item's model
                 continue
             return "value"
@@ -174,7 +199,7 @@ def _indexed_lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {k: _indexed_lists(v) for k, v in node.items()}
-    if converted and all(k.isdigit() for k in converted):
+    if converted and all(_INDEX.fullmatch(k) for k in converted):
         return [converted[k] for k in sorted(converted, key=int)]
     return converted
 
@@ -215,11 +240,29 @@ def as_json_request(request: Request, post: FormPost) -> Request:
     return Request({**request.scope, "headers": headers}, receive)
 
 
+def cross_site(request: Request, allowed_origins: Sequence[str]) -> bool:
+    """Whether a browser on a page of another site sent this form. A form post needs no CORS
+    preflight, so any site could otherwise make its visitors' browsers submit requests under
+    their addresses. A form from a listed origin, and a client that is no browser (no Origin,
+    no Sec-Fetch-Site), pass."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        try:
+            return _origin(origin) not in _allowed(allowed_origins)
+        except ValueError:
+            return True  # "null" (a sandboxed frame, a privacy redirect) or worse
+    return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+
+
+def _allowed(allowed_origins: Sequence[str]) -> set[str]:
+    return {_origin(o) for o in allowed_origins if o != "*"}
+
+
 def return_address(value: str, allowed_origins: Sequence[str]) -> str:
     """`value` when it is an absolute URL on one of `allowed_origins` (listed, not `*`);
     else a ValueError saying why."""
     url = parse_http_url(value)
-    if _origin(value) not in {_origin(o) for o in allowed_origins if o != "*"}:
+    if _origin(value) not in _allowed(allowed_origins):
         raise ValueError(
             "return_to must be on an origin listed in CLINIC_CORS_ORIGINS: the API sends the "
             "browser back there and nowhere else."
@@ -233,15 +276,32 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.raw_host.decode('ascii').lower()}{port}"
 
 
+# What a 303 adds to the page's query (any the page's own URL had go first: a page that posts
+# its current address must not come back with an older answer's).
+_ANSWER_PARAMS = frozenset({"lead", "error", "field"})
+# The fields a failure names, at most: a body of a hundred unknown names must not make a
+# Location header longer than a proxy takes.
+MAX_FIELDS_NAMED = 20
+
+
 def see_other(return_to: str, params: Sequence[tuple[str, str]]) -> Response:
-    """A 303 back to the form's page, with `params` added to its query."""
+    """A 303 back to the form's page, with `params` in place of any answer its query had."""
     parts = urlsplit(return_to)
-    query = [*parse_qsl(parts.query, keep_blank_values=True), *params]
+    given = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in given if k not in _ANSWER_PARAMS]
+    query = [*kept, *params]
     location = urlunsplit(parts._replace(query=urlencode(query)))
     return Response(status_code=303, headers={"Location": location})
 
 
 def failure_params(code: str, fields: Iterable[str]) -> list[tuple[str, str]]:
-    """`error=<problem code>` and a `field=` per input in error (its form name)."""
-    named = dict.fromkeys(f.removeprefix("body.") for f in fields if f not in ("body", ""))
-    return [("error", code), *(("field", name) for name in named)]
+    """`error=<problem code>` and a `field=` per input in error, by its form name (the
+    Idempotency-Key header is the form's `idempotency_key`)."""
+    named = dict.fromkeys(_form_name(f) for f in fields if f not in ("body", ""))
+    return [("error", code), *(("field", n) for n in list(named)[:MAX_FIELDS_NAMED])]
+
+
+def _form_name(field: str) -> str:
+    if field.lower() == "header.idempotency-key":
+        return IDEMPOTENCY_FIELD
+    return field.removeprefix("body.")

@@ -54,11 +54,14 @@ _READ = (b"host", b"x-forwarded-host", b"x-forwarded-proto")
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
-    """The first of each header this reads (a later repetition changes nothing)."""
+    """The headers this reads: the first Host, and every line of each forwarded header joined
+    in order (a proxy may append a line of its own rather than extend the client's)."""
     found: dict[bytes, bytes] = {}
     for name, value in scope.get("headers", ()):
-        if name in _READ:
+        if name == b"host":
             found.setdefault(name, value)
+        elif name in _READ:
+            found[name] = found[name] + b"," + value if name in found else value
     return found
 
 

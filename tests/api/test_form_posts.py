@@ -152,27 +152,94 @@ def test_return_to_must_be_on_an_allowed_origin(make_client, issue_key, return_t
     assert _count(c, reader) == 0
 
 
+def _with(*pairs: tuple[str, str]) -> bytes:
+    """A valid form with these names added."""
+    return urlencode([*as_form(lead_body()), *pairs]).encode()
+
+
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "kind"),
     [
-        (b"first_name=\xff\xfe", "body"),  # not UTF-8
-        (urlencode([("n", "x")] * 500).encode(), "body"),  # more fields than any form has
-        (urlencode([*as_form(lead_body()), ("first_name", "A\x00na")]).encode(), "first_name"),
-        (urlencode([*as_form(lead_body()), ("consent", "on")]).encode(), "consent"),
-        (urlencode([*as_form(lead_body()), ("consent.sms", "maybe")]).encode(), "sms"),
-        (urlencode([*as_form(lead_body()), ("email", "b@example.com")]).encode(), "email"),
-        (urlencode([*as_form(lead_body()), ("extra.field", "x")]).encode(), "extra"),
-        (urlencode([*as_form(lead_body()), ("idempotency_key", "ключ")]).encode(), "Idempotency"),
-        (urlencode([*as_form(lead_body()), ("idempotency_key", "a\r\nb")]).encode(), "Idempotency"),
+        (b"first_name=\xff\xfe", "body", "form_invalid"),  # not UTF-8
+        (_with(("first_name", "x")) + b"&message=Jos%E9", "body", "form_invalid"),  # nor escaped
+        (urlencode([("n", "x")] * 500).encode(), "body", "form_invalid"),  # more than any form
+        (_with(("a." * 300 + "b", "x")), "body", "form_invalid"),  # deeper than any field
+        (_with(("a." * 3000 + "b", "x")), "body", "form_invalid"),
+        (
+            _with(("source.disclaimers_shown.\u00b2.key", "x")),
+            "disclaimers_shown",
+            None,
+        ),  # ² no index
+        (_with(("first_name", "A\x00na")), "first_name", None),
+        (_with(("consent", "on")), "consent", None),
+        (_with(("consent.sms", "maybe")), "sms", None),
+        (_with(("email", "b@example.com")), "email", None),
+        (_with(("extra.field", "x")), "extra", None),
+        (_with(("idempotency_key", "ключ")), "Idempotency", None),
+        (_with(("idempotency_key", "a\r\nb")), "Idempotency", None),
     ],
 )
-def test_hostile_form_bodies_are_a_422_and_store_nothing(make_client, issue_key, body, field):
+def test_hostile_form_bodies_are_a_422_and_store_nothing(make_client, issue_key, body, field, kind):
     c = make_client(leads_rate_limit="none")
     reader = issue_key("leads:read")
     r = c.post(LEADS, content=body, headers=FORM)
     assert r.status_code == 422, r.text
-    assert any(field in e["field"] for e in r.json()["errors"]), r.json()["errors"]
+    errors = r.json()["errors"]
+    if kind is not None:
+        assert [(e["field"], e["type"]) for e in errors] == [(field, kind)], errors
+    else:
+        assert any(field in e["field"] for e in errors), errors
     assert _count(c, reader) == 0
+
+
+def test_a_form_from_another_site_is_refused(make_client, issue_key):
+    """A form post needs no CORS preflight: without this, any site could make its visitors'
+    browsers submit leads under their addresses."""
+    c = make_client(leads_rate_limit="none")
+    reader = issue_key("leads:read")
+    form = urlencode(as_form(lead_body()))
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "https://www.clinic.example.evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
+        r = c.post(LEADS, content=form, headers={**FORM, **headers})
+        assert r.status_code == 403, (headers, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    assert _count(c, reader) == 0
+    # The clinic's own site, and a client that is no browser, may post.
+    mine = c.post(LEADS, content=form, headers={**FORM, "Origin": "https://www.clinic.example"})
+    assert mine.status_code == 201, mine.text
+    assert c.post(LEADS, content=form, headers=FORM).status_code == 201
+
+
+def test_a_form_in_another_charset_is_a_415(make_client):
+    c = make_client(leads_rate_limit="none")
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=windows-1252"}
+    r = c.post(LEADS, content=urlencode(as_form(lead_body())), headers=headers)
+    assert r.status_code == 415
+    utf8 = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
+    assert c.post(LEADS, content=urlencode(as_form(lead_body())), headers=utf8).status_code == 201
+
+
+def test_the_page_gets_this_answer_only(make_client):
+    c = make_client(leads_rate_limit="none")
+    page = "https://www.clinic.example/form?keep=1&lead=old&error=rate_limited&field=email"
+    ok = c.post(
+        LEADS,
+        content=urlencode([*as_form(lead_body()), ("return_to", page)]),
+        headers=BROWSER,
+        follow_redirects=False,
+    )
+    query = parse_qsl(urlsplit(ok.headers["location"]).query)
+    assert [k for k, _ in query] == ["keep", "lead"] and ("lead", "old") not in query
+    # A bad form key is named as the form names it; a hundred unknown names, twenty at most.
+    bad = [*as_form(lead_body()), ("idempotency_key", "a\nb"), ("return_to", page)]
+    bad += [(f"unknown{n}", "x") for n in range(100)]
+    refused = c.post(LEADS, content=urlencode(bad), headers=BROWSER, follow_redirects=False)
+    fields = [v for k, v in parse_qsl(urlsplit(refused.headers["location"]).query) if k == "field"]
+    assert fields[0] == "idempotency_key" and len(fields) == 20, fields
 
 
 def test_other_body_types_are_still_a_415_naming_both(make_client):

@@ -87,6 +87,10 @@ def test_forwarded_host_and_proto_only_from_a_trusted_proxy(make_client, issue_k
     # The nearest proxy's entry (the last) counts; a bad one is not believed.
     chained = {"x-forwarded-host": "evil.example, www.clinic.example"}
     assert _all_on(_links(proxied, **chained), "http://www.clinic.example")
+    # A client's own line first, the proxy's appended after it: the proxy's counts.
+    lines = [("x-forwarded-host", "evil.example"), ("x-forwarded-host", "www.clinic.example")]
+    body = proxied.get(ARTICLE, headers=lines).json()
+    assert body["hero_image"]["src"].startswith("http://www.clinic.example/")
     bad = {"x-forwarded-host": "evil.example/x", "x-forwarded-proto": "gopher"}
     assert _all_on(_links(proxied, **bad), "http://testserver")
 
