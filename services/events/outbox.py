@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, text
+from sqlalchemy import Engine, event, insert, text, update
 from sqlmodel import Session, col, select
 
 from core.logging import current_request_id
@@ -134,7 +134,38 @@ def emit_rows(
     ]
     if deliveries:  # with no subscriber there is nothing to insert, nor anyone to wake
         session.execute(insert(WebhookDelivery), deliveries)
+        if hold:
+            _hold_until_commit(session, [d["id"] for d in deliveries], hold)
         announce(session=session)
+
+
+_HELD = "held_deliveries"
+_STAMP_BATCH = 500
+
+
+def _hold_until_commit(session: Session, ids: list[uuid.UUID], hold: timedelta) -> None:
+    """Make these deliveries due `hold` after their transaction commits, not after they were
+    written: an import goes on working for seconds after its first event. (The hook is added
+    the first time a process holds a delivery, never merely because this module was imported.)"""
+    if not event.contains(Session, "before_commit", _stamp_held):
+        event.listen(Session, "before_commit", _stamp_held)
+        event.listen(Session, "after_rollback", _forget_held)
+    session.info.setdefault(_HELD, []).append((ids, hold))
+
+
+def _stamp_held(session: Session) -> None:
+    for ids, hold in session.info.pop(_HELD, ()):
+        due = utcnow() + hold
+        for start in range(0, len(ids), _STAMP_BATCH):
+            session.execute(
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id).in_(ids[start : start + _STAMP_BATCH]))
+                .values(next_attempt_at=due)
+            )
+
+
+def _forget_held(session: Session) -> None:
+    session.info.pop(_HELD, None)
 
 
 def announce(*, session: Session) -> None:
