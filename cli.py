@@ -74,7 +74,10 @@ def settings_or_exit() -> Settings:
 def database_url_named(settings: Settings) -> str:
     """The configured database URL, first named on stderr without its password: an operator
     sees which database a command changes (the environment's, or ./.env's)."""
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    url = make_url(settings.database_url)
+    if "password" in url.query:  # libpq also takes it as ?password=
+        url = url.update_query_dict({"password": "***"})
+    shown = url.render_as_string(hide_password=True)
     typer.echo(f"database: {shown}", err=True)
     return settings.database_url
 

@@ -129,8 +129,11 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         url = parse_http_url(value.strip())  # ValueError says what is wrong
-        if url.query or url.fragment:
-            raise ValueError("a base URL has no query or fragment, e.g. https://api.example.org")
+        # On the text, not httpx's parts: an empty `?` or `#` would be written into every link.
+        if "?" in value or "#" in value or url.userinfo:
+            raise ValueError(
+                "a base URL has no query, fragment or user name, e.g. https://api.example.org"
+            )
         return str(url).rstrip("/")
 
     @property

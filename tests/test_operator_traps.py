@@ -114,6 +114,10 @@ def test_the_database_is_named_without_its_password(tmp_path: Path):
     result = _cli_in(tmp_path, "list-reviewers")  # nothing listens on port 1
     assert "database: postgresql://clinic:***@127.0.0.1:1/clinic" in result.stderr
     assert "s3cret-pw" not in result.stderr + result.stdout
+    in_query = "postgresql://clinic@127.0.0.1:1/clinic?password=s3cret-pw"
+    result = _cli_in(tmp_path, "list-reviewers", CLINIC_DATABASE_URL=in_query)
+    assert "password=%2A%2A%2A" in result.stderr or "password=***" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
     assert key not in result.stderr + result.stdout
 
 

@@ -72,6 +72,9 @@ def test_what_an_operator_sets_wins_over_the_production_defaults(environment):
         ({"CLINIC_PUBLIC_BASE_URL": " "}, "CLINIC_PUBLIC_BASE_URL"),
         ({"CLINIC_PUBLIC_BASE_URL": "ftp://api.clinicasol.example"}, "public_base_url"),
         ({"CLINIC_PUBLIC_BASE_URL": "https://api.clinicasol.example/?x=1"}, "public_base_url"),
+        ({"CLINIC_PUBLIC_BASE_URL": "https://api.clinicasol.example?"}, "public_base_url"),
+        ({"CLINIC_PUBLIC_BASE_URL": "https://api.clinicasol.example#"}, "public_base_url"),
+        ({"CLINIC_PUBLIC_BASE_URL": "https://u:p@api.clinicasol.example"}, "public_base_url"),
     ],
 )
 def test_production_refuses_what_processes_cannot_share(environment, monkeypatch, unset, named):

@@ -17,8 +17,10 @@ export function verifyWebhook(
   rawBody: string,
   headers: Record<string, string> | Headers,
 ): WebhookEvent {
+  // Header names in lower case, whatever the caller's framework kept (the library looks them
+  // up as webhook-id, webhook-timestamp, webhook-signature).
   const plain: Record<string, string> = {};
   if (headers instanceof Headers) headers.forEach((value, name) => (plain[name] = value));
-  else Object.assign(plain, headers);
+  else for (const [name, value] of Object.entries(headers)) plain[name.toLowerCase()] = value;
   return new Webhook(secret).verify(rawBody, plain) as WebhookEvent;
 }
