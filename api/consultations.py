@@ -248,6 +248,11 @@ async def guard_intake(request: Request) -> None:
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         },
         **problem_responses(409, 413, 415, 422, 429),
+        403: {
+            "description": "An HTML form posted from a page of another site (its `Origin` is "
+            "not in `CLINIC_CORS_ORIGINS`, or `Sec-Fetch-Site: cross-site`).",
+            "content": problem_responses(403)[403]["content"],
+        },
     },
     dependencies=[Depends(guard_intake)],
 )

@@ -119,7 +119,8 @@ _BAD_BODY: Json = {
     "content": _PROBLEM,
 }
 _UNSUPPORTED_BODY: Json = {
-    "description": "A body that is not JSON (`unsupported_media_type`) or that is compressed "
+    "description": "A body the operation does not read (`unsupported_media_type`: not JSON; "
+    "the consultation request also reads a UTF-8 HTML form) or that is compressed "
     "(`unsupported_content_encoding`, with `Accept-Encoding: identity`).",
     "content": _PROBLEM,
 }
