@@ -36,6 +36,7 @@ DOCS_CSP = (
 )
 DOCS_PATHS = ("/docs", "/redoc")
 DOCS_ASSETS = "/docs-assets"
+DOCS_ASSETS_CACHE = b"public, max-age=86400"
 STRICT_CSP_BYTES = STRICT_CSP.encode()
 DOCS_CSP_BYTES = DOCS_CSP.encode()
 _SECURITY_HEADERS = [
@@ -82,7 +83,7 @@ def secured(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[byt
     if not present:  # the usual case: every header to add, in one step
         csp = DOCS_CSP_BYTES if path.startswith(DOCS_PATHS) else STRICT_CSP_BYTES
         secured += _SECURITY_HEADERS
-        secured += ((b"content-security-policy", csp), (b"cache-control", b"no-store"))
+        secured += ((b"content-security-policy", csp), (b"cache-control", _cache_control(path)))
         return secured
     secured += [(n, v) for n, v in _SECURITY_HEADERS if n not in present]
     if b"content-security-policy" not in present:
@@ -93,9 +94,15 @@ def secured(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[byt
             )
         )
     if b"cache-control" not in present:
-        # Only public GETs opt in to caching; leads and errors must not be kept.
-        secured.append((b"cache-control", b"no-store"))
+        secured.append((b"cache-control", _cache_control(path)))
     return secured
+
+
+def _cache_control(path: str) -> bytes:
+    """Only public GETs opt in to caching (leads and errors must not be kept), and the docs'
+    own scripts and styles: a day, then revalidated by their ETag (they change with the
+    fastapi-offline release, not by name)."""
+    return DOCS_ASSETS_CACHE if path.startswith(DOCS_ASSETS + "/") else b"no-store"
 
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})

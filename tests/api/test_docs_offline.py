@@ -31,6 +31,11 @@ def test_the_docs_name_only_this_servers_files(client, path, needs):
         asset = client.get(url)
         assert asset.status_code == 200, url
         assert len(asset.content) > 100, url
+        if url.startswith("/docs-assets/"):  # kept a day (Swagger UI's bundle is 1.5 MB)
+            assert asset.headers["cache-control"] == "public, max-age=86400", url
+            again = client.get(url, headers={"If-None-Match": asset.headers["etag"]})
+            assert again.status_code == 304, url
+    assert page.headers["cache-control"] == "no-store"
     assert "cdn." not in page.text and "fonts.googleapis" not in page.text
 
     csp = page.headers["content-security-policy"]
