@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -24,7 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
 
-from core.net import parse_http_url
+from core.net import authority, parse_http_url
+
+if TYPE_CHECKING:
+    import httpx
 
 FORM_MEDIA = "application/x-www-form-urlencoded"
 IDEMPOTENCY_FIELD = "idempotency_key"
@@ -248,21 +251,21 @@ def cross_site(request: Request, allowed_origins: Sequence[str]) -> bool:
     origin = request.headers.get("origin")
     if origin is not None:
         try:
-            return _origin(origin) not in _allowed(allowed_origins)
+            return _origin(parse_http_url(origin)) not in _allowed(allowed_origins)
         except ValueError:
             return True  # "null" (a sandboxed frame, a privacy redirect) or worse
     return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
 
 
 def _allowed(allowed_origins: Sequence[str]) -> set[str]:
-    return {_origin(o) for o in allowed_origins if o != "*"}
+    return {_origin(parse_http_url(o)) for o in allowed_origins if o != "*"}
 
 
 def return_address(value: str, allowed_origins: Sequence[str]) -> str:
     """`value` when it is an absolute URL on one of `allowed_origins` (listed, not `*`);
     else a ValueError saying why."""
     url = parse_http_url(value)
-    if _origin(value) not in _allowed(allowed_origins):
+    if _origin(url) not in _allowed(allowed_origins):
         raise ValueError(
             "return_to must be on an origin listed in CLINIC_CORS_ORIGINS: the API sends the "
             "browser back there and nowhere else."
@@ -270,10 +273,8 @@ def return_address(value: str, allowed_origins: Sequence[str]) -> str:
     return str(url)
 
 
-def _origin(url: str) -> str:
-    parsed = parse_http_url(url)
-    port = f":{parsed.port}" if parsed.port is not None else ""
-    return f"{parsed.scheme}://{parsed.raw_host.decode('ascii').lower()}{port}"
+def _origin(url: "httpx.URL") -> str:
+    return f"{url.scheme}://{authority(url)}"
 
 
 # What a 303 adds to the page's query (any the page's own URL had go first: a page that posts

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from starlette.types import Scope
 
-from core.net import IPNetwork, is_trusted, parse_http_url, parse_ip
+from core.net import IPNetwork, authority, is_trusted, parse_http_url, parse_ip
 
 # host[:port] and nothing else: no userinfo, path, query or fragment can ride along.
 _HOST_TEXT = re.compile(r"[A-Za-z0-9._\-\[\]:]{1,300}")
@@ -87,10 +87,7 @@ def _checked_host(scheme: str, text: str) -> str | None:
         url = parse_http_url(f"{scheme}://{text}/")
     except ValueError:
         return None
-    host = url.raw_host.decode("ascii").lower()
-    shown = f"[{host}]" if ":" in host else host
-    # httpx leaves a scheme's default port out (http://host:80 is http://host), as browsers do.
-    return shown if url.port is None else f"{shown}:{url.port}"
+    return authority(url)
 
 
 def _server(scope: Scope, scheme: str) -> str:

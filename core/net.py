@@ -123,6 +123,14 @@ HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOST_NAME = re.compile(rf"{HOST_LABEL}(?:\.{HOST_LABEL})*")
 
 
+def authority(url: "httpx.URL") -> str:
+    """`host[:port]` of a parsed URL in one spelling: lower case, an IPv6 address in brackets,
+    the scheme's default port left out (httpx drops it: http://host:80 is http://host)."""
+    host = url.raw_host.decode("ascii").lower()
+    shown = f"[{host}]" if ":" in host else host
+    return shown if url.port is None else f"{shown}:{url.port}"
+
+
 def parse_http_url(value: str) -> "httpx.URL":
     """`value` as an absolute http or https URL with a host; ValueError says what is wrong.
 
